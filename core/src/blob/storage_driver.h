@@ -1,0 +1,79 @@
+// StorageDriver: what berthd needs from a storage backend (paths and bytes).
+//
+// The OCI layout lives above this interface (blob/layout.h); implementations
+// come from storage plugins through plugin/plugin_storage_driver.h.
+#ifndef BERTH_BLOB_STORAGE_DRIVER_H_
+#define BERTH_BLOB_STORAGE_DRIVER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace berth {
+
+struct FileInfo {
+  int64_t size = 0;
+  int64_t mtime_unix_ns = 0;
+  bool is_dir = false;
+};
+
+class StorageReader {
+ public:
+  virtual ~StorageReader() = default;
+  // Returns the number of bytes read; 0 at the end.
+  virtual StatusOr<size_t> Read(void* buf, size_t cap) = 0;
+};
+
+// Exactly one of Commit, Cancel or Close ends a writer; destroying a writer
+// that was not ended closes it (what was written stays, uncommitted).
+class StorageWriter {
+ public:
+  virtual ~StorageWriter() = default;
+  virtual Status Write(const void* data, size_t len) = 0;
+  virtual int64_t Size() const = 0;
+  virtual Status Commit() = 0;
+  virtual Status Cancel() = 0;
+  virtual Status Close() = 0;
+};
+
+enum class WalkAction { kContinue, kSkipDir, kStop };
+
+// Thread-safe: every method may be called concurrently.
+class StorageDriver {
+ public:
+  using WalkFn = std::function<WalkAction(const std::string& path, const FileInfo& info)>;
+  virtual ~StorageDriver() = default;
+  virtual std::string name() const = 0;
+  // Reads a whole object; fails with kTooLarge when it exceeds max_size (0 = no limit).
+  virtual Status GetContent(std::string_view path, std::string* out, size_t max_size = 0) = 0;
+  virtual Status PutContent(std::string_view path, std::string_view data) = 0;
+  virtual StatusOr<std::unique_ptr<StorageReader>> OpenReader(std::string_view path,
+                                                              int64_t offset) = 0;
+  virtual StatusOr<std::unique_ptr<StorageWriter>> OpenWriter(std::string_view path,
+                                                              bool append) = 0;
+  virtual StatusOr<FileInfo> Stat(std::string_view path) = 0;
+  virtual StatusOr<std::vector<std::string>> List(std::string_view path) = 0;
+  virtual Status Move(std::string_view src, std::string_view dst) = 0;
+  virtual Status Remove(std::string_view path) = 0;
+  virtual Status Walk(std::string_view path, const WalkFn& fn) = 0;
+  // kUnsupported when the driver cannot redirect.
+  virtual StatusOr<std::string> RedirectUrl(std::string_view method, std::string_view path,
+                                            int64_t ttl_seconds) = 0;
+  // A read-only descriptor the caller owns, for sendfile(2); kUnsupported when
+  // the driver has no local files.
+  virtual StatusOr<int> OpenFd(std::string_view path) = 0;
+  virtual bool CanOpenFd() const = 0;
+};
+
+// The path grammar every driver call must satisfy: ^(/[A-Za-z0-9._-]+)+$ or
+// "/", with no "." or ".." component.
+bool IsValidStoragePath(std::string_view path);
+
+}  // namespace berth
+
+#endif  // BERTH_BLOB_STORAGE_DRIVER_H_

@@ -1,0 +1,238 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "common/strings.h"
+
+namespace berth {
+
+namespace {
+
+Status Bad(const std::string& origin, const std::string& msg) {
+  return Status::InvalidArgument(origin + ": " + msg);
+}
+
+// Converts YAML to JSON. Plain scalars become bool/null/number when they look
+// like one; quoted scalars stay strings.
+nlohmann::json ToJson(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& kv : n) j[kv.first.as<std::string>()] = ToJson(kv.second);
+      return j;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& v : n) j.push_back(ToJson(v));
+      return j;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted
+      if (s == "true" || s == "True") return true;
+      if (s == "false" || s == "False") return false;
+      if (s == "null" || s == "~") return nullptr;
+      if (auto i = ParseInt64(s)) return *i;
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+Status ReadString(const YAML::Node& parent, const char* key, const std::string& origin,
+                  std::string* out) {
+  YAML::Node n = parent[key];
+  if (!n) return {};
+  if (!n.IsScalar()) return Bad(origin, std::string("'") + key + "' must be a string");
+  *out = n.Scalar();
+  return {};
+}
+
+Status ReadInt(const YAML::Node& parent, const char* key, const std::string& origin, int* out,
+               int min, int max) {
+  YAML::Node n = parent[key];
+  if (!n) return {};
+  auto v = n.IsScalar() ? ParseInt64(n.Scalar()) : std::nullopt;
+  if (!v || *v < min || *v > max) {
+    return Bad(origin, std::string("'") + key + "' must be an integer between " +
+                           std::to_string(min) + " and " + std::to_string(max));
+  }
+  *out = static_cast<int>(*v);
+  return {};
+}
+
+Status CheckKeys(const YAML::Node& map, const std::set<std::string>& allowed,
+                 const std::string& where, const std::string& origin) {
+  if (!map.IsMap()) return Bad(origin, "'" + where + "' must be a mapping");
+  for (const auto& kv : map) {
+    std::string k = kv.first.as<std::string>();
+    if (!allowed.count(k)) return Bad(origin, "unknown key '" + k + "' in " + where);
+  }
+  return {};
+}
+
+}  // namespace
+
+StatusOr<Config> Config::Parse(const std::string& text, const std::string& origin) {
+  Config c;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Bad(origin, std::string("invalid YAML: ") + e.what());
+  }
+  if (root.IsNull()) return c;
+  try {
+    BERTH_RETURN_IF_ERROR(CheckKeys(root,
+                                    {"listen", "data_dir", "log_level", "external_url", "http",
+                                     "metadata", "storage", "plugins"},
+                                    "the top level", origin));
+    BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
+    BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
+    BERTH_RETURN_IF_ERROR(ReadString(root, "log_level", origin, &c.log_level));
+    BERTH_RETURN_IF_ERROR(ReadString(root, "external_url", origin, &c.external_url));
+    if (YAML::Node h = root["http"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(
+          h, {"max_threads", "keep_alive_timeout_s", "shutdown_grace_s"}, "http", origin));
+      BERTH_RETURN_IF_ERROR(ReadInt(h, "max_threads", origin, &c.http.max_threads, 4, 10000));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(h, "keep_alive_timeout_s", origin, &c.http.keep_alive_timeout_s, 1, 3600));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(h, "shutdown_grace_s", origin, &c.http.shutdown_grace_s, 0, 3600));
+    }
+    if (YAML::Node m = root["metadata"]) {
+      BERTH_RETURN_IF_ERROR(
+          CheckKeys(m, {"driver", "sqlite", "postgres", "pool_size"}, "metadata", origin));
+      BERTH_RETURN_IF_ERROR(ReadString(m, "driver", origin, &c.metadata.driver));
+      BERTH_RETURN_IF_ERROR(ReadInt(m, "pool_size", origin, &c.metadata.pool_size, 1, 1000));
+      if (YAML::Node s = m["sqlite"]) {
+        BERTH_RETURN_IF_ERROR(CheckKeys(s, {"path"}, "metadata.sqlite", origin));
+        BERTH_RETURN_IF_ERROR(ReadString(s, "path", origin, &c.metadata.sqlite_path));
+      }
+      if (YAML::Node p = m["postgres"]) {
+        BERTH_RETURN_IF_ERROR(CheckKeys(p, {"dsn"}, "metadata.postgres", origin));
+        BERTH_RETURN_IF_ERROR(ReadString(p, "dsn", origin, &c.metadata.postgres_dsn));
+      }
+    }
+    if (YAML::Node s = root["storage"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(s, {"driver", "config"}, "storage", origin));
+      BERTH_RETURN_IF_ERROR(ReadString(s, "driver", origin, &c.storage.driver));
+      if (YAML::Node sc = s["config"]) {
+        if (!sc.IsMap()) return Bad(origin, "'storage.config' must be a mapping");
+        c.storage.config_json = ToJson(sc).dump();
+      }
+    }
+    if (YAML::Node p = root["plugins"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(p, {"dirs", "config"}, "plugins", origin));
+      if (YAML::Node d = p["dirs"]) {
+        if (!d.IsSequence()) return Bad(origin, "'plugins.dirs' must be a list of directories");
+        for (const auto& e : d) c.plugin_dirs.push_back(e.as<std::string>());
+      }
+      if (YAML::Node pc = p["config"]) {
+        if (!pc.IsMap()) return Bad(origin, "'plugins.config' must be a mapping");
+        for (const auto& kv : pc) {
+          c.plugin_configs[kv.first.as<std::string>()] = ToJson(kv.second).dump();
+        }
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return Bad(origin, std::string("invalid configuration: ") + e.what());
+  }
+  return c;
+}
+
+StatusOr<Config> Config::Load(const std::string& path,
+                              const std::function<const char*(const char*)>& getenv) {
+  Config c;
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (!in) return Status::InvalidArgument("cannot read config file " + path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto parsed = Parse(ss.str(), path);
+    if (!parsed.ok()) return parsed.status();
+    c = std::move(*parsed);
+  }
+  BERTH_RETURN_IF_ERROR(c.ApplyEnvironment(getenv));
+  BERTH_RETURN_IF_ERROR(c.Finalize());
+  return c;
+}
+
+Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& getenv) {
+  auto set = [&](const char* name, std::string* field) {
+    if (const char* v = getenv(name); v != nullptr && *v != '\0') *field = v;
+  };
+  set("BERTH_LISTEN", &listen);
+  set("BERTH_DATA_DIR", &data_dir);
+  set("BERTH_LOG_LEVEL", &log_level);
+  set("BERTH_EXTERNAL_URL", &external_url);
+  set("BERTH_METADATA_DRIVER", &metadata.driver);
+  set("BERTH_POSTGRES_DSN", &metadata.postgres_dsn);
+  if (const char* v = getenv("BERTH_PLUGIN_DIRS"); v != nullptr && *v != '\0') {
+    plugin_dirs.clear();
+    for (auto& d : Split(v, ':')) {
+      if (!d.empty()) plugin_dirs.push_back(d);
+    }
+  }
+  return {};
+}
+
+Status Config::Finalize() {
+  if (listen_port() < 0 || listen_host().empty()) {
+    return Status::InvalidArgument("listen must be host:port with a port in 0-65535, got '" +
+                                   listen + "'");
+  }
+  if (data_dir.empty()) return Status::InvalidArgument("data_dir must not be empty");
+  while (data_dir.size() > 1 && data_dir.back() == '/') data_dir.pop_back();
+  static const std::set<std::string> kLevels = {"debug", "info", "warn", "warning", "error"};
+  if (!kLevels.count(log_level)) {
+    return Status::InvalidArgument("log_level must be debug, info, warn or error, got '" +
+                                   log_level + "'");
+  }
+  if (metadata.driver == "sqlite") {
+    if (metadata.sqlite_path.empty()) metadata.sqlite_path = data_dir + "/berth.db";
+  } else if (metadata.driver == "postgres") {
+    if (metadata.postgres_dsn.empty()) {
+      return Status::InvalidArgument(
+          "metadata.driver is postgres but metadata.postgres.dsn (or BERTH_POSTGRES_DSN) is "
+          "empty");
+    }
+  } else {
+    return Status::InvalidArgument("metadata.driver must be sqlite or postgres, got '" +
+                                   metadata.driver + "'");
+  }
+  if (storage.driver.empty()) return Status::InvalidArgument("storage.driver must not be empty");
+  if (storage.config_json.empty() && storage.driver == "fs") {
+    storage.config_json = nlohmann::json{{"root", data_dir + "/storage"}}.dump();
+  }
+  if (storage.config_json.empty()) storage.config_json = "{}";
+  if (external_url.empty()) external_url = "http://" + listen;
+  while (!external_url.empty() && external_url.back() == '/') external_url.pop_back();
+  return {};
+}
+
+std::string Config::listen_host() const {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return {};
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host;
+}
+
+int Config::listen_port() const {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return -1;
+  auto p = ParseInt64(std::string_view(listen).substr(colon + 1));
+  if (!p || *p < 0 || *p > 65535) return -1;
+  return static_cast<int>(*p);
+}
+
+}  // namespace berth

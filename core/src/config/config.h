@@ -1,0 +1,61 @@
+// Config: berth.yml, overridden by BERTH_* environment variables.
+#ifndef BERTH_CONFIG_CONFIG_H_
+#define BERTH_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace berth {
+
+struct MetadataConfig {
+  std::string driver = "sqlite";  // sqlite | postgres
+  std::string sqlite_path;        // default <data_dir>/berth.db
+  std::string postgres_dsn;       // postgresql://user@host:port/db
+  int pool_size = 16;
+};
+
+struct StorageConfig {
+  std::string driver = "fs";
+  std::string config_json;  // the provider's config object, as JSON
+};
+
+struct HttpConfig {
+  int max_threads = 256;          // also the ceiling on concurrent connections
+  int keep_alive_timeout_s = 10;
+  int shutdown_grace_s = 30;      // SIGTERM: how long in-flight requests may finish
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:5000";
+  std::string data_dir = "./berth-data";
+  std::string log_level = "info";
+  std::string external_url;  // public base URL; default http://<listen>
+  HttpConfig http;
+  MetadataConfig metadata;
+  StorageConfig storage;
+  std::vector<std::string> plugin_dirs;
+  // provider name -> JSON config, for plugin kinds chosen by name later.
+  std::map<std::string, std::string> plugin_configs;
+
+  // Reads `path` (may be empty: defaults only), then applies the environment
+  // (looked up through getenv). Every problem yields one clear message.
+  static StatusOr<Config> Load(const std::string& path,
+                               const std::function<const char*(const char*)>& getenv);
+  // Parses YAML text (for tests and Load).
+  static StatusOr<Config> Parse(const std::string& yaml_text, const std::string& origin);
+  Status ApplyEnvironment(const std::function<const char*(const char*)>& getenv);
+  // Fills derived defaults and checks invariants.
+  Status Finalize();
+
+  std::string listen_host() const;
+  int listen_port() const;  // -1 when malformed; 0 picks a free port
+};
+
+}  // namespace berth
+
+#endif  // BERTH_CONFIG_CONFIG_H_

@@ -1,0 +1,199 @@
+#include "http/http_server.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/ThreadPool.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/random.h"
+#include "common/strings.h"
+#include "http/response.h"
+
+namespace berth {
+
+void Router::Add(std::string prefix, HttpHandler* handler) {
+  routes_.emplace_back(std::move(prefix), handler);
+}
+
+HttpHandler* Router::Match(const std::string& path) const {
+  HttpHandler* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [prefix, h] : routes_) {
+    bool match = path == prefix ||
+                 (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+                  (prefix.back() == '/' || path[prefix.size()] == '/'));
+    if (match && prefix.size() >= best_len) {
+      best = h;
+      best_len = prefix.size();
+    }
+  }
+  return best;
+}
+
+namespace {
+
+bool IsUsableRequestId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+class RequestHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  RequestHandler(const Router& router, Logger& log, Metrics& metrics)
+      : router_(router), log_(log), metrics_(metrics) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& req,
+                     Poco::Net::HTTPServerResponse& resp) override {
+    auto start = std::chrono::steady_clock::now();
+    metrics_.AddInFlight(1);
+    RequestContext ctx(req, resp);
+    ctx.method = req.getMethod();
+    std::string id = req.get("X-Request-Id", "");
+    ctx.request_id = IsUsableRequestId(id) ? id : NewUuid();
+    resp.set("X-Request-Id", ctx.request_id);
+    const std::string& uri = req.getURI();
+    size_t q = uri.find('?');
+    ctx.raw_path = uri.substr(0, q);
+    if (q != std::string::npos) ctx.raw_query = uri.substr(q + 1);
+    auto decoded = UrlDecode(ctx.raw_path);
+    ctx.path = decoded ? *decoded : ctx.raw_path;
+    ctx.query = QueryParams::Parse(ctx.raw_query);
+
+    std::string error;
+    try {
+      HttpHandler* h = decoded ? router_.Match(ctx.path) : nullptr;
+      if (h != nullptr) {
+        h->Handle(ctx);
+      } else {
+        ctx.route = "unknown";
+        SendApiError(ctx, Status::NotFound("no such endpoint: " + ctx.raw_path));
+      }
+    } catch (const Poco::Exception& e) {
+      error = e.displayText();
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
+    if (!error.empty()) {
+      log_.Error("request failed", {{"request_id", ctx.request_id}, {"error", error}});
+      if (!resp.sent()) {
+        try {
+          SendApiError(ctx, Status::Internal(error));
+        } catch (...) {
+        }
+      } else if (ctx.status == 0) {
+        ctx.status = 500;
+      }
+    }
+    if (ctx.status == 0) ctx.status = static_cast<int>(resp.getStatus());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics_.AddInFlight(-1);
+    metrics_.ObserveRequest(ctx.route, ctx.method, ctx.status, secs, ctx.bytes_in, ctx.bytes_out);
+    if (log_.Enabled(LogLevel::kInfo)) {
+      log_.Info("request", {{"request_id", ctx.request_id},
+                            {"remote", req.clientAddress().host().toString()},
+                            {"method", ctx.method},
+                            {"path", ctx.raw_path},
+                            {"route", ctx.route},
+                            {"status", ctx.status},
+                            {"bytes_in", ctx.bytes_in},
+                            {"bytes_out", ctx.bytes_out},
+                            {"duration_ms", secs * 1000.0},
+                            {"user", ctx.principal.username}});
+    }
+  }
+
+ private:
+  const Router& router_;
+  Logger& log_;
+  Metrics& metrics_;
+};
+
+class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  HandlerFactory(const Router& router, Logger& log, Metrics& metrics)
+      : router_(router), log_(log), metrics_(metrics) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return new RequestHandler(router_, log_, metrics_);
+  }
+
+ private:
+  const Router& router_;
+  Logger& log_;
+  Metrics& metrics_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpConfig config;
+  const Router& router;
+  Logger& log;
+  Metrics& metrics;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::HTTPServer> server;
+};
+
+HttpServer::HttpServer(const HttpConfig& config, const Router& router, Logger& log,
+                       Metrics& metrics)
+    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr}) {}
+
+HttpServer::~HttpServer() {
+  if (impl_->server) Stop(0);
+}
+
+Status HttpServer::Start(const std::string& host, int port) {
+  try {
+    Poco::Net::SocketAddress addr(host, static_cast<Poco::UInt16>(port));
+    Poco::Net::ServerSocket socket;
+    // Bind without SO_REUSEPORT: a second berthd on the same port must fail,
+    // not silently share connections.
+    socket.bind(addr, true, false);
+    socket.listen(1024);
+    port_ = socket.address().port();
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(impl_->config.max_threads);
+    params->setMaxQueued(impl_->config.max_threads * 4);
+    params->setKeepAlive(true);
+    params->setKeepAliveTimeout(Poco::Timespan(impl_->config.keep_alive_timeout_s, 0));
+    params->setMaxKeepAliveRequests(0);
+    params->setTimeout(Poco::Timespan(120, 0));
+    params->setServerName("berth");
+    impl_->pool = std::make_unique<Poco::ThreadPool>(4, impl_->config.max_threads, 60);
+    impl_->server = std::make_unique<Poco::Net::HTTPServer>(
+        new HandlerFactory(impl_->router, impl_->log, impl_->metrics), *impl_->pool, socket,
+        params);
+    impl_->server->start();
+  } catch (const Poco::Exception& e) {
+    return Status::InvalidArgument("cannot listen on " + host + ":" + std::to_string(port) +
+                                   ": " + e.displayText());
+  }
+  return {};
+}
+
+void HttpServer::Stop(int grace_s) {
+  if (!impl_->server) return;
+  // Stop accepting and let each connection end after its current request;
+  // once no request is in flight, close idle keep-alive connections too.
+  impl_->server->stopAll(false);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_s);
+  while (impl_->metrics.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  impl_->server->stopAll(true);
+  impl_->pool->joinAll();
+  impl_->server.reset();
+}
+
+}  // namespace berth

@@ -1,0 +1,115 @@
+#include "http/request_context.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/strings.h"
+
+namespace berth {
+
+namespace {
+
+std::string DecodeQueryPart(std::string_view s) {
+  std::string plus(s);
+  for (char& c : plus) {
+    if (c == '+') c = ' ';
+  }
+  auto d = UrlDecode(plus);
+  return d ? *d : plus;
+}
+
+// Reads from another streambuf, counting bytes; large reads go straight to
+// the caller's buffer.
+class CountingStreamBuf : public std::streambuf {
+ public:
+  CountingStreamBuf(std::streambuf* src, int64_t* count) : src_(src), count_(count) {}
+
+ protected:
+  int_type underflow() override {
+    std::streamsize n = src_ ? src_->sgetn(buf_, sizeof buf_) : 0;
+    if (n <= 0) return traits_type::eof();
+    *count_ += n;
+    setg(buf_, buf_, buf_ + n);
+    return traits_type::to_int_type(buf_[0]);
+  }
+  std::streamsize xsgetn(char* s, std::streamsize n) override {
+    std::streamsize got = 0;
+    std::streamsize avail = egptr() - gptr();
+    if (avail > 0) {
+      std::streamsize take = std::min(avail, n);
+      std::memcpy(s, gptr(), static_cast<size_t>(take));
+      gbump(static_cast<int>(take));
+      got += take;
+    }
+    while (got < n && src_) {
+      std::streamsize r = src_->sgetn(s + got, n - got);
+      if (r <= 0) break;
+      *count_ += r;
+      got += r;
+    }
+    return got;
+  }
+
+ private:
+  std::streambuf* src_;
+  int64_t* count_;
+  char buf_[16 * 1024];
+};
+
+}  // namespace
+
+QueryParams QueryParams::Parse(std::string_view raw) {
+  QueryParams q;
+  if (raw.empty()) return q;
+  for (const auto& pair : Split(raw, '&')) {
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string k = DecodeQueryPart(std::string_view(pair).substr(0, eq));
+    std::string v = eq == std::string::npos ? "" : DecodeQueryPart(std::string_view(pair).substr(eq + 1));
+    q.values_.emplace(std::move(k), std::move(v));
+  }
+  return q;
+}
+
+std::string QueryParams::Get(const std::string& k) const {
+  auto it = values_.find(k);
+  return it == values_.end() ? std::string() : it->second;
+}
+
+std::vector<std::string> QueryParams::GetAll(const std::string& k) const {
+  std::vector<std::string> out;
+  auto [b, e] = values_.equal_range(k);
+  for (auto it = b; it != e; ++it) out.push_back(it->second);
+  return out;
+}
+
+std::string RequestContext::Header(const std::string& name) const {
+  return request.get(name, "");
+}
+
+std::vector<std::string> RequestContext::Headers(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [b, e] = std::make_pair(request.find(name), request.end());
+  for (auto it = b; it != e; ++it) {
+    if (!EqualsIgnoreCase(it->first, name)) break;
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+int64_t RequestContext::ContentLength() const {
+  if (request.getChunkedTransferEncoding()) return -1;
+  if (request.hasContentLength()) return request.getContentLength64();
+  return 0;
+}
+
+std::istream& RequestContext::Body() {
+  if (!body_) {
+    std::streambuf* src = ContentLength() != 0 ? request.stream().rdbuf() : nullptr;
+    counting_buf_ = std::make_unique<CountingStreamBuf>(src, &bytes_in);
+    body_ = std::make_unique<std::istream>(counting_buf_.get());
+  }
+  return *body_;
+}
+
+}  // namespace berth

@@ -1,0 +1,283 @@
+#include "plugin/plugin_registry.h"
+
+#define BOOST_DLL_USE_STD_FS 1
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <boost/dll/shared_library.hpp>
+#include <cstring>
+#include <filesystem>
+
+#include "plugin/plugin_status.h"
+
+namespace berth {
+
+const char* KindName(int32_t kind) {
+  switch (kind) {
+    case BERTH_KIND_STORAGE: return "storage";
+    default: return "unknown";
+  }
+}
+
+namespace {
+
+// Size of each struct as ABI 1.0 defined it: the minimum a plugin may hand us.
+constexpr size_t kDescriptorV1 = offsetof(berth_plugin_descriptor, providers) +
+                                 sizeof(((berth_plugin_descriptor*)0)->providers);
+constexpr size_t kProviderV1 =
+    offsetof(berth_provider, vtable) + sizeof(((berth_provider*)0)->vtable);
+constexpr size_t kStorageVtableV1 =
+    offsetof(berth_storage_vtable, open_fd) + sizeof(((berth_storage_vtable*)0)->open_fd);
+
+struct Library {
+  boost::dll::shared_library lib;
+  const berth_plugin_descriptor* descriptor = nullptr;
+  uint16_t abi_major = 0, abi_minor = 0;
+};
+
+Status CheckStorageVtable(const berth_provider* p) {
+  auto* vt = static_cast<const berth_storage_vtable*>(p->vtable);
+  if (vt->struct_size < kStorageVtableV1) {
+    return Status::InvalidArgument("storage vtable is smaller than ABI 1.0 defines");
+  }
+  const void* required[] = {
+      reinterpret_cast<const void*>(vt->get_content),  reinterpret_cast<const void*>(vt->put_content),
+      reinterpret_cast<const void*>(vt->reader_open),  reinterpret_cast<const void*>(vt->reader_read),
+      reinterpret_cast<const void*>(vt->reader_close), reinterpret_cast<const void*>(vt->writer_open),
+      reinterpret_cast<const void*>(vt->writer_write), reinterpret_cast<const void*>(vt->writer_size),
+      reinterpret_cast<const void*>(vt->writer_commit), reinterpret_cast<const void*>(vt->writer_cancel),
+      reinterpret_cast<const void*>(vt->writer_close), reinterpret_cast<const void*>(vt->stat),
+      reinterpret_cast<const void*>(vt->list),         reinterpret_cast<const void*>(vt->move),
+      reinterpret_cast<const void*>(vt->remove),       reinterpret_cast<const void*>(vt->walk)};
+  for (const void* fn : required) {
+    if (fn == nullptr) return Status::InvalidArgument("storage vtable lacks a required operation");
+  }
+  if ((p->capabilities & BERTH_STORAGE_CAP_OPEN_FD) && vt->open_fd == nullptr) {
+    return Status::InvalidArgument("provider claims open_fd but does not implement it");
+  }
+  return {};
+}
+
+Status CheckProvider(const berth_provider* p) {
+  if (p == nullptr) return Status::InvalidArgument("descriptor lists a null provider");
+  if (p->struct_size < kProviderV1) {
+    return Status::InvalidArgument("provider struct is smaller than ABI 1.0 defines");
+  }
+  if (p->name == nullptr || *p->name == '\0') {
+    return Status::InvalidArgument("provider has no name");
+  }
+  std::string who = std::string("provider '") + p->name + "': ";
+  if (p->create == nullptr || p->destroy == nullptr || p->vtable == nullptr) {
+    return Status::InvalidArgument(who + "create, destroy and vtable are required");
+  }
+  if (p->threading != BERTH_THREADING_REENTRANT && p->threading != BERTH_THREADING_SERIALIZED) {
+    return Status::InvalidArgument(who + "unknown threading model");
+  }
+  Status st;
+  switch (p->kind) {
+    case BERTH_KIND_STORAGE: st = CheckStorageVtable(p); break;
+    default:
+      return Status::InvalidArgument(who + "unknown provider kind " + std::to_string(p->kind));
+  }
+  if (!st.ok()) return Status::InvalidArgument(who + st.message());
+  return {};
+}
+
+// Opens a file and runs the negotiation. `host` may be null (inspection).
+StatusOr<std::unique_ptr<Library>> Open(const std::string& path,
+                                        const berth_host_services* host) {
+  auto out = std::make_unique<Library>();
+  boost::dll::fs::error_code ec;
+  out->lib.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (ec) {
+    return Status::InvalidArgument("not a loadable shared object (" + ec.message() +
+                                   "): not a Berth plugin");
+  }
+  if (!out->lib.has(BERTH_PLUGIN_ENTRY_SYMBOL)) {
+    return Status::InvalidArgument(std::string("no ") + BERTH_PLUGIN_ENTRY_SYMBOL +
+                                   " symbol: not a Berth plugin");
+  }
+  auto entry = out->lib.get<berth_status(berth_entry_args*)>(BERTH_PLUGIN_ENTRY_SYMBOL);
+  berth_entry_args args;
+  std::memset(&args, 0, sizeof args);
+  args.struct_size = sizeof args;
+  args.host_abi_major = BERTH_ABI_MAJOR;
+  args.host_abi_minor = BERTH_ABI_MINOR;
+  args.host = host;
+  berth_status rc = entry(&args);
+  std::string host_abi =
+      std::to_string(BERTH_ABI_MAJOR) + "." + std::to_string(BERTH_ABI_MINOR);
+  std::string plugin_abi =
+      std::to_string(args.plugin_abi_major) + "." + std::to_string(args.plugin_abi_minor);
+  if (rc == BERTH_E_ABI_MISMATCH || (rc == BERTH_OK && args.plugin_abi_major != BERTH_ABI_MAJOR)) {
+    return Status::InvalidArgument("ABI major mismatch: plugin built for ABI " + plugin_abi +
+                                   ", berthd implements ABI " + host_abi);
+  }
+  if (rc != BERTH_OK) {
+    return Status::InvalidArgument(std::string("entry point failed with ") +
+                                   PluginStatusName(rc));
+  }
+  if (args.plugin_abi_minor > BERTH_ABI_MINOR) {
+    return Status::InvalidArgument("plugin built for newer ABI " + plugin_abi +
+                                   " than berthd's " + host_abi + "; upgrade berthd");
+  }
+  const berth_plugin_descriptor* d = args.descriptor;
+  if (d == nullptr || d->struct_size < kDescriptorV1) {
+    return Status::InvalidArgument("missing or truncated plugin descriptor");
+  }
+  if (d->name == nullptr || *d->name == '\0' || d->version == nullptr) {
+    return Status::InvalidArgument("descriptor lacks a name or version");
+  }
+  if (d->n_providers > 0 && d->providers == nullptr) {
+    return Status::InvalidArgument("descriptor lists providers but gives none");
+  }
+  for (size_t i = 0; i < d->n_providers; ++i) BERTH_RETURN_IF_ERROR(CheckProvider(d->providers[i]));
+  out->descriptor = d;
+  out->abi_major = args.plugin_abi_major;
+  out->abi_minor = args.plugin_abi_minor;
+  return out;
+}
+
+PluginInfo Describe(const std::string& path, const Library& lib) {
+  PluginInfo info;
+  const berth_plugin_descriptor* d = lib.descriptor;
+  info.path = path;
+  info.name = d->name;
+  info.version = d->version;
+  info.description = d->description ? d->description : "";
+  info.abi_major = lib.abi_major;
+  info.abi_minor = lib.abi_minor;
+  for (size_t i = 0; i < d->n_providers; ++i) {
+    const berth_provider* p = d->providers[i];
+    ProviderInfo pi;
+    pi.kind = p->kind;
+    pi.name = p->name;
+    pi.description = p->description ? p->description : "";
+    pi.config_schema_json = p->config_schema_json ? p->config_schema_json : "";
+    pi.capabilities = p->capabilities;
+    pi.threading = p->threading;
+    info.providers.push_back(std::move(pi));
+  }
+  return info;
+}
+
+}  // namespace
+
+struct PluginRegistry::Loaded {
+  std::string path;
+  std::unique_ptr<Library> lib;
+};
+
+PluginRegistry::PluginRegistry(const berth_host_services* host) : host_(host) {}
+
+// Libraries stay mapped for the life of the process: a provider's code may be
+// referenced from anywhere, and unloading is a class of bugs we do not want.
+PluginRegistry::~PluginRegistry() {
+  for (auto& l : loaded_) {
+    if (l->lib) {
+      new boost::dll::shared_library(std::move(l->lib->lib));  // intentionally leaked
+    }
+  }
+}
+
+Status PluginRegistry::LoadDirectories(const std::vector<std::string>& dirs) {
+  std::vector<std::string> failures;
+  for (const auto& dir : dirs) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) continue;
+    if (!S_ISDIR(st.st_mode)) {
+      failures.push_back(dir + ": not a directory");
+      continue;
+    }
+    if (st.st_mode & S_IWOTH) {
+      refused_.push_back({dir, "plugin directory is world-writable"});
+      failures.push_back(dir + ": plugin directory is world-writable; refusing to load from it");
+      continue;
+    }
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      if (e.path().extension() == ".so") files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      Status s = LoadFile(f);
+      if (!s.ok()) failures.push_back(s.message());
+    }
+  }
+  if (failures.empty()) return {};
+  std::string msg = "refusing to start: ";
+  for (size_t i = 0; i < failures.size(); ++i) msg += (i ? "; " : "") + failures[i];
+  return Status::InvalidArgument(msg);
+}
+
+Status PluginRegistry::LoadFile(const std::string& path) {
+  std::string canonical = path;
+  std::error_code ec;
+  auto abs = std::filesystem::weakly_canonical(path, ec);
+  if (!ec) canonical = abs.string();
+  for (const auto& l : loaded_) {
+    if (l->path == canonical) return {};  // listed twice through different dirs
+  }
+  auto lib = Open(canonical, host_);
+  if (!lib.ok()) {
+    refused_.push_back({canonical, lib.status().message()});
+    return Status::InvalidArgument(canonical + ": " + lib.status().message());
+  }
+  const berth_plugin_descriptor* d = (*lib)->descriptor;
+  for (size_t i = 0; i < d->n_providers; ++i) {
+    const berth_provider* p = d->providers[i];
+    for (size_t j = 0; j < i; ++j) {
+      const berth_provider* q = d->providers[j];
+      if (q->kind == p->kind && std::strcmp(q->name, p->name) == 0) {
+        std::string msg = std::string("duplicate ") + KindName(p->kind) + " provider '" +
+                          p->name + "' within the plugin";
+        refused_.push_back({canonical, msg});
+        return Status::InvalidArgument(canonical + ": " + msg);
+      }
+    }
+    if (const berth_provider* other = FindProvider(p->kind, p->name)) {
+      std::string msg = std::string("duplicate ") + KindName(p->kind) + " provider '" + p->name +
+                        "' (already provided by " + PathOf(other) + ")";
+      refused_.push_back({canonical, msg});
+      return Status::InvalidArgument(canonical + ": " + msg);
+    }
+  }
+  plugins_.push_back(Describe(canonical, **lib));
+  auto loaded = std::make_unique<Loaded>();
+  loaded->path = canonical;
+  loaded->lib = std::move(*lib);
+  loaded_.push_back(std::move(loaded));
+  return {};
+}
+
+StatusOr<PluginInfo> PluginRegistry::Inspect(const std::string& path) {
+  auto lib = Open(path, nullptr);
+  if (!lib.ok()) return Status::InvalidArgument(path + ": " + lib.status().message());
+  PluginInfo info = Describe(path, **lib);
+  new boost::dll::shared_library(std::move((*lib)->lib));  // never unloaded
+  return info;
+}
+
+const berth_provider* PluginRegistry::FindProvider(int32_t kind, std::string_view name) const {
+  for (const auto& l : loaded_) {
+    const berth_plugin_descriptor* d = l->lib->descriptor;
+    for (size_t i = 0; i < d->n_providers; ++i) {
+      const berth_provider* p = d->providers[i];
+      if (p->kind == kind && name == p->name) return p;
+    }
+  }
+  return nullptr;
+}
+
+std::string PluginRegistry::PathOf(const berth_provider* provider) const {
+  for (const auto& l : loaded_) {
+    const berth_plugin_descriptor* d = l->lib->descriptor;
+    for (size_t i = 0; i < d->n_providers; ++i) {
+      if (d->providers[i] == provider) return l->path;
+    }
+  }
+  return {};
+}
+
+}  // namespace berth

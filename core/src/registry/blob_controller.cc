@@ -1,0 +1,56 @@
+#include "registry/blob_controller.h"
+
+#include <unistd.h>
+
+namespace berth {
+
+namespace {
+Status BlobUnknown(const Digest& d) {
+  return Status::NotFound("blob " + d.ToString() + " unknown to registry", "BLOB_UNKNOWN");
+}
+}  // namespace
+
+StatusOr<int64_t> BlobController::Stat(std::string_view repo, const Digest& d) {
+  BERTH_ASSIGN_OR_RETURN(auto size, store_.GetLinkedBlobSize(repo, d.ToString()));
+  if (!size) return BlobUnknown(d);
+  return *size;
+}
+
+StatusOr<BlobSource> BlobController::Open(std::string_view repo, const Digest& d,
+                                          int64_t offset) {
+  BERTH_ASSIGN_OR_RETURN(int64_t size, Stat(repo, d));
+  BlobSource src;
+  src.size = size;
+  if (blobs_.CanOpenFd()) {
+    auto fd = blobs_.OpenFd(d);
+    if (fd.ok()) {
+      src.fd = *fd;
+      return src;
+    }
+    if (fd.status().IsNotFound()) return BlobUnknown(d);
+    return fd.status();
+  }
+  auto reader = blobs_.OpenReader(d, offset);
+  if (!reader.ok()) return reader.status().IsNotFound() ? BlobUnknown(d) : reader.status();
+  src.reader = std::move(*reader);
+  return src;
+}
+
+Status BlobController::Delete(std::string_view repo, const Digest& d) {
+  Status s = store_.UnlinkBlob(repo, d.ToString());
+  if (s.IsNotFound()) return BlobUnknown(d);
+  return s;
+}
+
+StatusOr<bool> BlobController::Mount(std::string_view repo, const Digest& d,
+                                     std::string_view from) {
+  BERTH_ASSIGN_OR_RETURN(auto size, store_.GetLinkedBlobSize(from, d.ToString()));
+  if (!size) return false;
+  auto fi = blobs_.Stat(d);
+  if (!fi.ok()) return false;
+  if (admission_) BERTH_RETURN_IF_ERROR(admission_(repo, BlobRef{d, *size}));
+  BERTH_RETURN_IF_ERROR(store_.LinkBlob(repo, d.ToString(), *size));
+  return true;
+}
+
+}  // namespace berth

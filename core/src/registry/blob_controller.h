@@ -1,0 +1,46 @@
+// BlobController: blob reads, deletes and cross-repository mounts, scoped to
+// the repositories a blob is linked into.
+#ifndef BERTH_REGISTRY_BLOB_CONTROLLER_H_
+#define BERTH_REGISTRY_BLOB_CONTROLLER_H_
+
+#include <memory>
+#include <string_view>
+
+#include "blob/blob_store.h"
+#include "registry/upload_controller.h"
+#include "store/registry_store.h"
+
+namespace berth {
+
+// An open blob: a file descriptor when the driver has one (zero-copy),
+// otherwise a reader positioned at the requested offset.
+struct BlobSource {
+  int64_t size = 0;
+  int fd = -1;  // owned by the caller when >= 0
+  std::unique_ptr<StorageReader> reader;
+};
+
+class BlobController {
+ public:
+  BlobController(RegistryStore& store, BlobStore& blobs) : store_(store), blobs_(blobs) {}
+
+  void set_admission(BlobAdmissionFn fn) { admission_ = std::move(fn); }
+
+  // BLOB_UNKNOWN unless the blob is linked into the repository and stored.
+  StatusOr<int64_t> Stat(std::string_view repo, const Digest& d);
+  // Opens for reading from `offset` (which must be <= size).
+  StatusOr<BlobSource> Open(std::string_view repo, const Digest& d, int64_t offset);
+  Status Delete(std::string_view repo, const Digest& d);
+  // Links a blob of `from` into `repo`. Returns false (and changes nothing)
+  // when `from` does not hold the blob.
+  StatusOr<bool> Mount(std::string_view repo, const Digest& d, std::string_view from);
+
+ private:
+  RegistryStore& store_;
+  BlobStore& blobs_;
+  BlobAdmissionFn admission_;
+};
+
+}  // namespace berth
+
+#endif  // BERTH_REGISTRY_BLOB_CONTROLLER_H_

@@ -1,0 +1,264 @@
+#include "registry/upload_controller.h"
+
+#include <sstream>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/random.h"
+
+namespace berth {
+
+namespace {
+
+constexpr size_t kChunk = 256 * 1024;
+
+Status UploadUnknown() {
+  return Status::NotFound("blob upload unknown to registry", "BLOB_UPLOAD_UNKNOWN");
+}
+
+// Counts a request in flight for the duration of a scope.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int64_t>& n) : n_(n) { ++n_; }
+  ~InFlight() { --n_; }
+
+ private:
+  std::atomic<int64_t>& n_;
+};
+
+}  // namespace
+
+bool IsValidUploadId(std::string_view u) {
+  if (u.size() != 36) return false;
+  for (size_t i = 0; i < u.size(); ++i) {
+    char c = u[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+UploadController::UploadController(RegistryStore& store, BlobStore& blobs)
+    : store_(store), blobs_(blobs) {}
+
+std::shared_ptr<UploadController::State> UploadController::StateFor(const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& s = states_[uuid];
+  if (!s) s = std::make_shared<State>();
+  return s;
+}
+
+void UploadController::DropState(const std::string& uuid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  states_.erase(uuid);
+}
+
+StatusOr<UploadRecord> UploadController::Lookup(std::string_view repo, std::string_view uuid) {
+  if (!IsValidUploadId(uuid)) return UploadUnknown();
+  BERTH_ASSIGN_OR_RETURN(auto rec, store_.GetUpload(uuid));
+  if (!rec || rec->repository != repo) return UploadUnknown();
+  return *rec;
+}
+
+StatusOr<UploadStatus> UploadController::Start(std::string_view repo) {
+  UploadRecord rec{NewUuid(), std::string(repo), NowUnixMillis()};
+  BERTH_RETURN_IF_ERROR(store_.CreateUpload(rec));
+  Status s = blobs_.CreateUpload(rec.uuid);
+  if (!s.ok()) {
+    store_.DeleteUpload(rec.uuid);
+    return s;
+  }
+  auto st = StateFor(rec.uuid);
+  {
+    std::lock_guard<std::mutex> lock(st->mu);
+    st->sha256 = std::make_unique<Hasher>(DigestAlgorithm::kSha256);
+    st->hashed = 0;
+  }
+  return UploadStatus{rec.uuid, rec.repository, 0};
+}
+
+StatusOr<UploadStatus> UploadController::GetStatus(std::string_view repo, std::string_view uuid) {
+  BERTH_ASSIGN_OR_RETURN(auto rec, Lookup(repo, uuid));
+  auto size = blobs_.UploadSize(rec.uuid);
+  if (!size.ok()) return size.status().IsNotFound() ? UploadUnknown() : size.status();
+  return UploadStatus{rec.uuid, rec.repository, *size};
+}
+
+StatusOr<int64_t> UploadController::AppendLocked(const std::string& uuid, State& st,
+                                                 std::istream& body,
+                                                 std::optional<ByteRange> range,
+                                                 int64_t content_length, bool commit) {
+  auto size = blobs_.UploadSize(uuid);
+  if (!size.ok()) return size.status().IsNotFound() ? UploadUnknown() : size.status();
+  if (range) {
+    if (range->start != *size || range->end < range->start) {
+      return Status(Code::kRangeNotSatisfiable,
+                    "chunk range " + std::to_string(range->start) + "-" +
+                        std::to_string(range->end) + " does not continue the upload at offset " +
+                        std::to_string(*size),
+                    "BLOB_UPLOAD_INVALID");
+    }
+    int64_t want = range->end - range->start + 1;
+    if (content_length >= 0 && content_length != want) {
+      return Status(Code::kRangeNotSatisfiable,
+                    "Content-Length " + std::to_string(content_length) +
+                        " does not match Content-Range length " + std::to_string(want),
+                    "BLOB_UPLOAD_INVALID");
+    }
+    content_length = want;
+  }
+  BERTH_ASSIGN_OR_RETURN(auto writer, blobs_.AppendToUpload(uuid));
+  if (writer->Size() != *size) {
+    return Status::Internal("upload size changed underneath the writer");
+  }
+  // In-memory hashing continues only when it is exactly caught up.
+  bool hashing = st.sha256 != nullptr && st.hashed == *size;
+  if (!hashing) st.sha256.reset();
+  std::vector<char> buf(kChunk);
+  int64_t written = 0;
+  Status result;
+  bool short_body = false;
+  try {
+    while (content_length < 0 || written < content_length) {
+      size_t want = buf.size();
+      if (content_length >= 0) {
+        want = static_cast<size_t>(std::min<int64_t>(want, content_length - written));
+      }
+      body.read(buf.data(), static_cast<std::streamsize>(want));
+      std::streamsize n = body.gcount();
+      if (n <= 0) {
+        short_body = content_length >= 0;
+        break;
+      }
+      result = writer->Write(buf.data(), static_cast<size_t>(n));
+      if (!result.ok()) break;
+      if (hashing) st.sha256->Update(buf.data(), static_cast<size_t>(n));
+      written += n;
+    }
+  } catch (const std::exception& e) {
+    result = Status::IOError(std::string("reading the request body failed: ") + e.what());
+  }
+  Status end = (result.ok() && commit) ? writer->Commit() : writer->Close();
+  if (hashing) st.hashed += written;
+  if (!result.ok()) return result;
+  BERTH_RETURN_IF_ERROR(end);
+  if (short_body) {
+    return Status::InvalidArgument("request body ended after " + std::to_string(written) +
+                                       " of " + std::to_string(content_length) + " bytes",
+                                   "SIZE_INVALID");
+  }
+  return *size + written;
+}
+
+StatusOr<UploadStatus> UploadController::Append(std::string_view repo, std::string_view uuid,
+                                                std::istream& body,
+                                                std::optional<ByteRange> range,
+                                                int64_t content_length) {
+  InFlight in_flight(in_flight_);
+  BERTH_ASSIGN_OR_RETURN(auto rec, Lookup(repo, uuid));
+  auto st = StateFor(rec.uuid);
+  std::lock_guard<std::mutex> lock(st->mu);
+  BERTH_ASSIGN_OR_RETURN(int64_t size,
+                         AppendLocked(rec.uuid, *st, body, range, content_length, false));
+  return UploadStatus{rec.uuid, rec.repository, size};
+}
+
+StatusOr<Digest> UploadController::DigestOf(const std::string& uuid, State& st,
+                                            DigestAlgorithm alg, int64_t size) {
+  if (alg == DigestAlgorithm::kSha256 && st.sha256 && st.hashed == size) {
+    Digest d = st.sha256->Finish();
+    st.sha256.reset();
+    return d;
+  }
+  Hasher h(alg);
+  BERTH_ASSIGN_OR_RETURN(auto reader, blobs_.ReadUpload(uuid, 0));
+  std::vector<char> buf(kChunk);
+  int64_t total = 0;
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(size_t n, reader->Read(buf.data(), buf.size()));
+    if (n == 0) break;
+    h.Update(buf.data(), n);
+    total += static_cast<int64_t>(n);
+  }
+  if (total != size) return Status::Internal("upload changed while it was verified");
+  return h.Finish();
+}
+
+Status UploadController::Discard(const std::string& uuid) {
+  DropState(uuid);
+  Status a = blobs_.DeleteUpload(uuid);
+  Status b = store_.DeleteUpload(uuid);
+  return a.ok() ? b : a;
+}
+
+StatusOr<BlobRef> UploadController::Complete(std::string_view repo, std::string_view uuid,
+                                             const Digest& expected, std::istream* body,
+                                             std::optional<ByteRange> range,
+                                             int64_t content_length) {
+  InFlight in_flight(in_flight_);
+  BERTH_ASSIGN_OR_RETURN(auto rec, Lookup(repo, uuid));
+  auto st = StateFor(rec.uuid);
+  std::unique_lock<std::mutex> lock(st->mu);
+  std::istringstream empty;
+  // Always reopen and commit: this is where the upload's bytes are fsynced.
+  BERTH_ASSIGN_OR_RETURN(
+      int64_t size, AppendLocked(rec.uuid, *st, body != nullptr ? *body : empty,
+                                 body != nullptr ? range : std::nullopt,
+                                 body != nullptr ? content_length : 0, true));
+  BERTH_ASSIGN_OR_RETURN(Digest actual, DigestOf(rec.uuid, *st, expected.algorithm, size));
+  if (!(actual == expected)) {
+    lock.unlock();
+    Discard(rec.uuid);
+    return Status(Code::kInvalidArgument,
+                  "digest " + expected.ToString() + " does not match the uploaded content (" +
+                      actual.ToString() + "); the upload was discarded",
+                  "DIGEST_INVALID");
+  }
+  BlobRef ref{actual, size};
+  if (admission_) {
+    Status s = admission_(repo, ref);
+    if (!s.ok()) {
+      lock.unlock();
+      Discard(rec.uuid);
+      return s;
+    }
+  }
+  BERTH_RETURN_IF_ERROR(blobs_.CommitUpload(rec.uuid, actual));
+  BERTH_RETURN_IF_ERROR(store_.LinkBlob(repo, actual.ToString(), size));
+  lock.unlock();
+  DropState(rec.uuid);
+  store_.DeleteUpload(rec.uuid);
+  return ref;
+}
+
+StatusOr<BlobRef> UploadController::Monolithic(std::string_view repo, const Digest& expected,
+                                               std::istream& body, int64_t content_length) {
+  BERTH_ASSIGN_OR_RETURN(auto up, Start(repo));
+  auto done = Complete(repo, up.uuid, expected, &body, std::nullopt, content_length);
+  if (!done.ok()) Discard(up.uuid);  // nothing of a failed monolithic upload stays behind
+  return done;
+}
+
+Status UploadController::Cancel(std::string_view repo, std::string_view uuid) {
+  BERTH_ASSIGN_OR_RETURN(auto rec, Lookup(repo, uuid));
+  auto st = StateFor(rec.uuid);
+  std::lock_guard<std::mutex> lock(st->mu);
+  return Discard(rec.uuid);
+}
+
+StatusOr<int> UploadController::PurgeStale(int64_t cutoff) {
+  BERTH_ASSIGN_OR_RETURN(auto stale, store_.ListUploadsStartedBefore(cutoff));
+  int n = 0;
+  for (const auto& u : stale) {
+    auto st = StateFor(u.uuid);
+    std::unique_lock<std::mutex> lock(st->mu, std::try_to_lock);
+    if (!lock.owns_lock()) continue;  // being written right now
+    if (Discard(u.uuid).ok()) ++n;
+  }
+  return n;
+}
+
+}  // namespace berth

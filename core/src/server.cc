@@ -1,0 +1,180 @@
+#include "server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "blob/blob_store.h"
+#include "common/clock.h"
+#include "http/http_server.h"
+#include "http/metrics.h"
+#include "http/ops_handler.h"
+#include "oci/v2_router.h"
+#include "plugin/host_services.h"
+#include "plugin/plugin_registry.h"
+#include "plugin/plugin_storage_driver.h"
+#include "plugin/plugin_status.h"
+#include "registry/blob_controller.h"
+#include "registry/manifest_controller.h"
+#include "registry/upload_controller.h"
+#include "store/database_factory.h"
+#include "store/migrations.h"
+#include "store/registry_store.h"
+
+namespace berth {
+
+namespace {
+
+// Uploads untouched for this long are abandoned.
+constexpr int64_t kUploadMaxAgeMillis = 24LL * 3600 * 1000;
+
+std::string ExecutableDir() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : p.parent_path().string();
+}
+
+Status MakeDirs(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::InvalidArgument("cannot create directory " + dir + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> DefaultPluginDirs() {
+  std::string exe = ExecutableDir();
+  return {exe + "/../plugins", exe + "/../lib/berth/plugins", BERTH_INSTALL_PLUGIN_DIR};
+}
+
+struct Server::Parts {
+  Parts(Logger& log, const Config& config)
+      : host(log, metrics), plugins(host.table()) {
+    (void)config;
+  }
+  Metrics metrics;
+  HostServices host;
+  PluginRegistry plugins;
+  std::unique_ptr<SqlDatabase> db;
+  std::unique_ptr<RegistryStore> store;
+  std::unique_ptr<StorageDriver> storage;
+  std::unique_ptr<BlobStore> blobs;
+  std::unique_ptr<UploadController> uploads;
+  std::unique_ptr<BlobController> blob_controller;
+  std::unique_ptr<ManifestController> manifests;
+  std::unique_ptr<V2Router> v2;
+  std::unique_ptr<OpsHandler> ops;
+  Router router;
+  std::unique_ptr<HttpServer> http;
+};
+
+Server::Server(Config config, Logger& log) : config_(std::move(config)), log_(log) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Init() {
+  parts_ = std::make_unique<Parts>(log_, config_);
+  Parts& p = *parts_;
+  BERTH_RETURN_IF_ERROR(MakeDirs(config_.data_dir));
+
+  // Plugins: configured directories first, then the ones next to berthd.
+  std::vector<std::string> dirs = config_.plugin_dirs;
+  for (auto& d : DefaultPluginDirs()) dirs.push_back(d);
+  BERTH_RETURN_IF_ERROR(p.plugins.LoadDirectories(dirs));
+  for (const auto& pl : p.plugins.plugins()) {
+    log_.Info("plugin loaded", {{"name", pl.name}, {"version", pl.version}, {"path", pl.path}});
+  }
+
+  // Storage through its plugin.
+  const berth_provider* sp = p.plugins.FindProvider(BERTH_KIND_STORAGE, config_.storage.driver);
+  if (sp == nullptr) {
+    return Status::InvalidArgument("storage.driver '" + config_.storage.driver +
+                                   "' is not provided by any loaded plugin (searched the "
+                                   "plugin directories; see `berthd plugins list`)");
+  }
+  void* instance = nullptr;
+  StringSink err(4096);
+  berth_status rc = sp->create(p.host.table(),
+                               {config_.storage.config_json.data(), config_.storage.config_json.size()},
+                               &instance, err.get());
+  if (rc != BERTH_OK) {
+    return Status::InvalidArgument("storage driver '" + config_.storage.driver +
+                                   "' failed to initialise: " +
+                                   (err.str().empty() ? PluginStatusName(rc) : err.str()));
+  }
+  p.storage = std::make_unique<PluginStorageDriver>(sp, instance);
+
+  // Metadata.
+  auto db = OpenDatabase(config_.metadata);
+  if (!db.ok()) return db.status();
+  p.db = std::move(*db);
+  auto version = Migrate(*p.db);
+  if (!version.ok()) return version.status();
+  log_.Info("metadata store ready",
+            {{"driver", config_.metadata.driver}, {"schema_version", *version}});
+  p.store = std::make_unique<RegistryStore>(*p.db);
+
+  // Registry.
+  p.blobs = std::make_unique<BlobStore>(*p.storage);
+  p.uploads = std::make_unique<UploadController>(*p.store, *p.blobs);
+  p.blob_controller = std::make_unique<BlobController>(*p.store, *p.blobs);
+  p.manifests = std::make_unique<ManifestController>(*p.store, *p.blobs);
+  p.v2 = std::make_unique<V2Router>(*p.blob_controller, *p.uploads, *p.manifests);
+
+  UploadController* uploads = p.uploads.get();
+  p.metrics.AddGaugeFunction("berth_uploads_in_flight", "Blob upload requests being received.",
+                             [uploads] { return static_cast<double>(uploads->in_flight()); });
+
+  SqlDatabase* dbp = p.db.get();
+  StorageDriver* storage = p.storage.get();
+  p.ops = std::make_unique<OpsHandler>(
+      p.metrics,
+      std::vector<HealthCheck>{
+          {"database",
+           [dbp] {
+             return RunInTransaction(*dbp, false, [](SqlTransaction& tx) {
+               return tx.Exec("SELECT 1").status();
+             });
+           }},
+          {"storage", [storage] { return storage->Stat("/").status(); }}});
+
+  p.router.Add("/v2", p.v2.get());
+  p.router.Add("/metrics", p.ops.get());
+  p.router.Add("/health", p.ops.get());
+  p.http = std::make_unique<HttpServer>(config_.http, p.router, log_, p.metrics);
+  return {};
+}
+
+Status Server::Start() {
+  BERTH_RETURN_IF_ERROR(parts_->http->Start(config_.listen_host(), config_.listen_port()));
+  maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  return {};
+}
+
+int Server::port() const { return parts_ && parts_->http ? parts_->http->port() : 0; }
+
+void Server::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (maintenance_.joinable()) maintenance_.join();
+  if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
+}
+
+void Server::MaintenanceLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    auto purged = parts_->uploads->PurgeStale(NowUnixMillis() - kUploadMaxAgeMillis);
+    if (purged.ok() && *purged > 0) log_.Info("purged abandoned uploads", {{"count", *purged}});
+    lock.lock();
+    cv_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
+  }
+}
+
+}  // namespace berth

@@ -1,0 +1,49 @@
+// Server: the composition root. Builds every component from the config and
+// injects it through constructors; nothing else holds global state.
+#ifndef BERTH_SERVER_H_
+#define BERTH_SERVER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "common/logger.h"
+#include "config/config.h"
+
+namespace berth {
+
+// Where plugins are looked for when the config names no directory first.
+std::vector<std::string> DefaultPluginDirs();
+
+class Server {
+ public:
+  Server(Config config, Logger& log);
+  ~Server();
+  // Opens the metadata store, runs migrations, loads plugins and storage.
+  Status Init();
+  // Starts listening; port() is valid afterwards.
+  Status Start();
+  int port() const;
+  // Graceful stop: in-flight requests finish (up to http.shutdown_grace_s).
+  void Stop();
+
+ private:
+  struct Parts;
+  void MaintenanceLoop();
+
+  Config config_;
+  Logger& log_;
+  std::unique_ptr<Parts> parts_;
+  std::thread maintenance_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace berth
+
+#endif  // BERTH_SERVER_H_

@@ -1,0 +1,387 @@
+#include "store/registry_store.h"
+
+#include <set>
+
+#include "common/clock.h"
+#include "common/strings.h"
+
+namespace berth {
+
+namespace {
+
+constexpr char kArtifactColumns[] =
+    "a.id, a.repository_id, a.digest, a.media_type, a.artifact_type, a.manifest_size, a.size, "
+    "a.subject_digest, a.annotations, a.push_time, a.pull_time";
+
+ArtifactRecord ReadArtifact(const SqlRow& r) {
+  ArtifactRecord a;
+  a.id = r.Int(0);
+  a.repository_id = r.Int(1);
+  a.digest = r.Text(2);
+  a.media_type = r.Text(3);
+  a.artifact_type = r.Text(4);
+  a.manifest_size = r.Int(5);
+  a.size = r.Int(6);
+  a.subject_digest = r.Text(7);
+  a.annotations_json = r.Text(8);
+  a.push_time = r.Int(9);
+  a.pull_time = r.Int(10);
+  return a;
+}
+
+// Ensures the repository row exists and returns its id.
+StatusOr<int64_t> EnsureRepository(SqlTransaction& tx, std::string_view name, int64_t now) {
+  auto ins = tx.Exec(
+      "INSERT INTO repository (name, created_at, updated_at) VALUES ($1, $2, $2) "
+      "ON CONFLICT (name) DO NOTHING",
+      {SqlText(name), SqlInt(now)});
+  if (!ins.ok()) return ins.status();
+  auto sel = tx.Exec("SELECT id FROM repository WHERE name = $1", {SqlText(name)});
+  if (!sel.ok()) return sel.status();
+  if (sel->rows.empty()) return Status::Internal("repository vanished during insert");
+  return sel->rows[0].Int(0);
+}
+
+StatusOr<std::optional<int64_t>> RepositoryId(SqlTransaction& tx, std::string_view name) {
+  auto sel = tx.Exec("SELECT id FROM repository WHERE name = $1", {SqlText(name)});
+  if (!sel.ok()) return sel.status();
+  if (sel->rows.empty()) return std::optional<int64_t>();
+  return std::optional<int64_t>(sel->rows[0].Int(0));
+}
+
+Status BlobUnknown(std::string_view digest, const char* what) {
+  return Status(Code::kInvalidArgument,
+                std::string(what) + " " + std::string(digest) + " is unknown to the repository",
+                "MANIFEST_BLOB_UNKNOWN", "{\"digest\":" + JsonQuote(digest) + "}");
+}
+
+// Deletes an artifact row and, recursively, children that nothing else keeps.
+Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_id) {
+  auto kids = tx.Exec("SELECT child_id FROM artifact_reference WHERE parent_id = $1",
+                      {SqlInt(artifact_id)});
+  if (!kids.ok()) return kids.status();
+  auto del = tx.Exec("DELETE FROM artifact WHERE id = $1", {SqlInt(artifact_id)});
+  if (!del.ok()) return del.status();
+  for (const auto& k : kids->rows) {
+    int64_t child = k.Int(0);
+    auto keep = tx.Exec(
+        "SELECT (SELECT COUNT(*) FROM tag WHERE artifact_id = $1) + "
+        "(SELECT COUNT(*) FROM artifact_reference WHERE child_id = $1)",
+        {SqlInt(child)});
+    if (!keep.ok()) return keep.status();
+    if (keep->rows[0].Int(0) == 0) BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, child));
+  }
+  return {};
+}
+
+}  // namespace
+
+StatusOr<std::optional<RepositoryRecord>> RegistryStore::GetRepository(std::string_view name) {
+  std::optional<RepositoryRecord> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec("SELECT id, name, created_at, updated_at FROM repository WHERE name = $1",
+                     {SqlText(name)});
+    if (!r.ok()) return r.status();
+    if (!r->rows.empty()) {
+      const auto& row = r->rows[0];
+      out = RepositoryRecord{row.Int(0), row.Text(1), row.Int(2), row.Int(3)};
+    }
+    return {};
+  }));
+  return out;
+}
+
+StatusOr<NamePage> RegistryStore::ListRepositories(std::string_view last, int64_t limit) {
+  NamePage page;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec("SELECT name FROM repository WHERE name > $1 ORDER BY name LIMIT $2",
+                     {SqlText(last), SqlInt(limit + 1)});
+    if (!r.ok()) return r.status();
+    for (const auto& row : r->rows) page.names.push_back(row.Text(0));
+    return {};
+  }));
+  if (static_cast<int64_t>(page.names.size()) > limit) {
+    page.names.resize(static_cast<size_t>(limit));
+    page.more = true;
+  }
+  return page;
+}
+
+StatusOr<std::optional<int64_t>> RegistryStore::GetLinkedBlobSize(std::string_view repo,
+                                                                  std::string_view digest) {
+  std::optional<int64_t> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(
+        "SELECT b.size FROM repository_blob rb JOIN repository r ON r.id = rb.repository_id "
+        "JOIN blob b ON b.digest = rb.digest WHERE r.name = $1 AND rb.digest = $2",
+        {SqlText(repo), SqlText(digest)});
+    if (!r.ok()) return r.status();
+    if (!r->rows.empty()) out = r->rows[0].Int(0);
+    return {};
+  }));
+  return out;
+}
+
+Status RegistryStore::LinkBlob(std::string_view repo, std::string_view digest, int64_t size) {
+  int64_t now = NowUnixMillis();
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(int64_t repo_id, EnsureRepository(tx, repo, now));
+    auto b = tx.Exec(
+        "INSERT INTO blob (digest, size, created_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (digest) DO NOTHING",
+        {SqlText(digest), SqlInt(size), SqlInt(now)});
+    if (!b.ok()) return b.status();
+    auto l = tx.Exec(
+        "INSERT INTO repository_blob (repository_id, digest, created_at) VALUES ($1, $2, $3) "
+        "ON CONFLICT (repository_id, digest) DO NOTHING",
+        {SqlInt(repo_id), SqlText(digest), SqlInt(now)});
+    return l.status();
+  });
+}
+
+Status RegistryStore::UnlinkBlob(std::string_view repo, std::string_view digest) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(
+        "DELETE FROM repository_blob WHERE digest = $2 AND repository_id = "
+        "(SELECT id FROM repository WHERE name = $1)",
+        {SqlText(repo), SqlText(digest)});
+    if (!r.ok()) return r.status();
+    if (r->affected == 0) return Status::NotFound("blob unknown to repository", "BLOB_UNKNOWN");
+    return {};
+  });
+}
+
+Status RegistryStore::CreateUpload(const UploadRecord& u) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    return tx
+        .Exec("INSERT INTO upload (uuid, repository, started_at) VALUES ($1, $2, $3)",
+              {SqlText(u.uuid), SqlText(u.repository), SqlInt(u.started_at)})
+        .status();
+  });
+}
+
+StatusOr<std::optional<UploadRecord>> RegistryStore::GetUpload(std::string_view uuid) {
+  std::optional<UploadRecord> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec("SELECT uuid, repository, started_at FROM upload WHERE uuid = $1",
+                     {SqlText(uuid)});
+    if (!r.ok()) return r.status();
+    if (!r->rows.empty()) {
+      out = UploadRecord{r->rows[0].Text(0), r->rows[0].Text(1), r->rows[0].Int(2)};
+    }
+    return {};
+  }));
+  return out;
+}
+
+Status RegistryStore::DeleteUpload(std::string_view uuid) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    return tx.Exec("DELETE FROM upload WHERE uuid = $1", {SqlText(uuid)}).status();
+  });
+}
+
+StatusOr<std::vector<UploadRecord>> RegistryStore::ListUploadsStartedBefore(int64_t millis) {
+  std::vector<UploadRecord> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(
+        "SELECT uuid, repository, started_at FROM upload WHERE started_at < $1 ORDER BY uuid",
+        {SqlInt(millis)});
+    if (!r.ok()) return r.status();
+    for (const auto& row : r->rows) out.push_back({row.Text(0), row.Text(1), row.Int(2)});
+    return {};
+  }));
+  return out;
+}
+
+StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m) {
+  ArtifactRecord out;
+  int64_t now = NowUnixMillis();
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(int64_t repo_id, EnsureRepository(tx, m.repository, now));
+    int64_t total = m.manifest_size;
+    std::set<std::string> seen;
+    for (const auto& d : m.blobs) {
+      if (!seen.insert(d).second) continue;
+      auto r = tx.Exec(
+          "SELECT b.size FROM repository_blob rb JOIN blob b ON b.digest = rb.digest "
+          "WHERE rb.repository_id = $1 AND rb.digest = $2",
+          {SqlInt(repo_id), SqlText(d)});
+      if (!r.ok()) return r.status();
+      if (r->rows.empty()) return BlobUnknown(d, "blob");
+      total += r->rows[0].Int(0);
+    }
+    std::vector<int64_t> child_ids;
+    for (const auto& c : m.children) {
+      auto r = tx.Exec("SELECT id, size FROM artifact WHERE repository_id = $1 AND digest = $2",
+                       {SqlInt(repo_id), SqlText(c.digest)});
+      if (!r.ok()) return r.status();
+      if (r->rows.empty()) return BlobUnknown(c.digest, "manifest");
+      child_ids.push_back(r->rows[0].Int(0));
+      if (seen.insert(c.digest).second) total += r->rows[0].Int(1);
+    }
+    auto ins = tx.Exec(
+        "INSERT INTO artifact (repository_id, digest, media_type, artifact_type, manifest_size, "
+        "size, subject_digest, annotations, push_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+        "$9) ON CONFLICT (repository_id, digest) DO NOTHING",
+        {SqlInt(repo_id), SqlText(m.digest), SqlText(m.media_type), SqlText(m.artifact_type),
+         SqlInt(m.manifest_size), SqlInt(total),
+         m.subject_digest.empty() ? SqlNull() : SqlText(m.subject_digest),
+         SqlText(m.annotations_json), SqlInt(now)});
+    if (!ins.ok()) return ins.status();
+    bool created = ins->affected > 0;
+    auto sel = tx.Exec(std::string("SELECT ") + kArtifactColumns +
+                           " FROM artifact a WHERE a.repository_id = $1 AND a.digest = $2",
+                       {SqlInt(repo_id), SqlText(m.digest)});
+    if (!sel.ok()) return sel.status();
+    if (sel->rows.empty()) return Status::Internal("artifact vanished during insert");
+    out = ReadArtifact(sel->rows[0]);
+    if (created) {
+      for (const auto& d : seen) {
+        bool is_child = false;
+        for (const auto& c : m.children) is_child = is_child || c.digest == d;
+        if (is_child) continue;
+        auto r = tx.Exec(
+            "INSERT INTO artifact_blob (artifact_id, digest) VALUES ($1, $2) "
+            "ON CONFLICT (artifact_id, digest) DO NOTHING",
+            {SqlInt(out.id), SqlText(d)});
+        if (!r.ok()) return r.status();
+      }
+      for (size_t i = 0; i < m.children.size(); ++i) {
+        auto r = tx.Exec(
+            "INSERT INTO artifact_reference (parent_id, child_id, child_digest, platform) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (parent_id, child_digest) DO NOTHING",
+            {SqlInt(out.id), SqlInt(child_ids[i]), SqlText(m.children[i].digest),
+             SqlText(m.children[i].platform_json)});
+        if (!r.ok()) return r.status();
+      }
+    }
+    if (!m.tag.empty()) {
+      auto t = tx.Exec(
+          "INSERT INTO tag (repository_id, artifact_id, name, push_time) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (repository_id, name) DO UPDATE SET artifact_id = excluded.artifact_id, "
+          "push_time = excluded.push_time",
+          {SqlInt(repo_id), SqlInt(out.id), SqlText(m.tag), SqlInt(now)});
+      if (!t.ok()) return t.status();
+    }
+    return tx.Exec("UPDATE repository SET updated_at = $2 WHERE id = $1",
+                   {SqlInt(repo_id), SqlInt(now)})
+        .status();
+  }));
+  return out;
+}
+
+StatusOr<std::optional<ArtifactRecord>> RegistryStore::GetArtifactByDigest(
+    std::string_view repo, std::string_view digest) {
+  std::optional<ArtifactRecord> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(std::string("SELECT ") + kArtifactColumns +
+                         " FROM artifact a JOIN repository r ON r.id = a.repository_id "
+                         "WHERE r.name = $1 AND a.digest = $2",
+                     {SqlText(repo), SqlText(digest)});
+    if (!r.ok()) return r.status();
+    if (!r->rows.empty()) out = ReadArtifact(r->rows[0]);
+    return {};
+  }));
+  return out;
+}
+
+StatusOr<std::optional<ArtifactRecord>> RegistryStore::GetArtifactByTag(std::string_view repo,
+                                                                        std::string_view tag) {
+  std::optional<ArtifactRecord> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(std::string("SELECT ") + kArtifactColumns +
+                         " FROM tag t JOIN repository r ON r.id = t.repository_id "
+                         "JOIN artifact a ON a.id = t.artifact_id WHERE r.name = $1 AND t.name = $2",
+                     {SqlText(repo), SqlText(tag)});
+    if (!r.ok()) return r.status();
+    if (!r->rows.empty()) out = ReadArtifact(r->rows[0]);
+    return {};
+  }));
+  return out;
+}
+
+Status RegistryStore::DeleteTag(std::string_view repo, std::string_view tag) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(
+        "DELETE FROM tag WHERE name = $2 AND repository_id = "
+        "(SELECT id FROM repository WHERE name = $1)",
+        {SqlText(repo), SqlText(tag)});
+    if (!r.ok()) return r.status();
+    if (r->affected == 0) {
+      return Status::NotFound("tag " + std::string(tag) + " is unknown", "MANIFEST_UNKNOWN");
+    }
+    return {};
+  });
+}
+
+Status RegistryStore::DeleteArtifact(std::string_view repo, std::string_view digest) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto repo_id, RepositoryId(tx, repo));
+    if (!repo_id) return Status::NotFound("repository unknown", "NAME_UNKNOWN");
+    auto a = tx.Exec("SELECT id FROM artifact WHERE repository_id = $1 AND digest = $2",
+                     {SqlInt(*repo_id), SqlText(digest)});
+    if (!a.ok()) return a.status();
+    if (a->rows.empty()) return Status::NotFound("manifest unknown", "MANIFEST_UNKNOWN");
+    int64_t id = a->rows[0].Int(0);
+    auto parents = tx.Exec(
+        "SELECT p.digest FROM artifact_reference ar JOIN artifact p ON p.id = ar.parent_id "
+        "WHERE ar.child_id = $1 ORDER BY p.digest LIMIT 1",
+        {SqlInt(id)});
+    if (!parents.ok()) return parents.status();
+    if (!parents->rows.empty()) {
+      return Status(Code::kPreconditionFailed,
+                    "manifest is referenced by index " + parents->rows[0].Text(0) +
+                        "; delete the index first",
+                    "DENIED");
+    }
+    return DeleteArtifactDeep(tx, *repo_id, id);
+  });
+}
+
+StatusOr<NamePage> RegistryStore::ListTags(std::string_view repo, std::string_view last,
+                                           int64_t limit) {
+  NamePage page;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto repo_id, RepositoryId(tx, repo));
+    if (!repo_id) {
+      return Status::NotFound("repository name not known to registry", "NAME_UNKNOWN");
+    }
+    auto r = tx.Exec(
+        "SELECT name FROM tag WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+        {SqlInt(*repo_id), SqlText(last), SqlInt(limit + 1)});
+    if (!r.ok()) return r.status();
+    for (const auto& row : r->rows) page.names.push_back(row.Text(0));
+    return {};
+  }));
+  if (static_cast<int64_t>(page.names.size()) > limit) {
+    page.names.resize(static_cast<size_t>(limit));
+    page.more = true;
+  }
+  return page;
+}
+
+StatusOr<std::vector<ArtifactRecord>> RegistryStore::ListReferrers(
+    std::string_view repo, std::string_view digest, std::string_view artifact_type) {
+  std::vector<ArtifactRecord> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto repo_id, RepositoryId(tx, repo));
+    if (!repo_id) {
+      return Status::NotFound("repository name not known to registry", "NAME_UNKNOWN");
+    }
+    std::string sql = std::string("SELECT ") + kArtifactColumns +
+                      " FROM artifact a WHERE a.repository_id = $1 AND a.subject_digest = $2";
+    std::vector<SqlValue> params = {SqlInt(*repo_id), SqlText(digest)};
+    if (!artifact_type.empty()) {
+      sql += " AND a.artifact_type = $3";
+      params.push_back(SqlText(artifact_type));
+    }
+    sql += " ORDER BY a.push_time, a.id";
+    auto r = tx.Exec(sql, params);
+    if (!r.ok()) return r.status();
+    for (const auto& row : r->rows) out.push_back(ReadArtifact(row));
+    return {};
+  }));
+  return out;
+}
+
+}  // namespace berth
