@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs what is missing (apt-get), builds berthd and runs it on its embedded
+# default: SQLite metadata and filesystem storage under ./berth-data.
+# Override with BERTH_LISTEN, BERTH_DATA_DIR or BERTH_CONFIG.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --runtime-only
+cmake --preset default -DBERTH_BUILD_TESTS=OFF >/dev/null
+cmake --build --preset default --target berthd storage-fs
+exec build/bin/berthd --config "${BERTH_CONFIG:-config/berth.yml}"
