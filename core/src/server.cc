@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 #include "blob/blob_store.h"
 #include "common/clock.h"
@@ -11,7 +12,9 @@
 #include "http/metrics.h"
 #include "http/ops_handler.h"
 #include "oci/v2_router.h"
+#include "notify/notification_dispatcher.h"
 #include "plugin/host_services.h"
+#include "plugin/plugin_notifier.h"
 #include "plugin/plugin_registry.h"
 #include "plugin/plugin_storage_driver.h"
 #include "plugin/plugin_status.h"
@@ -60,6 +63,8 @@ struct Server::Parts {
   std::unique_ptr<SqlDatabase> db;
   std::unique_ptr<RegistryStore> store;
   std::unique_ptr<StorageDriver> storage;
+  std::map<std::string, std::unique_ptr<PluginNotifier>> notifiers;
+  std::unique_ptr<NotificationDispatcher> dispatcher;
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<UploadController> uploads;
   std::unique_ptr<BlobController> blob_controller;
@@ -94,17 +99,27 @@ Status Server::Init() {
                                    "' is not provided by any loaded plugin (searched the "
                                    "plugin directories; see `berthd plugins list`)");
   }
-  void* instance = nullptr;
-  StringSink err(4096);
-  berth_status rc = sp->create(p.host.table(),
-                               {config_.storage.config_json.data(), config_.storage.config_json.size()},
-                               &instance, err.get());
-  if (rc != BERTH_OK) {
-    return Status::InvalidArgument("storage driver '" + config_.storage.driver +
-                                   "' failed to initialise: " +
-                                   (err.str().empty() ? PluginStatusName(rc) : err.str()));
+  auto instance = p.plugins.CreateInstance(sp, config_.storage.config_json);
+  if (!instance.ok()) return instance.status();
+  p.storage = std::make_unique<PluginStorageDriver>(sp, *instance);
+
+  // One notifier instance per provider the endpoints use.
+  std::vector<NotificationTarget> targets;
+  for (const auto& ep : config_.notifications.endpoints) {
+    auto it = p.notifiers.find(ep.type);
+    if (it == p.notifiers.end()) {
+      const berth_provider* np = p.plugins.FindProvider(BERTH_KIND_NOTIFIER, ep.type);
+      if (np == nullptr) {
+        return Status::InvalidArgument("notification endpoint '" + ep.name + "' has type '" +
+                                       ep.type + "', which no loaded notifier plugin provides");
+      }
+      auto cfg = config_.plugin_configs.find(ep.type);
+      auto ni = p.plugins.CreateInstance(np, cfg == config_.plugin_configs.end() ? "{}" : cfg->second);
+      if (!ni.ok()) return ni.status();
+      it = p.notifiers.emplace(ep.type, std::make_unique<PluginNotifier>(np, *ni)).first;
+    }
+    targets.push_back({ep, it->second.get()});
   }
-  p.storage = std::make_unique<PluginStorageDriver>(sp, instance);
 
   // Metadata.
   auto db = OpenDatabase(config_.metadata);
@@ -122,6 +137,25 @@ Status Server::Init() {
   p.blob_controller = std::make_unique<BlobController>(*p.store, *p.blobs);
   p.manifests = std::make_unique<ManifestController>(*p.store, *p.blobs);
   p.v2 = std::make_unique<V2Router>(*p.blob_controller, *p.uploads, *p.manifests);
+
+  std::string registry_host = config_.external_url;
+  if (size_t scheme = registry_host.find("://"); scheme != std::string::npos) {
+    registry_host = registry_host.substr(scheme + 3);
+  }
+  RegistryStore* store = p.store.get();
+  p.dispatcher = std::make_unique<NotificationDispatcher>(
+      std::move(targets), config_.notifications,
+      [registry_host, store](const ArtifactEvent& e) {
+        PayloadContext c;
+        c.registry_host = registry_host;
+        if (auto r = store->GetRepository(e.repository); r.ok() && *r) {
+          c.repo_created_at_s = (*r)->created_at / 1000;
+        }
+        return c;
+      },
+      log_, p.metrics);
+  NotificationDispatcher* dispatcher = p.dispatcher.get();
+  p.manifests->set_event_sink([dispatcher](const ArtifactEvent& e) { dispatcher->OnArtifactEvent(e); });
 
   UploadController* uploads = p.uploads.get();
   p.metrics.AddGaugeFunction("berth_uploads_in_flight", "Blob upload requests being received.",
@@ -149,6 +183,7 @@ Status Server::Init() {
 
 Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->http->Start(config_.listen_host(), config_.listen_port()));
+  parts_->dispatcher->Start();
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
 }
@@ -164,6 +199,7 @@ void Server::Stop() {
   cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
+  if (parts_ && parts_->dispatcher) parts_->dispatcher->Stop();
 }
 
 void Server::MaintenanceLoop() {

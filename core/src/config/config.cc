@@ -91,7 +91,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
   try {
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
-                                     "metadata", "storage", "plugins"},
+                                     "metadata", "storage", "plugins", "notifications"},
                                     "the top level", origin));
     BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
     BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
@@ -126,6 +126,58 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       if (YAML::Node sc = s["config"]) {
         if (!sc.IsMap()) return Bad(origin, "'storage.config' must be a mapping");
         c.storage.config_json = ToJson(sc).dump();
+      }
+    }
+    if (YAML::Node n = root["notifications"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(n,
+                                      {"endpoints", "max_attempts", "initial_backoff_ms",
+                                       "max_backoff_ms", "timeout_ms", "workers", "max_queue"},
+                                      "notifications", origin));
+      auto& nc = c.notifications;
+      int v = 0;
+      BERTH_RETURN_IF_ERROR(ReadInt(n, "max_attempts", origin, &nc.max_attempts, 1, 100));
+      v = static_cast<int>(nc.initial_backoff_ms);
+      BERTH_RETURN_IF_ERROR(ReadInt(n, "initial_backoff_ms", origin, &v, 1, 3600000));
+      nc.initial_backoff_ms = v;
+      v = static_cast<int>(nc.max_backoff_ms);
+      BERTH_RETURN_IF_ERROR(ReadInt(n, "max_backoff_ms", origin, &v, 1, 86400000));
+      nc.max_backoff_ms = v;
+      v = static_cast<int>(nc.timeout_ms);
+      BERTH_RETURN_IF_ERROR(ReadInt(n, "timeout_ms", origin, &v, 1, 3600000));
+      nc.timeout_ms = v;
+      BERTH_RETURN_IF_ERROR(ReadInt(n, "workers", origin, &nc.workers, 1, 64));
+      v = static_cast<int>(nc.max_queue);
+      BERTH_RETURN_IF_ERROR(ReadInt(n, "max_queue", origin, &v, 1, 10000000));
+      nc.max_queue = static_cast<size_t>(v);
+      if (YAML::Node eps = n["endpoints"]) {
+        if (!eps.IsSequence()) return Bad(origin, "'notifications.endpoints' must be a list");
+        int i = 0;
+        for (const auto& e : eps) {
+          std::string where = "notifications.endpoints[" + std::to_string(i++) + "]";
+          BERTH_RETURN_IF_ERROR(CheckKeys(e,
+                                          {"name", "type", "address", "auth_header",
+                                           "payload_format", "skip_cert_verify", "events"},
+                                          where, origin));
+          NotificationEndpointConfig ep;
+          ep.name = where;
+          BERTH_RETURN_IF_ERROR(ReadString(e, "name", origin, &ep.name));
+          BERTH_RETURN_IF_ERROR(ReadString(e, "type", origin, &ep.type));
+          BERTH_RETURN_IF_ERROR(ReadString(e, "address", origin, &ep.address));
+          BERTH_RETURN_IF_ERROR(ReadString(e, "auth_header", origin, &ep.auth_header));
+          BERTH_RETURN_IF_ERROR(ReadString(e, "payload_format", origin, &ep.payload_format));
+          std::string skip;
+          BERTH_RETURN_IF_ERROR(ReadString(e, "skip_cert_verify", origin, &skip));
+          ep.skip_cert_verify = skip == "true";
+          if (ep.address.empty()) return Bad(origin, where + ".address is required");
+          if (ep.payload_format != "Default" && ep.payload_format != "CloudEvents") {
+            return Bad(origin, where + ".payload_format must be Default or CloudEvents");
+          }
+          if (YAML::Node ev = e["events"]) {
+            if (!ev.IsSequence()) return Bad(origin, where + ".events must be a list");
+            for (const auto& x : ev) ep.events.insert(x.as<std::string>());
+          }
+          nc.endpoints.push_back(std::move(ep));
+        }
       }
     }
     if (YAML::Node p = root["plugins"]) {

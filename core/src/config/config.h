@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,27 @@ struct HttpConfig {
   int shutdown_grace_s = 30;      // SIGTERM: how long in-flight requests may finish
 };
 
+// A notification endpoint (until per-project webhook policies exist).
+struct NotificationEndpointConfig {
+  std::string name;
+  std::string type = "http";            // notifier provider: http, slack, ...
+  std::string address;
+  std::string auth_header;
+  std::string payload_format = "Default";  // Default | CloudEvents
+  bool skip_cert_verify = false;
+  std::set<std::string> events;         // empty: every event
+};
+
+struct NotificationsConfig {
+  std::vector<NotificationEndpointConfig> endpoints;
+  int max_attempts = 5;
+  int64_t initial_backoff_ms = 1000;
+  int64_t max_backoff_ms = 60000;
+  int64_t timeout_ms = 10000;  // per delivery attempt
+  int workers = 2;
+  size_t max_queue = 10000;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./berth-data";
@@ -38,6 +60,7 @@ struct Config {
   HttpConfig http;
   MetadataConfig metadata;
   StorageConfig storage;
+  NotificationsConfig notifications;
   std::vector<std::string> plugin_dirs;
   // provider name -> JSON config, for plugin kinds chosen by name later.
   std::map<std::string, std::string> plugin_configs;

@@ -35,7 +35,8 @@ void V2Router::PutManifest(RequestContext& ctx, const std::string& repo, const s
   std::string body;
   Status read = ReadBodyLimited(ctx, kMaxManifestBytes, &body);
   if (!read.ok()) return Fail(ctx, read);
-  auto pushed = manifests_.Put(repo, *r, std::move(body), ctx.Header("Content-Type"));
+  auto pushed = manifests_.Put(repo, *r, std::move(body), ctx.Header("Content-Type"),
+                               Actor{ctx.principal.username, ctx.request_id});
   if (!pushed.ok()) return Fail(ctx, pushed.status());
   ctx.response.set("Location", "/v2/" + repo + "/manifests/" + pushed->digest);
   ctx.response.set("Docker-Content-Digest", pushed->digest);
@@ -47,7 +48,7 @@ void V2Router::DeleteManifest(RequestContext& ctx, const std::string& repo,
                               const std::string& ref) {
   auto r = ReadableReference(ref);
   if (!r.ok()) return Fail(ctx, r.status());
-  Status s = manifests_.Delete(repo, *r);
+  Status s = manifests_.Delete(repo, *r, Actor{ctx.principal.username, ctx.request_id});
   if (!s.ok()) return Fail(ctx, s);
   SendEmpty(ctx, 202);
 }

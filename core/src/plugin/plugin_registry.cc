@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "plugin/json_schema.h"
 #include "plugin/plugin_status.h"
 
 namespace berth {
@@ -15,6 +16,11 @@ namespace berth {
 const char* KindName(int32_t kind) {
   switch (kind) {
     case BERTH_KIND_STORAGE: return "storage";
+    case BERTH_KIND_AUTH: return "auth";
+    case BERTH_KIND_SCANNER: return "scanner";
+    case BERTH_KIND_REPLICATION: return "replication";
+    case BERTH_KIND_NOTIFIER: return "notifier";
+    case BERTH_KIND_PREHEAT: return "preheat";
     default: return "unknown";
   }
 }
@@ -26,8 +32,6 @@ constexpr size_t kDescriptorV1 = offsetof(berth_plugin_descriptor, providers) +
                                  sizeof(((berth_plugin_descriptor*)0)->providers);
 constexpr size_t kProviderV1 =
     offsetof(berth_provider, vtable) + sizeof(((berth_provider*)0)->vtable);
-constexpr size_t kStorageVtableV1 =
-    offsetof(berth_storage_vtable, open_fd) + sizeof(((berth_storage_vtable*)0)->open_fd);
 
 struct Library {
   boost::dll::shared_library lib;
@@ -35,27 +39,102 @@ struct Library {
   uint16_t abi_major = 0, abi_minor = 0;
 };
 
-Status CheckStorageVtable(const berth_provider* p) {
-  auto* vt = static_cast<const berth_storage_vtable*>(p->vtable);
-  if (vt->struct_size < kStorageVtableV1) {
-    return Status::InvalidArgument("storage vtable is smaller than ABI 1.0 defines");
-  }
-  const void* required[] = {
-      reinterpret_cast<const void*>(vt->get_content),  reinterpret_cast<const void*>(vt->put_content),
-      reinterpret_cast<const void*>(vt->reader_open),  reinterpret_cast<const void*>(vt->reader_read),
-      reinterpret_cast<const void*>(vt->reader_close), reinterpret_cast<const void*>(vt->writer_open),
-      reinterpret_cast<const void*>(vt->writer_write), reinterpret_cast<const void*>(vt->writer_size),
-      reinterpret_cast<const void*>(vt->writer_commit), reinterpret_cast<const void*>(vt->writer_cancel),
-      reinterpret_cast<const void*>(vt->writer_close), reinterpret_cast<const void*>(vt->stat),
-      reinterpret_cast<const void*>(vt->list),         reinterpret_cast<const void*>(vt->move),
-      reinterpret_cast<const void*>(vt->remove),       reinterpret_cast<const void*>(vt->walk)};
-  for (const void* fn : required) {
-    if (fn == nullptr) return Status::InvalidArgument("storage vtable lacks a required operation");
-  }
-  if ((p->capabilities & BERTH_STORAGE_CAP_OPEN_FD) && vt->open_fd == nullptr) {
-    return Status::InvalidArgument("provider claims open_fd but does not implement it");
+template <class V>
+uint32_t VtableSize(const berth_provider* p) {
+  return static_cast<const V*>(p->vtable)->struct_size;
+}
+
+#define BERTH_V1_SIZE(type, last) (offsetof(type, last) + sizeof(((type*)0)->last))
+#define BERTH_FN(vt, slot) reinterpret_cast<const void*>((vt)->slot)
+
+Status RequireAll(std::initializer_list<const void*> slots, const char* kind) {
+  for (const void* fn : slots) {
+    if (fn == nullptr) {
+      return Status::InvalidArgument(std::string(kind) + " vtable lacks a required operation");
+    }
   }
   return {};
+}
+
+Status CheckVtable(const berth_provider* p) {
+  uint64_t caps = p->capabilities;
+  switch (p->kind) {
+    case BERTH_KIND_STORAGE: {
+      auto* vt = static_cast<const berth_storage_vtable*>(p->vtable);
+      if (vt->struct_size < BERTH_V1_SIZE(berth_storage_vtable, open_fd)) break;
+      BERTH_RETURN_IF_ERROR(RequireAll(
+          {BERTH_FN(vt, get_content), BERTH_FN(vt, put_content), BERTH_FN(vt, reader_open),
+           BERTH_FN(vt, reader_read), BERTH_FN(vt, reader_close), BERTH_FN(vt, writer_open),
+           BERTH_FN(vt, writer_write), BERTH_FN(vt, writer_size), BERTH_FN(vt, writer_commit),
+           BERTH_FN(vt, writer_cancel), BERTH_FN(vt, writer_close), BERTH_FN(vt, stat),
+           BERTH_FN(vt, list), BERTH_FN(vt, move), BERTH_FN(vt, remove), BERTH_FN(vt, walk)},
+          "storage"));
+      if ((caps & BERTH_STORAGE_CAP_OPEN_FD) && vt->open_fd == nullptr) {
+        return Status::InvalidArgument("claims open_fd but does not implement it");
+      }
+      if ((caps & BERTH_STORAGE_CAP_REDIRECT_URL) && vt->redirect_url == nullptr) {
+        return Status::InvalidArgument("claims redirect_url but does not implement it");
+      }
+      return {};
+    }
+    case BERTH_KIND_AUTH: {
+      auto* vt = static_cast<const berth_auth_vtable*>(p->vtable);
+      if (vt->struct_size < BERTH_V1_SIZE(berth_auth_vtable, verify_token)) break;
+      struct {
+        uint64_t cap;
+        const void* fn;
+        const char* name;
+      } pairs[] = {{BERTH_AUTH_CAP_PASSWORD, BERTH_FN(vt, authenticate), "authenticate"},
+                   {BERTH_AUTH_CAP_HASH_PASSWORD, BERTH_FN(vt, hash_password), "hash_password"},
+                   {BERTH_AUTH_CAP_SEARCH_USERS, BERTH_FN(vt, search_users), "search_users"},
+                   {BERTH_AUTH_CAP_SEARCH_GROUPS, BERTH_FN(vt, search_groups), "search_groups"},
+                   {BERTH_AUTH_CAP_PING, BERTH_FN(vt, ping), "ping"},
+                   {BERTH_AUTH_CAP_BROWSER_LOGIN, BERTH_FN(vt, login_begin), "login_begin"},
+                   {BERTH_AUTH_CAP_BROWSER_LOGIN, BERTH_FN(vt, login_callback), "login_callback"},
+                   {BERTH_AUTH_CAP_VERIFY_TOKEN, BERTH_FN(vt, verify_token), "verify_token"}};
+      for (const auto& pr : pairs) {
+        if ((caps & pr.cap) && pr.fn == nullptr) {
+          return Status::InvalidArgument(std::string("claims ") + pr.name +
+                                         " but does not implement it");
+        }
+      }
+      return {};
+    }
+    case BERTH_KIND_SCANNER: {
+      auto* vt = static_cast<const berth_scanner_vtable*>(p->vtable);
+      if (vt->struct_size < BERTH_V1_SIZE(berth_scanner_vtable, get_report)) break;
+      return RequireAll({BERTH_FN(vt, get_metadata), BERTH_FN(vt, submit_scan),
+                         BERTH_FN(vt, get_report)},
+                        "scanner");
+    }
+    case BERTH_KIND_REPLICATION: {
+      auto* vt = static_cast<const berth_replication_vtable*>(p->vtable);
+      if (vt->struct_size < BERTH_V1_SIZE(berth_replication_vtable, list_referrers)) break;
+      return RequireAll(
+          {BERTH_FN(vt, info), BERTH_FN(vt, open), BERTH_FN(vt, close), BERTH_FN(vt, health_check),
+           BERTH_FN(vt, prepare_for_push), BERTH_FN(vt, fetch_artifacts), BERTH_FN(vt, list_tags),
+           BERTH_FN(vt, manifest_exists), BERTH_FN(vt, pull_manifest), BERTH_FN(vt, push_manifest),
+           BERTH_FN(vt, delete_manifest), BERTH_FN(vt, blob_exists), BERTH_FN(vt, pull_blob),
+           BERTH_FN(vt, push_blob), BERTH_FN(vt, delete_tag)},
+          "replication");
+    }
+    case BERTH_KIND_NOTIFIER: {
+      auto* vt = static_cast<const berth_notifier_vtable*>(p->vtable);
+      if (vt->struct_size < BERTH_V1_SIZE(berth_notifier_vtable, deliver)) break;
+      return RequireAll({BERTH_FN(vt, deliver)}, "notifier");
+    }
+    case BERTH_KIND_PREHEAT: {
+      auto* vt = static_cast<const berth_preheat_vtable*>(p->vtable);
+      if (vt->struct_size < BERTH_V1_SIZE(berth_preheat_vtable, check_progress)) break;
+      return RequireAll({BERTH_FN(vt, self_info), BERTH_FN(vt, get_health), BERTH_FN(vt, preheat),
+                         BERTH_FN(vt, check_progress)},
+                        "preheat");
+    }
+    default:
+      return Status::InvalidArgument("unknown provider kind " + std::to_string(p->kind));
+  }
+  return Status::InvalidArgument(std::string(KindName(p->kind)) +
+                                 " vtable is smaller than ABI 1.0 defines");
 }
 
 Status CheckProvider(const berth_provider* p) {
@@ -73,12 +152,7 @@ Status CheckProvider(const berth_provider* p) {
   if (p->threading != BERTH_THREADING_REENTRANT && p->threading != BERTH_THREADING_SERIALIZED) {
     return Status::InvalidArgument(who + "unknown threading model");
   }
-  Status st;
-  switch (p->kind) {
-    case BERTH_KIND_STORAGE: st = CheckStorageVtable(p); break;
-    default:
-      return Status::InvalidArgument(who + "unknown provider kind " + std::to_string(p->kind));
-  }
+  Status st = CheckVtable(p);
   if (!st.ok()) return Status::InvalidArgument(who + st.message());
   return {};
 }
@@ -268,6 +342,28 @@ const berth_provider* PluginRegistry::FindProvider(int32_t kind, std::string_vie
     }
   }
   return nullptr;
+}
+
+StatusOr<void*> PluginRegistry::CreateInstance(const berth_provider* p,
+                                              const std::string& config_json) const {
+  std::string who = std::string(KindName(p->kind)) + " provider '" + p->name + "' (" +
+                    PathOf(p) + ")";
+  std::string config = config_json.empty() ? "{}" : config_json;
+  if (p->config_schema_json != nullptr && *p->config_schema_json != '\0') {
+    Status valid = ValidateJsonSchema(p->config_schema_json, config);
+    if (!valid.ok()) {
+      return Status::InvalidArgument(who + ": configuration rejected by the plugin's schema: " +
+                                     valid.message());
+    }
+  }
+  void* instance = nullptr;
+  StringSink err(4096);
+  berth_status rc = p->create(host_, {config.data(), config.size()}, &instance, err.get());
+  if (rc != BERTH_OK || instance == nullptr) {
+    return Status::InvalidArgument(who + " failed to initialise: " +
+                                   (err.str().empty() ? PluginStatusName(rc) : err.str()));
+  }
+  return instance;
 }
 
 std::string PluginRegistry::PathOf(const berth_provider* provider) const {

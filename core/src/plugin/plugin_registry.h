@@ -60,6 +60,10 @@ class PluginRegistry {
   const berth_provider* FindProvider(int32_t kind, std::string_view name) const;
   const std::vector<PluginInfo>& plugins() const { return plugins_; }
   const std::vector<RefusedPlugin>& refused() const { return refused_; }
+  // Validates `config_json` against the provider's schema, then creates an
+  // instance. Errors name the provider and its file.
+  StatusOr<void*> CreateInstance(const berth_provider* provider,
+                                 const std::string& config_json) const;
   // Where a provider came from ("" when unknown).
   std::string PathOf(const berth_provider* provider) const;
 

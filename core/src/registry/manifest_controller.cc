@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "common/strings.h"
 #include "registry/media_types.h"
 
@@ -40,7 +41,8 @@ ManifestController::ManifestController(RegistryStore& store, BlobStore& blobs, s
 
 StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
                                                  const ManifestReference& ref, std::string body,
-                                                 std::string_view content_type) {
+                                                 std::string_view content_type,
+                                                 const Actor& actor) {
   if (body.size() > kMaxManifestBytes) {
     return Status(Code::kTooLarge, "manifest exceeds the 4 MiB limit", "SIZE_INVALID");
   }
@@ -71,7 +73,8 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
   if (!ref.is_digest) m.tag = ref.tag;
   BERTH_ASSIGN_OR_RETURN(ArtifactRecord rec, store_.PutManifest(m));
   cache_.Put(m.digest, std::make_shared<const std::string>(std::move(body)));
-  Emit({ArtifactEventKind::kPushed, std::string(repo), m.digest, m.media_type, m.tag});
+  Emit({ArtifactEventKind::kPushed, std::string(repo), m.digest, m.media_type, m.tag, actor,
+        NowUnixMillis()});
   return PushedManifest{std::move(rec), m.digest, parsed.subject};
 }
 
@@ -127,11 +130,15 @@ StatusOr<ManifestContent> ManifestController::Get(std::string_view repo,
                          ", which the request's Accept header does not allow");
 }
 
-Status ManifestController::Delete(std::string_view repo, const ManifestReference& ref) {
+Status ManifestController::Delete(std::string_view repo, const ManifestReference& ref,
+                                  const Actor& actor) {
   if (!ref.is_digest) {
     BERTH_ASSIGN_OR_RETURN(auto a, store_.GetArtifactByTag(repo, ref.tag));
     BERTH_RETURN_IF_ERROR(store_.DeleteTag(repo, ref.tag));
-    if (a) Emit({ArtifactEventKind::kTagDeleted, std::string(repo), a->digest, a->media_type, ref.tag});
+    if (a) {
+      Emit({ArtifactEventKind::kTagDeleted, std::string(repo), a->digest, a->media_type, ref.tag,
+            actor, NowUnixMillis()});
+    }
     return {};
   }
   BERTH_ASSIGN_OR_RETURN(auto a, store_.GetArtifactByDigest(repo, ref.digest.ToString()));
@@ -139,7 +146,8 @@ Status ManifestController::Delete(std::string_view repo, const ManifestReference
   Status s = store_.DeleteArtifact(repo, ref.digest.ToString());
   if (s.code() == Code::kNotFound && s.api_code() == "NAME_UNKNOWN") return ManifestUnknown();
   BERTH_RETURN_IF_ERROR(s);
-  Emit({ArtifactEventKind::kDeleted, std::string(repo), a->digest, a->media_type, ""});
+  Emit({ArtifactEventKind::kDeleted, std::string(repo), a->digest, a->media_type, "", actor,
+        NowUnixMillis()});
   return {};
 }
 

@@ -28,6 +28,12 @@ struct ManifestContent {
   std::shared_ptr<const std::string> body;
 };
 
+// Who asked for an operation, for notifications and audit.
+struct Actor {
+  std::string username;   // "" for anonymous
+  std::string request_id;
+};
+
 // What happened to an artifact, for notifications and audit.
 enum class ArtifactEventKind { kPushed, kDeleted, kTagDeleted };
 struct ArtifactEvent {
@@ -36,6 +42,8 @@ struct ArtifactEvent {
   std::string digest;
   std::string media_type;
   std::string tag;  // may be empty
+  Actor actor;
+  int64_t occurred_at_ms = 0;
 };
 using ArtifactEventFn = std::function<void(const ArtifactEvent&)>;
 
@@ -52,11 +60,12 @@ class ManifestController {
   void set_admission(ManifestAdmissionFn fn) { admission_ = std::move(fn); }
 
   StatusOr<PushedManifest> Put(std::string_view repo, const ManifestReference& ref,
-                               std::string body, std::string_view content_type);
+                               std::string body, std::string_view content_type,
+                               const Actor& actor = {});
   // `accept` lists acceptable media types (empty: anything).
   StatusOr<ManifestContent> Get(std::string_view repo, const ManifestReference& ref,
                                 const std::vector<std::string>& accept);
-  Status Delete(std::string_view repo, const ManifestReference& ref);
+  Status Delete(std::string_view repo, const ManifestReference& ref, const Actor& actor = {});
   StatusOr<NamePage> Tags(std::string_view repo, std::string_view last, int64_t n);
   StatusOr<NamePage> Catalog(std::string_view last, int64_t n);
   // The referrers index as JSON.

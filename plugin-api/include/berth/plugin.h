@@ -159,6 +159,11 @@ typedef struct berth_host_services {
 /* ---- Provider kinds ---------------------------------------------------- */
 
 #define BERTH_KIND_STORAGE 1
+#define BERTH_KIND_AUTH 2
+#define BERTH_KIND_SCANNER 3
+#define BERTH_KIND_REPLICATION 4
+#define BERTH_KIND_NOTIFIER 5
+#define BERTH_KIND_PREHEAT 6
 
 #define BERTH_THREADING_REENTRANT 0  /* host may call concurrently */
 #define BERTH_THREADING_SERIALIZED 1 /* host serialises calls per instance */
@@ -236,6 +241,263 @@ typedef struct berth_storage_vtable {
   berth_status (*open_fd)(void* self, const berth_call_ctx* call, berth_str path,
                           int32_t* out_fd, berth_sink* err);
 } berth_storage_vtable;
+
+/* ---- Auth backend ------------------------------------------------------ */
+
+/* Harbor's AuthenticateHelper: password sign-in, user and group search,
+ * browser sign-in (OIDC) and bearer-token verification. Local users, sessions
+ * and RBAC stay in berthd; a backend only says who someone is. */
+
+#define BERTH_AUTH_CAP_PASSWORD 0x1u      /* authenticate */
+#define BERTH_AUTH_CAP_SEARCH_USERS 0x2u  /* search_users */
+#define BERTH_AUTH_CAP_SEARCH_GROUPS 0x4u /* search_groups */
+#define BERTH_AUTH_CAP_BROWSER_LOGIN 0x8u /* login_begin, login_callback */
+#define BERTH_AUTH_CAP_VERIFY_TOKEN 0x10u /* verify_token */
+#define BERTH_AUTH_CAP_HASH_PASSWORD 0x20u /* hash_password: the backend owns local password hashes */
+#define BERTH_AUTH_CAP_PING 0x40u         /* ping */
+
+typedef struct berth_user_info {
+  uint32_t struct_size;
+  berth_str username;
+  berth_str email;
+  berth_str realname;
+  berth_str subject;       /* stable external id: LDAP DN, OIDC "iss|sub"; empty for local users */
+  const berth_str* groups; /* group identifiers: LDAP group DNs, OIDC group names */
+  size_t n_groups;
+  int32_t is_admin;        /* the backend grants system administrator (admin group) */
+} berth_user_info;
+
+/* Receives users: one add() per user. OWNERSHIP: host-owned, call-scoped;
+ * the host copies *user before add() returns. */
+typedef struct berth_user_sink {
+  uint32_t struct_size;
+  void* ctx;
+  berth_status (*add)(void* ctx, const berth_user_info* user);
+} berth_user_sink;
+
+typedef struct berth_group_info {
+  uint32_t struct_size;
+  berth_str name;
+  berth_str id; /* LDAP group DN, OIDC group name */
+} berth_group_info;
+
+typedef struct berth_group_sink {
+  uint32_t struct_size;
+  void* ctx;
+  berth_status (*add)(void* ctx, const berth_group_info* group);
+} berth_group_sink;
+
+typedef struct berth_auth_vtable {
+  uint32_t struct_size;
+  /* Checks a password. `stored_credential` is berthd's stored hash for a
+   * local user of that name (empty when none). On success add()s exactly one
+   * user; a wrong password or unknown user is BERTH_E_UNAUTHENTICATED, the
+   * same for both. */
+  berth_status (*authenticate)(void* self, const berth_call_ctx* call, berth_str username,
+                               berth_str password, berth_str stored_credential,
+                               berth_user_sink* out, berth_sink* err);
+  /* Optional: derives the credential berthd stores for a local password. */
+  berth_status (*hash_password)(void* self, const berth_call_ctx* call, berth_str password,
+                                berth_sink* out_credential, berth_sink* err);
+  /* Optional: users matching `query` (a username prefix or filter). */
+  berth_status (*search_users)(void* self, const berth_call_ctx* call, berth_str query,
+                               berth_user_sink* out, berth_sink* err);
+  /* Optional: groups matching `query`. */
+  berth_status (*search_groups)(void* self, const berth_call_ctx* call, berth_str query,
+                                berth_group_sink* out, berth_sink* err);
+  /* Optional: tests connectivity with the given settings (JSON; empty = own). */
+  berth_status (*ping)(void* self, const berth_call_ctx* call, berth_str settings_json,
+                       berth_sink* err);
+  /* Optional browser sign-in: the URL to send the browser to. */
+  berth_status (*login_begin)(void* self, const berth_call_ctx* call, berth_str redirect_uri,
+                              berth_str state, berth_str nonce, berth_sink* out_url,
+                              berth_sink* err);
+  /* Completes browser sign-in with the authorization code; add()s one user.
+   * `out_token` receives the verified ID token (may be NULL). */
+  berth_status (*login_callback)(void* self, const berth_call_ctx* call, berth_str redirect_uri,
+                                 berth_str code, berth_str nonce, berth_user_sink* out,
+                                 berth_sink* out_token, berth_sink* err);
+  /* Optional: verifies a bearer token issued by the backend's provider. */
+  berth_status (*verify_token)(void* self, const berth_call_ctx* call, berth_str token,
+                               berth_user_sink* out, berth_sink* err);
+} berth_auth_vtable;
+
+/* ---- Scanner ----------------------------------------------------------- */
+
+/* The pluggable scanner API (goharbor/pluggable-scanner-spec) as calls. */
+
+typedef struct berth_scan_request {
+  uint32_t struct_size;
+  berth_str registry_url;           /* where the scanner pulls from */
+  berth_str registry_authorization; /* "Basic ..." or "Bearer ..." */
+  berth_str repository;
+  berth_str digest;
+  berth_str tag;
+  berth_str mime_type;              /* manifest media type */
+  berth_str capabilities_json;      /* enabled_capabilities (spec v1.2); may be empty */
+} berth_scan_request;
+
+typedef struct berth_scanner_vtable {
+  uint32_t struct_size;
+  /* ScannerAdapterMetadata as JSON. */
+  berth_status (*get_metadata)(void* self, const berth_call_ctx* call, berth_sink* out_json,
+                               berth_sink* err);
+  /* Starts a scan; out_scan_id receives its id. */
+  berth_status (*submit_scan)(void* self, const berth_call_ctx* call,
+                              const berth_scan_request* req, berth_sink* out_scan_id,
+                              berth_sink* err);
+  /* The report in `mime_type`. BERTH_E_RETRY while not ready, with
+   * *retry_after_seconds set; BERTH_E_NOT_FOUND for an unknown id. */
+  berth_status (*get_report)(void* self, const berth_call_ctx* call, berth_str scan_id,
+                             berth_str mime_type, berth_sink* out_report,
+                             int64_t* retry_after_seconds, berth_sink* err);
+} berth_scanner_vtable;
+
+/* ---- Replication adapter ----------------------------------------------- */
+
+/* Harbor's Adapter + ArtifactRegistry. A session is opened per registry
+ * endpoint; every call on it names repositories in the remote's namespace. */
+
+typedef struct berth_registry_endpoint {
+  uint32_t struct_size;
+  berth_str url;
+  berth_str credential_type; /* "basic", "oauth", "secret" or empty */
+  berth_str access_key;
+  berth_str access_secret;
+  int32_t insecure;          /* skip TLS verification */
+  berth_str ca_pem;
+} berth_registry_endpoint;
+
+/* Bytes the host hands to push_blob. read() sets *n = 0 at the end. */
+typedef struct berth_blob_source {
+  uint32_t struct_size;
+  void* ctx;
+  berth_status (*read)(void* ctx, void* buf, size_t cap, size_t* n);
+} berth_blob_source;
+
+typedef struct berth_replication_vtable {
+  uint32_t struct_size;
+  /* RegistryInfo JSON: type, description, supported_resource_filters,
+   * supported_triggers. */
+  berth_status (*info)(void* self, const berth_call_ctx* call, berth_sink* out_json,
+                       berth_sink* err);
+  berth_status (*open)(void* self, const berth_call_ctx* call,
+                       const berth_registry_endpoint* endpoint, void** out_session,
+                       berth_sink* err);
+  void (*close)(void* self, void* session);
+  berth_status (*health_check)(void* self, void* session, const berth_call_ctx* call,
+                               berth_sink* err);
+  /* Creates namespaces for the resources (JSON array) about to be pushed. */
+  berth_status (*prepare_for_push)(void* self, void* session, const berth_call_ctx* call,
+                                   berth_str resources_json, berth_sink* err);
+  /* Resources (JSON array) matching the filters (JSON array). */
+  berth_status (*fetch_artifacts)(void* self, void* session, const berth_call_ctx* call,
+                                  berth_str filters_json, berth_sink* out_json, berth_sink* err);
+  /* One tag per append(). */
+  berth_status (*list_tags)(void* self, void* session, const berth_call_ctx* call,
+                            berth_str repository, berth_sink* out_tags, berth_sink* err);
+  berth_status (*manifest_exists)(void* self, void* session, const berth_call_ctx* call,
+                                  berth_str repository, berth_str reference, int32_t* out_exists,
+                                  berth_sink* out_digest, berth_sink* out_media_type,
+                                  berth_sink* err);
+  /* `accept`: comma-separated media types. */
+  berth_status (*pull_manifest)(void* self, void* session, const berth_call_ctx* call,
+                                berth_str repository, berth_str reference, berth_str accept,
+                                berth_sink* out_media_type, berth_sink* out_body,
+                                berth_sink* err);
+  berth_status (*push_manifest)(void* self, void* session, const berth_call_ctx* call,
+                                berth_str repository, berth_str reference, berth_str media_type,
+                                berth_str body, berth_sink* out_digest, berth_sink* err);
+  berth_status (*delete_manifest)(void* self, void* session, const berth_call_ctx* call,
+                                  berth_str repository, berth_str reference, berth_sink* err);
+  berth_status (*blob_exists)(void* self, void* session, const berth_call_ctx* call,
+                              berth_str repository, berth_str digest, int32_t* out_exists,
+                              berth_sink* err);
+  /* Streams bytes [offset, offset+length) (length -1: to the end) into out;
+   * *out_total_size receives the blob's size. */
+  berth_status (*pull_blob)(void* self, void* session, const berth_call_ctx* call,
+                            berth_str repository, berth_str digest, int64_t offset,
+                            int64_t length, berth_sink* out, int64_t* out_total_size,
+                            berth_sink* err);
+  berth_status (*push_blob)(void* self, void* session, const berth_call_ctx* call,
+                            berth_str repository, berth_str digest, int64_t size,
+                            berth_blob_source* source, berth_sink* err);
+  /* Optional: cross-repository mount on the remote; BERTH_E_UNSUPPORTED to copy. */
+  berth_status (*mount_blob)(void* self, void* session, const berth_call_ctx* call,
+                             berth_str from_repository, berth_str digest,
+                             berth_str to_repository, berth_sink* err);
+  berth_status (*delete_tag)(void* self, void* session, const berth_call_ctx* call,
+                             berth_str repository, berth_str tag, berth_sink* err);
+  /* Optional: the remote's referrers index for a digest (JSON). */
+  berth_status (*list_referrers)(void* self, void* session, const berth_call_ctx* call,
+                                 berth_str repository, berth_str digest,
+                                 berth_sink* out_json, berth_sink* err);
+} berth_replication_vtable;
+
+/* ---- Notifier ---------------------------------------------------------- */
+
+/* Delivers one event to one target. Queueing, retries and backoff stay in
+ * berthd: return BERTH_E_RETRY for a transient failure. */
+
+typedef struct berth_notification {
+  uint32_t struct_size;
+  berth_str event_type;     /* "PUSH_ARTIFACT", "DELETE_ARTIFACT", ... */
+  berth_str payload_format; /* "Default" or "CloudEvents" */
+  berth_str payload_json;   /* the payload, already in payload_format */
+  berth_str content_type;   /* of payload_json */
+  berth_str address;        /* the target */
+  berth_str auth_header;    /* value for the Authorization header; may be empty */
+  int32_t skip_cert_verify;
+  int32_t attempt;          /* 1 for the first delivery */
+} berth_notification;
+
+typedef struct berth_notifier_vtable {
+  uint32_t struct_size;
+  berth_status (*deliver)(void* self, const berth_call_ctx* call,
+                          const berth_notification* notification, berth_sink* err);
+} berth_notifier_vtable;
+
+/* ---- P2P preheat provider ---------------------------------------------- */
+
+/* Harbor's preheat driver: Self, GetHealth, Preheat, CheckProgress. */
+
+typedef struct berth_preheat_instance {
+  uint32_t struct_size;
+  berth_str endpoint;
+  berth_str auth_mode;      /* "NONE", "BASIC", "OAUTH", "CUSTOM" */
+  berth_str auth_info_json; /* e.g. {"username":..,"password":..} or {"token":..} */
+  int32_t insecure;
+} berth_preheat_instance;
+
+typedef struct berth_preheat_image {
+  uint32_t struct_size;
+  berth_str type;         /* "image" */
+  berth_str url;          /* the manifest URL to warm */
+  berth_str headers_json; /* headers the provider must send to berthd (authorization) */
+  berth_str image;        /* repository:tag */
+  berth_str digest;
+  berth_str scope;        /* "single_peer", "all_peers", ... */
+  berth_str extra_json;   /* provider-specific attributes */
+} berth_preheat_image;
+
+typedef struct berth_preheat_vtable {
+  uint32_t struct_size;
+  /* {id, name, icon, version, source, maintainers, auth_mode} as JSON. */
+  berth_status (*self_info)(void* self, const berth_call_ctx* call, berth_sink* out_json,
+                            berth_sink* err);
+  berth_status (*get_health)(void* self, const berth_call_ctx* call,
+                             const berth_preheat_instance* instance, berth_sink* err);
+  /* Starts a preheat; out_json receives {"task_id","status","error"}. */
+  berth_status (*preheat)(void* self, const berth_call_ctx* call,
+                          const berth_preheat_instance* instance,
+                          const berth_preheat_image* image, berth_sink* out_json,
+                          berth_sink* err);
+  /* Progress of a task: {"task_id","status","error"}; status is one of
+   * PENDING, RUNNING, SUCCESS, FAIL. */
+  berth_status (*check_progress)(void* self, const berth_call_ctx* call,
+                                 const berth_preheat_instance* instance, berth_str task_id,
+                                 berth_sink* out_json, berth_sink* err);
+} berth_preheat_vtable;
 
 /* ---- Descriptor and entry point ---------------------------------------- */
 
