@@ -26,7 +26,8 @@ class CountingStreamBuf : public std::streambuf {
 
  protected:
   int_type underflow() override {
-    std::streamsize n = src_ ? src_->sgetn(buf_, sizeof buf_) : 0;
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    std::streamsize n = Fill(buf_, static_cast<std::streamsize>(sizeof buf_));
     if (n <= 0) return traits_type::eof();
     *count_ += n;
     setg(buf_, buf_, buf_ + n);
@@ -41,17 +42,30 @@ class CountingStreamBuf : public std::streambuf {
       gbump(static_cast<int>(take));
       got += take;
     }
-    while (got < n && src_) {
-      std::streamsize r = src_->sgetn(s + got, n - got);
-      if (r <= 0) break;
-      *count_ += r;
-      got += r;
+    if (got < n) {
+      std::streamsize r = Fill(s + got, n - got);
+      if (r > 0) {
+        *count_ += r;
+        got += r;
+      }
     }
     return got;
   }
 
  private:
+  // One sgetn on the source; it only returns short at the end of the body.
+  // The end is remembered: Poco's chunked stream does not stay at EOF once it
+  // has read the last chunk, and asking it again blocks on the socket for a
+  // chunk header that never comes.
+  std::streamsize Fill(char* s, std::streamsize n) {
+    if (src_ == nullptr || eof_) return 0;
+    std::streamsize r = src_->sgetn(s, n);
+    if (r < n) eof_ = true;
+    return r;
+  }
+
   std::streambuf* src_;
+  bool eof_ = false;
   int64_t* count_;
   char buf_[16 * 1024];
 };
