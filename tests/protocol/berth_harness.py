@@ -1,0 +1,453 @@
+"""Shared harness for the HTTP-level protocol tests.
+
+Starts a private berthd (temporary data directory, port 0), speaks HTTP to it
+with http.client, and checks the invariants every /v2 response must satisfy:
+
+  * an X-Request-Id header (echoed when the client sent one);
+  * Docker-Distribution-API-Version: registry/2.0 on every /v2 response;
+  * never a 5xx;
+  * errors (4xx with a body) are {"errors":[{"code":..,"message":..}]} with a
+    code the distribution spec (or distribution 2.8) defines.
+
+Python 3 standard library only. The berthd binary comes from --berthd PATH
+(ctest passes it) or the BERTHD_BIN environment variable.
+"""
+
+import hashlib
+import http.client
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+import uuid as uuidlib
+
+API_VERSION = "registry/2.0"
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
+DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+# Error codes of the OCI distribution spec, plus the ones distribution 2.8 adds.
+SPEC_ERROR_CODES = {
+    "BLOB_UNKNOWN", "BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN", "DIGEST_INVALID",
+    "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID", "MANIFEST_UNKNOWN", "NAME_INVALID",
+    "NAME_UNKNOWN", "SIZE_INVALID", "UNAUTHORIZED", "DENIED", "UNSUPPORTED",
+    "TOOMANYREQUESTS",
+    # distribution 2.8
+    "TAG_INVALID", "PAGINATION_NUMBER_INVALID", "RANGE_INVALID", "MANIFEST_UNVERIFIED",
+}
+
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+_BERTHD = None
+
+
+def berthd_binary():
+    global _BERTHD
+    if _BERTHD is None:
+        _BERTHD = os.environ.get("BERTHD_BIN", "")
+    if not _BERTHD or not os.access(_BERTHD, os.X_OK):
+        raise RuntimeError("berthd binary not found: pass --berthd PATH or set BERTHD_BIN "
+                           "(got %r)" % _BERTHD)
+    return _BERTHD
+
+
+def main():
+    """unittest.main() after taking --berthd PATH off the command line."""
+    global _BERTHD
+    argv = list(sys.argv)
+    if "--berthd" in argv:
+        i = argv.index("--berthd")
+        _BERTHD = argv[i + 1]
+        del argv[i:i + 2]
+    unittest.main(argv=argv, verbosity=2)
+
+
+# ---------------------------------------------------------------------------
+# Content helpers
+
+
+def sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def sha512(data):
+    return "sha512:" + hashlib.sha512(data).hexdigest()
+
+
+def unique(prefix="r"):
+    """A unique, valid repository-name component."""
+    return "%s-%s" % (prefix, uuidlib.uuid4().hex[:12])
+
+
+def descriptor(media_type, data, **extra):
+    d = {"mediaType": media_type, "digest": sha256(data), "size": len(data)}
+    d.update(extra)
+    return d
+
+
+def dumps(obj):
+    """Deliberately non-canonical JSON bytes (indent 3, spaces after ':'), so
+    a registry that re-serialises instead of storing the exact bytes is caught."""
+    return json.dumps(obj, indent=3).encode() + b"\n"
+
+
+# ---------------------------------------------------------------------------
+# Responses
+
+
+class Response:
+    def __init__(self, method, path, status, reason, headers, body, request_headers):
+        self.method = method
+        self.path = path
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value)
+        self.body = body
+        self.request_headers = request_headers
+
+    def header(self, name):
+        vals = self.header_all(name)
+        return vals[0] if vals else None
+
+    def header_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def error_codes(self):
+        return [e.get("code") for e in self.json()["errors"]]
+
+    def __repr__(self):
+        body = self.body[:600]
+        return "<%s %s -> %d %s; headers=%r; body=%r>" % (
+            self.method, self.path, self.status, self.reason, self.headers, body)
+
+
+class Registry:
+    """One berthd process on a private data directory."""
+
+    def __init__(self, root=None):
+        self.root = root or tempfile.mkdtemp(prefix="berth-protocol-")
+        self.data_dir = os.path.join(self.root, "data")
+        self.proc = None
+        self.port = None
+        self.generation = 0
+        self.stdout_path = None
+        self.stderr_path = None
+
+    # -- process control -------------------------------------------------
+
+    def start(self):
+        self.generation += 1
+        self.stdout_path = os.path.join(self.root, "stdout.%d.log" % self.generation)
+        self.stderr_path = os.path.join(self.root, "stderr.%d.log" % self.generation)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
+        env.update(BERTH_LISTEN="127.0.0.1:0", BERTH_DATA_DIR=self.data_dir,
+                   BERTH_LOG_LEVEL="info")
+        out = open(self.stdout_path, "wb")
+        err = open(self.stderr_path, "wb")
+        try:
+            self.proc = subprocess.Popen([berthd_binary()], cwd=self.root, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        finally:
+            out.close()
+            err.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with open(self.stdout_path, "rb") as f:
+                line = f.readline().decode("utf-8", "replace")
+            if line.endswith("\n"):
+                # berthd 0.1.0 listening on http://127.0.0.1:PORT (data in DIR)
+                marker = "listening on http://127.0.0.1:"
+                if marker not in line:
+                    raise RuntimeError("unexpected first line from berthd: %r" % line)
+                self.port = int(line.split(marker, 1)[1].split()[0].rstrip("/"))
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError("berthd exited with %s before listening:\n%s" %
+                                   (self.proc.returncode, self.stderr_tail()))
+            time.sleep(0.02)
+        self.proc.kill()
+        raise RuntimeError("berthd did not report its port within 30 s")
+
+    def stop(self, sig=signal.SIGTERM, timeout=40):
+        """Stops berthd; returns its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("berthd did not stop within %d s of signal %d" %
+                                     (timeout, sig))
+        rc = self.proc.returncode
+        self.proc = None
+        return rc
+
+    def restart(self, sig=signal.SIGTERM):
+        rc = self.stop(sig)
+        self.start()
+        return rc
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cleanup(self):
+        try:
+            self.stop()
+        finally:
+            if os.environ.get("BERTH_PROTOCOL_KEEP"):
+                sys.stderr.write("berth protocol test data kept in %s\n" % self.root)
+            else:
+                shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- logs ------------------------------------------------------------
+
+    def stderr_tail(self, n=30):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def log_records(self):
+        """The JSON log objects of the current berthd process."""
+        out = []
+        with open(self.stderr_path, "rb") as f:
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                line = line.strip()
+                if line.startswith("{"):
+                    try:
+                        out.append(json.loads(line))
+                    except ValueError:
+                        pass
+        return out
+
+    def log_for(self, request_id):
+        return [r for r in self.log_records() if r.get("request_id") == request_id]
+
+    # -- HTTP ------------------------------------------------------------
+
+    def connect(self, timeout=60):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None, check=True):
+        """Sends one request (a fresh connection unless `conn` is given) and
+        checks the response invariants. `body` may be bytes or an iterable of
+        bytes (sent with Transfer-Encoding: chunked)."""
+        headers = dict(headers or {})
+        own = conn is None
+        if own:
+            conn = self.connect()
+        try:
+            kwargs = {}
+            if body is not None and not isinstance(body, (bytes, bytearray)):
+                kwargs["encode_chunked"] = "Transfer-Encoding" in headers
+            conn.request(method, path, body=body, headers=headers, **kwargs)
+            r = conn.getresponse()
+            data = r.read()
+            resp = Response(method, path, r.status, r.reason, r.getheaders(), data, headers)
+        finally:
+            if own:
+                conn.close()
+        if check:
+            self.check_response(resp)
+        return resp
+
+    def raw_request(self, method, path, headers, body=b"", piece=64 * 1024, half_close=False,
+                    check=True):
+        """Hand-built request for what http.client will not send (lying
+        headers, bodies the server may refuse before reading). The body is sent
+        in pieces; as soon as the server answers, sending stops and the
+        response is read. half_close shuts the sending side after the body
+        (a client that sent less than it announced)."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        try:
+            head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (method, path, self.port)
+            for k, v in headers:
+                head += "%s: %s\r\n" % (k, v)
+            sock.sendall(head.encode("latin-1") + b"\r\n")
+            sent = 0
+            while sent < len(body):
+                readable, _, _ = select.select([sock], [], [], 0)
+                if readable:
+                    break
+                try:
+                    sock.sendall(body[sent:sent + piece])
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                sent += piece
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
+            r = http.client.HTTPResponse(sock, method=method)
+            r.begin()
+            data = r.read()
+            resp = Response(method, path, r.status, r.reason, r.getheaders(), data,
+                            dict(headers))
+        finally:
+            sock.close()
+        if check:
+            self.check_response(resp)
+        return resp
+
+    def check_response(self, resp):
+        ctx = "%r" % (resp,)
+        rid = resp.header("X-Request-Id")
+        if not rid:
+            raise AssertionError("response without X-Request-Id: " + ctx)
+        sent_id = resp.request_headers.get("X-Request-Id")
+        if sent_id and rid != sent_id:
+            raise AssertionError("X-Request-Id %r not echoed (got %r): %s" % (sent_id, rid, ctx))
+        if resp.path.split("?")[0] in ("/v2", "/v2/") or resp.path.startswith("/v2/"):
+            if resp.header("Docker-Distribution-API-Version") != API_VERSION:
+                raise AssertionError("missing Docker-Distribution-API-Version: " + ctx)
+        if resp.status >= 500:
+            logs = "\n".join(json.dumps(r) for r in self.log_for(rid)) or self.stderr_tail()
+            raise AssertionError("server error %d (berthd alive: %s): %s\nlog:\n%s" %
+                                 (resp.status, self.alive(), ctx, logs))
+        if resp.status >= 400 and resp.method != "HEAD":
+            try:
+                doc = resp.json()
+            except ValueError:
+                raise AssertionError("error response is not JSON: " + ctx)
+            errors = doc.get("errors") if isinstance(doc, dict) else None
+            if not isinstance(errors, list) or not errors:
+                raise AssertionError("error body lacks a non-empty errors array: " + ctx)
+            for e in errors:
+                if not isinstance(e, dict) or not isinstance(e.get("code"), str) \
+                        or not isinstance(e.get("message"), str):
+                    raise AssertionError("malformed error object %r: %s" % (e, ctx))
+                if e["code"] not in SPEC_ERROR_CODES:
+                    raise AssertionError("error code %r is not a distribution-spec code: %s" %
+                                         (e["code"], ctx))
+
+    # -- registry operations ----------------------------------------------
+
+    def push_blob(self, repo, data, digest=None):
+        """Monolithic upload; returns the digest."""
+        digest = digest or sha256(data)
+        r = self.request("POST", "/v2/%s/blobs/uploads/?digest=%s" % (repo, digest), data,
+                         {"Content-Type": "application/octet-stream"})
+        if r.status != 201:
+            raise AssertionError("blob push failed: %r" % r)
+        return digest
+
+    def start_upload(self, repo):
+        """POST an upload session; returns its Location path."""
+        r = self.request("POST", "/v2/%s/blobs/uploads/" % repo)
+        if r.status != 202:
+            raise AssertionError("upload start failed: %r" % r)
+        return location_path(r)
+
+    def put_manifest(self, repo, ref, body, media_type):
+        return self.request("PUT", "/v2/%s/manifests/%s" % (repo, ref), body,
+                            {"Content-Type": media_type})
+
+    def push_image(self, repo, tag=None, seed=None, layers=1, manifest_type=OCI_MANIFEST,
+                   **manifest_extra):
+        """Uploads a config and layers and pushes an image manifest (by tag,
+        else by digest). Returns (manifest bytes, manifest digest)."""
+        seed = seed if seed is not None else uuidlib.uuid4().hex
+        docker = manifest_type == DOCKER_MANIFEST
+        config = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode()
+        self.push_blob(repo, config)
+        layer_descs = []
+        for i in range(layers):
+            data = ("layer %d of %s" % (i, seed)).encode() * 7
+            self.push_blob(repo, data)
+            layer_descs.append(descriptor(DOCKER_LAYER if docker else OCI_LAYER, data))
+        m = {"schemaVersion": 2, "mediaType": manifest_type,
+             "config": descriptor(DOCKER_CONFIG if docker else OCI_CONFIG, config),
+             "layers": layer_descs}
+        m.update(manifest_extra)
+        body = dumps(m)
+        digest = sha256(body)
+        r = self.put_manifest(repo, tag or digest, body, manifest_type)
+        if r.status != 201:
+            raise AssertionError("manifest push failed: %r" % r)
+        return body, digest
+
+    def data_tree(self):
+        """Every path under the data directory except the SQLite files."""
+        out = set()
+        for dirpath, dirnames, filenames in os.walk(self.data_dir):
+            rel = os.path.relpath(dirpath, self.data_dir)
+            for n in dirnames + filenames:
+                p = os.path.normpath(os.path.join(rel, n))
+                if p.startswith("berth.db"):
+                    continue
+                out.add(p)
+        return out
+
+
+def location_path(resp):
+    """The path of a Location header (absolute URLs are allowed by the spec)."""
+    loc = resp.header("Location")
+    if not loc:
+        raise AssertionError("no Location header: %r" % resp)
+    parts = urllib.parse.urlsplit(loc)
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+class RegistryTestCase(unittest.TestCase):
+    """A test class sharing one berthd (started in setUpClass)."""
+
+    reg = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = Registry().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.reg is not None:
+            alive = cls.reg.alive()
+            cls.reg.cleanup()
+            if not alive:
+                raise AssertionError("berthd died during %s" % cls.__name__)
+
+    def setUp(self):
+        self.assertTrue(self.reg.alive(), "berthd is not running:\n" + self.reg.stderr_tail())
+
+    # -- assertions --------------------------------------------------------
+
+    def assertStatus(self, resp, status):
+        self.assertEqual(resp.status, status, "%r" % resp)
+
+    def assertError(self, resp, status, code):
+        """`status` may be an int or a tuple of allowed ints; `code` a string,
+        a tuple of allowed codes, or None (any spec code)."""
+        allowed = status if isinstance(status, tuple) else (status,)
+        self.assertIn(resp.status, allowed, "%r" % resp)
+        if resp.method == "HEAD":
+            return
+        codes = resp.error_codes()
+        if code is not None:
+            want = code if isinstance(code, tuple) else (code,)
+            self.assertTrue(any(c in want for c in codes),
+                            "expected error code %s, got %s: %r" % (want, codes, resp))
+
+    def assertHeader(self, resp, name, value):
+        self.assertEqual(resp.header(name), value, "header %s: %r" % (name, resp))
