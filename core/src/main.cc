@@ -40,7 +40,18 @@ void PrintPlugin(const berth::PluginInfo& p) {
     std::printf("  provider %s/%s (%s)%s%s\n", berth::KindName(pr.kind), pr.name.c_str(),
                 pr.threading == BERTH_THREADING_SERIALIZED ? "serialized" : "reentrant",
                 pr.description.empty() ? "" : ": ", pr.description.c_str());
-    if (!pr.config_schema_json.empty()) std::printf("    config schema: %s\n", pr.config_schema_json.c_str());
+    if (!pr.config_schema_json.empty()) {
+      // One line: collapse the schema's own formatting.
+      std::string compact;
+      bool space = false;
+      for (char c : pr.config_schema_json) {
+        bool ws = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+        if (ws && !space && !compact.empty()) compact += ' ';
+        space = ws;
+        if (!ws) compact += c;
+      }
+      std::printf("    config schema: %s\n", compact.c_str());
+    }
   }
 }
 

@@ -101,7 +101,8 @@ Status Server::Init() {
   }
   auto instance = p.plugins.CreateInstance(sp, config_.storage.config_json);
   if (!instance.ok()) return instance.status();
-  p.storage = std::make_unique<PluginStorageDriver>(sp, *instance);
+  p.storage = std::make_unique<PluginStorageDriver>(sp, *instance, &log_,
+                                                    config_.storage.call_timeout_ms);
 
   // One notifier instance per provider the endpoints use.
   std::vector<NotificationTarget> targets;

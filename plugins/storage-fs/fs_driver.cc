@@ -1,9 +1,4 @@
-// storage-fs: Berth's default storage driver, on a local POSIX filesystem.
-//
-// Layout under the configured root: data/<path> holds objects, tmp/ holds
-// whole-object writes until they are fsynced and renamed into place, so a
-// crash never leaves a half-written object at its final path.
-#include <berth/plugin_sdk.hpp>
+#include "fs_driver.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -20,6 +15,7 @@
 #include <string>
 #include <vector>
 
+namespace berth::storage_fs {
 namespace {
 
 using berth::sdk::CallCtx;
@@ -207,234 +203,229 @@ class FsWriter : public berth::sdk::StorageWriter {
   std::string buf_;
 };
 
-class FsDriver : public berth::sdk::StorageDriver {
- public:
-  static Status Create(const Host& host, std::string_view config,
-                       std::unique_ptr<FsDriver>* out) {
-    nlohmann::json cfg = nlohmann::json::parse(config, nullptr, false);
-    if (cfg.is_discarded() || !cfg.is_object() || !cfg.contains("root") ||
-        !cfg["root"].is_string() || cfg["root"].get<std::string>().empty()) {
-      return Status::InvalidArgument("storage-fs needs a non-empty string \"root\"");
-    }
-    std::string root = cfg["root"].get<std::string>();
-    while (root.size() > 1 && root.back() == '/') root.pop_back();
-    for (const char* sub : {"/data", "/tmp"}) {
-      Status s = MkdirAll(root + sub);
-      if (!s.ok()) return s;
-    }
-    // Whole-object temporaries left by a crash are garbage: nothing refers to them.
-    RemoveTree(root + "/tmp");
-    MkdirAll(root + "/tmp");
-    host.Log(BERTH_LOG_INFO, "storage-fs: root " + root);
-    out->reset(new FsDriver(root));
-    return {};
-  }
+}  // namespace
 
-  Status GetContent(const CallCtx&, std::string_view path, Sink& out) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Errno("open", p, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-      ::close(fd);
-      return Status::NotFound(std::string(path) + " is not a file");
-    }
-    char buf[64 * 1024];
-    Status result;
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        result = Errno("read", p, errno);
-        break;
-      }
-      if (n == 0) break;
-      result = out.Append(buf, static_cast<size_t>(n));
-      if (!result.ok()) break;
-    }
+Status FsDriver::PrepareRoot(const Host& host, std::string_view config, std::string* out_root) {
+  nlohmann::json cfg = nlohmann::json::parse(config, nullptr, false);
+  if (cfg.is_discarded() || !cfg.is_object() || !cfg.contains("root") ||
+      !cfg["root"].is_string() || cfg["root"].get<std::string>().empty()) {
+    return Status::InvalidArgument("storage-fs needs a non-empty string \"root\"");
+  }
+  std::string root = cfg["root"].get<std::string>();
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  for (const char* sub : {"/data", "/tmp"}) {
+    Status s = MkdirAll(root + sub);
+    if (!s.ok()) return s;
+  }
+  // Whole-object temporaries left by a crash are garbage: nothing refers to them.
+  RemoveTree(root + "/tmp");
+  MkdirAll(root + "/tmp");
+  host.Log(BERTH_LOG_INFO, "storage-fs: root " + root);
+  *out_root = root;
+  return {};
+}
+
+Status FsDriver::Create(const Host& host, std::string_view config,
+                        std::unique_ptr<FsDriver>* out) {
+  std::string root;
+  Status s = PrepareRoot(host, config, &root);
+  if (s.ok()) out->reset(new FsDriver(root));
+  return s;
+}
+
+Status FsDriver::GetContent(const CallCtx&, std::string_view path, Sink& out) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", p, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
     ::close(fd);
-    return result;
+    return Status::NotFound(std::string(path) + " is not a file");
   }
-
-  Status PutContent(const CallCtx&, std::string_view path, std::string_view data) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    if (Status s = MkdirAll(Parent(p)); !s.ok()) return s;
-    std::string tmp = TempPath();
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Errno("open", tmp, errno);
-    Status s = WriteAll(fd, data.data(), data.size(), tmp);
-    if (s.ok() && ::fsync(fd) != 0) s = Errno("fsync", tmp, errno);
-    ::close(fd);
-    if (s.ok() && ::rename(tmp.c_str(), p.c_str()) != 0) s = Errno("rename", p, errno);
-    if (!s.ok()) {
-      ::unlink(tmp.c_str());
-      return s;
+  char buf[64 * 1024];
+  Status result;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      result = Errno("read", p, errno);
+      break;
     }
-    return FsyncDir(Parent(p));
+    if (n == 0) break;
+    result = out.Append(buf, static_cast<size_t>(n));
+    if (!result.ok()) break;
   }
+  ::close(fd);
+  return result;
+}
 
-  Status OpenReader(const CallCtx&, std::string_view path, int64_t offset,
-                    std::unique_ptr<berth::sdk::StorageReader>* out) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    if (offset < 0) return Status::InvalidOffset("negative offset");
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Errno("open", p, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-      ::close(fd);
-      return Status::NotFound(std::string(path) + " is not a file");
-    }
-    if (offset > st.st_size) {
-      ::close(fd);
-      return Status::InvalidOffset("offset " + std::to_string(offset) + " is beyond the end of " +
-                                   std::string(path));
-    }
-    if (::lseek(fd, offset, SEEK_SET) < 0) {
-      int err = errno;
-      ::close(fd);
-      return Errno("seek", p, err);
-    }
-    out->reset(new FsReader(fd, p));
-    return {};
-  }
-
-  Status OpenWriter(const CallCtx&, std::string_view path, bool append,
-                    std::unique_ptr<berth::sdk::StorageWriter>* out) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    if (Status s = MkdirAll(Parent(p)); !s.ok()) return s;
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
-    int fd = ::open(p.c_str(), flags, 0644);
-    if (fd < 0) return Errno("open", p, errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      return Errno("stat", p, err);
-    }
-    out->reset(new FsWriter(fd, p, static_cast<int64_t>(st.st_size)));
-    return {};
-  }
-
-  Status Stat(const CallCtx&, std::string_view path, FileInfo* out) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    struct stat st;
-    if (::stat(p.c_str(), &st) != 0) return Errno("stat", p, errno);
-    *out = InfoOf(st);
-    return {};
-  }
-
-  Status List(const CallCtx&, std::string_view path, std::vector<std::string>* out) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    DIR* d = ::opendir(p.c_str());
-    if (d == nullptr) return Errno("list", p, errno);
-    std::string prefix(path);
-    if (prefix.back() != '/') prefix += '/';
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") out->push_back(prefix + n);
-    }
-    ::closedir(d);
-    std::sort(out->begin(), out->end());
-    return {};
-  }
-
-  Status Move(const CallCtx&, std::string_view src, std::string_view dst) override {
-    std::string a, b;
-    if (Status s = Map(src, &a); !s.ok()) return s;
-    if (Status s = Map(dst, &b); !s.ok()) return s;
-    struct stat st;
-    if (::stat(a.c_str(), &st) != 0) return Errno("move", a, errno);
-    if (Status s = MkdirAll(Parent(b)); !s.ok()) return s;
-    if (::rename(a.c_str(), b.c_str()) != 0) return Errno("rename", a, errno);
-    Status s = FsyncDir(Parent(b));
-    if (s.ok() && Parent(a) != Parent(b)) s = FsyncDir(Parent(a));
+Status FsDriver::PutContent(const CallCtx&, std::string_view path, std::string_view data) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  if (Status s = MkdirAll(Parent(p)); !s.ok()) return s;
+  std::string tmp = TempPath();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("open", tmp, errno);
+  Status s = WriteAll(fd, data.data(), data.size(), tmp);
+  if (s.ok() && ::fsync(fd) != 0) s = Errno("fsync", tmp, errno);
+  ::close(fd);
+  if (s.ok() && ::rename(tmp.c_str(), p.c_str()) != 0) s = Errno("rename", p, errno);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
     return s;
   }
+  return FsyncDir(Parent(p));
+}
 
-  Status Remove(const CallCtx&, std::string_view path) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    if (path == "/") return Status::InvalidArgument("refusing to remove the storage root");
-    return RemoveTree(p);
+Status FsDriver::OpenReader(const CallCtx&, std::string_view path, int64_t offset,
+                  std::unique_ptr<berth::sdk::StorageReader>* out) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  if (offset < 0) return Status::InvalidOffset("negative offset");
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", p, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Status::NotFound(std::string(path) + " is not a file");
   }
-
-  Status Walk(const CallCtx& call, std::string_view path, const WalkFn& fn) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    struct stat st;
-    if (::stat(p.c_str(), &st) != 0) return Errno("walk", p, errno);
-    bool stop = false;
-    return WalkDir(call, std::string(path), fn, &stop);
+  if (offset > st.st_size) {
+    ::close(fd);
+    return Status::InvalidOffset("offset " + std::to_string(offset) + " is beyond the end of " +
+                                 std::string(path));
   }
-
-  Status OpenFd(const CallCtx&, std::string_view path, int32_t* fd) override {
-    std::string p;
-    if (Status s = Map(path, &p); !s.ok()) return s;
-    int f = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (f < 0) return Errno("open", p, errno);
-    *fd = f;
-    return {};
+  if (::lseek(fd, offset, SEEK_SET) < 0) {
+    int err = errno;
+    ::close(fd);
+    return Errno("seek", p, err);
   }
+  out->reset(new FsReader(fd, p));
+  return {};
+}
 
- private:
-  explicit FsDriver(std::string root) : root_(std::move(root)) {}
-
-  Status Map(std::string_view path, std::string* out) const {
-    if (!SafePath(path)) return Status::InvalidArgument("invalid path: " + std::string(path));
-    *out = root_ + "/data" + (path == "/" ? std::string() : std::string(path));
-    return {};
+Status FsDriver::OpenWriter(const CallCtx&, std::string_view path, bool append,
+                  std::unique_ptr<berth::sdk::StorageWriter>* out) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  if (Status s = MkdirAll(Parent(p)); !s.ok()) return s;
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+  int fd = ::open(p.c_str(), flags, 0644);
+  if (fd < 0) return Errno("open", p, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Errno("stat", p, err);
   }
+  out->reset(new FsWriter(fd, p, static_cast<int64_t>(st.st_size)));
+  return {};
+}
 
-  std::string TempPath() {
-    thread_local std::mt19937_64 rng(std::random_device{}());
-    return root_ + "/tmp/" + std::to_string(rng()) + "-" + std::to_string(counter_++);
+Status FsDriver::Stat(const CallCtx&, std::string_view path, FileInfo* out) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  struct stat st;
+  if (::stat(p.c_str(), &st) != 0) return Errno("stat", p, errno);
+  *out = InfoOf(st);
+  return {};
+}
+
+Status FsDriver::List(const CallCtx&, std::string_view path, std::vector<std::string>* out) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  DIR* d = ::opendir(p.c_str());
+  if (d == nullptr) return Errno("list", p, errno);
+  std::string prefix(path);
+  if (prefix.back() != '/') prefix += '/';
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out->push_back(prefix + n);
   }
+  ::closedir(d);
+  std::sort(out->begin(), out->end());
+  return {};
+}
 
-  Status WalkDir(const CallCtx& call, const std::string& path, const WalkFn& fn, bool* stop) {
-    std::vector<std::string> children;
-    if (Status s = List(call, path, &children); !s.ok()) return s;
-    for (const auto& c : children) {
-      if (*stop) break;
-      FileInfo fi;
-      Status s = Stat(call, c, &fi);
-      if (s.code() == BERTH_E_NOT_FOUND) continue;  // removed concurrently
-      if (!s.ok()) return s;
-      int32_t r = fn(c, fi);
-      if (r == BERTH_WALK_STOP) {
-        *stop = true;
-        break;
-      }
-      if (fi.is_dir && r != BERTH_WALK_SKIP_DIR) {
-        s = WalkDir(call, c, fn, stop);
-        if (!s.ok()) return s;
-      }
+Status FsDriver::Move(const CallCtx&, std::string_view src, std::string_view dst) {
+  std::string a, b;
+  if (Status s = Map(src, &a); !s.ok()) return s;
+  if (Status s = Map(dst, &b); !s.ok()) return s;
+  struct stat st;
+  if (::stat(a.c_str(), &st) != 0) return Errno("move", a, errno);
+  if (Status s = MkdirAll(Parent(b)); !s.ok()) return s;
+  if (::rename(a.c_str(), b.c_str()) != 0) return Errno("rename", a, errno);
+  Status s = FsyncDir(Parent(b));
+  if (s.ok() && Parent(a) != Parent(b)) s = FsyncDir(Parent(a));
+  return s;
+}
+
+Status FsDriver::Remove(const CallCtx&, std::string_view path) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  if (path == "/") return Status::InvalidArgument("refusing to remove the storage root");
+  return RemoveTree(p);
+}
+
+Status FsDriver::Walk(const CallCtx& call, std::string_view path, const WalkFn& fn) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  struct stat st;
+  if (::stat(p.c_str(), &st) != 0) return Errno("walk", p, errno);
+  bool stop = false;
+  return WalkDir(call, std::string(path), fn, &stop);
+}
+
+Status FsDriver::OpenFd(const CallCtx&, std::string_view path, int32_t* fd) {
+  std::string p;
+  if (Status s = Map(path, &p); !s.ok()) return s;
+  int f = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f < 0) return Errno("open", p, errno);
+  *fd = f;
+  return {};
+}
+
+
+Status FsDriver::Map(std::string_view path, std::string* out) const {
+  if (!SafePath(path)) return Status::InvalidArgument("invalid path: " + std::string(path));
+  *out = root_ + "/data" + (path == "/" ? std::string() : std::string(path));
+  return {};
+}
+
+std::string FsDriver::TempPath() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return root_ + "/tmp/" + std::to_string(rng()) + "-" + std::to_string(counter_++);
+}
+
+Status FsDriver::WalkDir(const CallCtx& call, const std::string& path, const WalkFn& fn, bool* stop) {
+  std::vector<std::string> children;
+  if (Status s = List(call, path, &children); !s.ok()) return s;
+  for (const auto& c : children) {
+    if (*stop) break;
+    FileInfo fi;
+    Status s = Stat(call, c, &fi);
+    if (s.code() == BERTH_E_NOT_FOUND) continue;  // removed concurrently
+    if (!s.ok()) return s;
+    int32_t r = fn(c, fi);
+    if (r == BERTH_WALK_STOP) {
+      *stop = true;
+      break;
     }
-    return {};
+    if (fi.is_dir && r != BERTH_WALK_SKIP_DIR) {
+      s = WalkDir(call, c, fn, stop);
+      if (!s.ok()) return s;
+    }
   }
+  return {};
+}
 
-  std::string root_;
-  std::atomic<uint64_t> counter_{0};
-};
-
-constexpr char kSchema[] = R"({
+const char kConfigSchema[] = R"json({
   "type": "object",
   "properties": {
     "root": {"type": "string", "minLength": 1, "description": "directory holding all objects"}
   },
   "required": ["root"],
   "additionalProperties": false
-})";
+})json";
 
-const berth_provider kFsProvider = berth::sdk::MakeStorageProvider<FsDriver>(
-    {"fs", "Objects as files under a local directory, fsynced and renamed into place", kSchema,
-     BERTH_STORAGE_CAP_OPEN_FD, BERTH_THREADING_REENTRANT});
-
-}  // namespace
-
-BERTH_PLUGIN("storage-fs", "1.0.0", "Local filesystem storage driver", &kFsProvider)
+}  // namespace berth::storage_fs

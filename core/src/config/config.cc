@@ -121,8 +121,11 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       }
     }
     if (YAML::Node s = root["storage"]) {
-      BERTH_RETURN_IF_ERROR(CheckKeys(s, {"driver", "config"}, "storage", origin));
+      BERTH_RETURN_IF_ERROR(
+          CheckKeys(s, {"driver", "config", "call_timeout_ms"}, "storage", origin));
       BERTH_RETURN_IF_ERROR(ReadString(s, "driver", origin, &c.storage.driver));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(s, "call_timeout_ms", origin, &c.storage.call_timeout_ms, 1, 3600000));
       if (YAML::Node sc = s["config"]) {
         if (!sc.IsMap()) return Bad(origin, "'storage.config' must be a mapping");
         c.storage.config_json = ToJson(sc).dump();

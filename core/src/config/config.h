@@ -23,6 +23,7 @@ struct MetadataConfig {
 struct StorageConfig {
   std::string driver = "fs";
   std::string config_json;  // the provider's config object, as JSON
+  int call_timeout_ms = 60000;  // a storage call returning later is an error
 };
 
 struct HttpConfig {

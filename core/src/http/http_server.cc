@@ -99,8 +99,10 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.AddInFlight(-1);
     metrics_.ObserveRequest(ctx.route, ctx.method, ctx.status, secs, ctx.bytes_in, ctx.bytes_out);
-    if (log_.Enabled(LogLevel::kInfo)) {
-      log_.Info("request", {{"request_id", ctx.request_id},
+    if (!error.empty() && ctx.error.empty()) ctx.error = error;
+    LogLevel level = ctx.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
+    if (log_.Enabled(level)) {
+      log_.Log(level, "request", {{"request_id", ctx.request_id},
                             {"remote", req.clientAddress().host().toString()},
                             {"method", ctx.method},
                             {"path", ctx.raw_path},
@@ -109,7 +111,8 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
                             {"bytes_in", ctx.bytes_in},
                             {"bytes_out", ctx.bytes_out},
                             {"duration_ms", secs * 1000.0},
-                            {"user", ctx.principal.username}});
+                            {"user", ctx.principal.username},
+                            {"error", ctx.error}});
     }
   }
 

@@ -54,6 +54,7 @@ struct RequestContext {
   int status = 0;
   int64_t bytes_in = 0;
   int64_t bytes_out = 0;
+  std::string error;  // what went wrong behind a 5xx, for the log only
 
   std::string Header(const std::string& name) const;
   std::vector<std::string> Headers(const std::string& name) const;

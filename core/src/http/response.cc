@@ -81,6 +81,7 @@ void SendError(RequestContext& ctx, const Status& s, bool oci) {
   int status = HttpStatusFor(s, oci);
   std::string code = s.api_code().empty() ? DefaultErrorCode(s, oci) : s.api_code();
   // Internal details stay in the log, not in the response.
+  if (status >= 500) ctx.error = s.ToString();
   std::string message = status >= 500 ? "internal server error" : s.message();
   std::string body = "{\"errors\":[{\"code\":" + JsonQuote(code) + ",\"message\":" +
                      JsonQuote(message);

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "common/clock.h"
 #include "plugin/plugin_status.h"
 
 namespace berth {
@@ -10,22 +11,8 @@ namespace {
 
 berth_str Str(std::string_view s) { return {s.data(), s.size()}; }
 
-berth_call_ctx MakeCall() {
-  berth_call_ctx c;
-  std::memset(&c, 0, sizeof c);
-  c.struct_size = sizeof c;
-  return c;
-}
-
 Status BadPath(std::string_view p) {
   return Status::InvalidArgument("invalid storage path: " + std::string(p));
-}
-
-Status Result(berth_status rc, StringSink& err, const char* op) {
-  if (rc == BERTH_OK) return {};
-  std::string msg = err.str().empty() ? std::string(op) + " failed: " + PluginStatusName(rc)
-                                      : err.str();
-  return FromPluginStatus(rc, std::move(msg));
 }
 
 }  // namespace
@@ -40,9 +27,13 @@ class PluginStorageReader : public StorageReader {
   StatusOr<size_t> Read(void* buf, size_t cap) override {
     StringSink err(4096);
     size_t n = 0;
-    auto lock = d_->Lock();
-    berth_status rc = d_->vt_->reader_read(d_->self_, r_, buf, cap, &n, err.get());
-    if (rc != BERTH_OK) return Result(rc, err, "read");
+    berth_call_ctx call = d_->MakeCall();
+    berth_status rc;
+    {
+      auto lock = d_->Lock();
+      rc = d_->vt_->reader_read(d_->self_, r_, buf, cap, &n, err.get());
+    }
+    BERTH_RETURN_IF_ERROR(d_->Result(rc, err.str(), "read", call));
     if (n > cap) return Status::Internal("storage plugin reported reading more than asked");
     return n;
   }
@@ -61,8 +52,13 @@ class PluginStorageWriter : public StorageWriter {
   Status Write(const void* data, size_t len) override {
     if (w_ == nullptr) return Status::Internal("write on an ended writer");
     StringSink err(4096);
-    auto lock = d_->Lock();
-    return Result(d_->vt_->writer_write(d_->self_, w_, data, len, err.get()), err, "write");
+    berth_call_ctx call = d_->MakeCall();
+    berth_status rc;
+    {
+      auto lock = d_->Lock();
+      rc = d_->vt_->writer_write(d_->self_, w_, data, len, err.get());
+    }
+    return d_->Result(rc, err.str(), "write", call);
   }
   int64_t Size() const override {
     if (w_ == nullptr) return -1;
@@ -80,19 +76,55 @@ class PluginStorageWriter : public StorageWriter {
     StringSink err(4096);
     void* w = w_;
     w_ = nullptr;  // released by the plugin whatever the outcome
-    auto lock = d_->Lock();
-    return Result(fn(d_->self_, w, err.get()), err, op);
+    berth_call_ctx call = d_->MakeCall();
+    berth_status rc;
+    {
+      auto lock = d_->Lock();
+      rc = fn(d_->self_, w, err.get());
+    }
+    return d_->Result(rc, err.str(), op, call);
   }
 
   PluginStorageDriver* d_;
   void* w_;
 };
 
-PluginStorageDriver::PluginStorageDriver(const berth_provider* provider, void* instance)
+PluginStorageDriver::PluginStorageDriver(const berth_provider* provider, void* instance,
+                                         Logger* log, int64_t call_timeout_ms)
     : provider_(provider),
       vt_(static_cast<const berth_storage_vtable*>(provider->vtable)),
       self_(instance),
-      serialized_(provider->threading == BERTH_THREADING_SERIALIZED) {}
+      serialized_(provider->threading == BERTH_THREADING_SERIALIZED),
+      log_(log),
+      call_timeout_ns_(call_timeout_ms * 1000000LL) {}
+
+berth_call_ctx PluginStorageDriver::MakeCall() const {
+  berth_call_ctx c;
+  std::memset(&c, 0, sizeof c);
+  c.struct_size = sizeof c;
+  if (call_timeout_ns_ > 0) c.deadline_unix_ns = NowUnixNanos() + call_timeout_ns_;
+  return c;
+}
+
+Status PluginStorageDriver::Result(berth_status rc, const std::string& error, const char* op,
+                                   const berth_call_ctx& call) {
+  Status s;
+  if (call.deadline_unix_ns > 0 && NowUnixNanos() > call.deadline_unix_ns) {
+    s = Status(Code::kDeadlineExceeded,
+               std::string("storage plugin '") + provider_->name + "' missed the deadline of " +
+                   op);
+  } else if (rc != BERTH_OK) {
+    s = FromPluginStatus(rc, std::string("storage plugin '") + provider_->name + "' " + op +
+                                 ": " + (error.empty() ? PluginStatusName(rc) : error));
+  }
+  if (!s.ok() && !s.IsNotFound() && log_ != nullptr) {
+    log_->Warn("storage plugin call failed", {{"plugin", provider_->name},
+                                             {"operation", op},
+                                             {"status", PluginStatusName(rc)},
+                                             {"error", s.message()}});
+  }
+  return s;
+}
 
 PluginStorageDriver::~PluginStorageDriver() { provider_->destroy(self_); }
 
@@ -115,7 +147,7 @@ Status PluginStorageDriver::GetContent(std::string_view path, std::string* out, 
     return Status(Code::kTooLarge, std::string(path) + " exceeds " + std::to_string(max) +
                                        " bytes");
   }
-  BERTH_RETURN_IF_ERROR(Result(rc, err, "get_content"));
+  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "get_content", call));
   *out = std::move(data.str());
   return {};
 }
@@ -124,9 +156,12 @@ Status PluginStorageDriver::PutContent(std::string_view path, std::string_view b
   if (!IsValidStoragePath(path) || path == "/") return BadPath(path);
   StringSink err(4096);
   berth_call_ctx call = MakeCall();
-  auto lock = Lock();
-  return Result(vt_->put_content(self_, &call, Str(path), Str(bytes), err.get()), err,
-                "put_content");
+  berth_status rc;
+  {
+    auto lock = Lock();
+    rc = vt_->put_content(self_, &call, Str(path), Str(bytes), err.get());
+  }
+  return Result(rc, err.str(), "put_content", call);
 }
 
 StatusOr<std::unique_ptr<StorageReader>> PluginStorageDriver::OpenReader(std::string_view path,
@@ -140,7 +175,7 @@ StatusOr<std::unique_ptr<StorageReader>> PluginStorageDriver::OpenReader(std::st
     auto lock = Lock();
     rc = vt_->reader_open(self_, &call, Str(path), offset, &r, err.get());
   }
-  BERTH_RETURN_IF_ERROR(Result(rc, err, "reader_open"));
+  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "reader_open", call));
   return std::unique_ptr<StorageReader>(new PluginStorageReader(this, r));
 }
 
@@ -155,7 +190,7 @@ StatusOr<std::unique_ptr<StorageWriter>> PluginStorageDriver::OpenWriter(std::st
     auto lock = Lock();
     rc = vt_->writer_open(self_, &call, Str(path), append ? 1 : 0, &w, err.get());
   }
-  BERTH_RETURN_IF_ERROR(Result(rc, err, "writer_open"));
+  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "writer_open", call));
   return std::unique_ptr<StorageWriter>(new PluginStorageWriter(this, w));
 }
 
@@ -171,7 +206,7 @@ StatusOr<FileInfo> PluginStorageDriver::Stat(std::string_view path) {
     auto lock = Lock();
     rc = vt_->stat(self_, &call, Str(path), &info, err.get());
   }
-  BERTH_RETURN_IF_ERROR(Result(rc, err, "stat"));
+  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "stat", call));
   FileInfo fi;
   fi.size = info.size;
   fi.mtime_unix_ns = info.mtime_unix_ns;
@@ -189,7 +224,7 @@ StatusOr<std::vector<std::string>> PluginStorageDriver::List(std::string_view pa
     auto lock = Lock();
     rc = vt_->list(self_, &call, Str(path), items.get(), err.get());
   }
-  BERTH_RETURN_IF_ERROR(Result(rc, err, "list"));
+  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "list", call));
   return std::move(items.items());
 }
 
@@ -198,16 +233,24 @@ Status PluginStorageDriver::Move(std::string_view src, std::string_view dst) {
   if (!IsValidStoragePath(dst) || dst == "/") return BadPath(dst);
   StringSink err(4096);
   berth_call_ctx call = MakeCall();
-  auto lock = Lock();
-  return Result(vt_->move(self_, &call, Str(src), Str(dst), err.get()), err, "move");
+  berth_status rc;
+  {
+    auto lock = Lock();
+    rc = vt_->move(self_, &call, Str(src), Str(dst), err.get());
+  }
+  return Result(rc, err.str(), "move", call);
 }
 
 Status PluginStorageDriver::Remove(std::string_view path) {
   if (!IsValidStoragePath(path) || path == "/") return BadPath(path);
   StringSink err(4096);
   berth_call_ctx call = MakeCall();
-  auto lock = Lock();
-  return Result(vt_->remove(self_, &call, Str(path), err.get()), err, "remove");
+  berth_status rc;
+  {
+    auto lock = Lock();
+    rc = vt_->remove(self_, &call, Str(path), err.get());
+  }
+  return Result(rc, err.str(), "remove", call);
 }
 
 namespace {
@@ -239,8 +282,12 @@ Status PluginStorageDriver::Walk(std::string_view path, const WalkFn& fn) {
   StringSink err(4096);
   berth_call_ctx call = MakeCall();
   WalkState st{&fn};
-  auto lock = Lock();
-  return Result(vt_->walk(self_, &call, Str(path), &WalkThunk, &st, err.get()), err, "walk");
+  berth_status rc;
+  {
+    auto lock = Lock();
+    rc = vt_->walk(self_, &call, Str(path), &WalkThunk, &st, err.get());
+  }
+  return Result(rc, err.str(), "walk", call);
 }
 
 StatusOr<std::string> PluginStorageDriver::RedirectUrl(std::string_view method,
@@ -256,7 +303,7 @@ StatusOr<std::string> PluginStorageDriver::RedirectUrl(std::string_view method,
     auto lock = Lock();
     rc = vt_->redirect_url(self_, &call, Str(method), Str(path), ttl, url.get(), err.get());
   }
-  BERTH_RETURN_IF_ERROR(Result(rc, err, "redirect_url"));
+  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "redirect_url", call));
   return std::move(url.str());
 }
 
@@ -275,7 +322,7 @@ StatusOr<int> PluginStorageDriver::OpenFd(std::string_view path) {
     auto lock = Lock();
     rc = vt_->open_fd(self_, &call, Str(path), &fd, err.get());
   }
-  BERTH_RETURN_IF_ERROR(Result(rc, err, "open_fd"));
+  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "open_fd", call));
   if (fd < 0) return Status::Internal("storage plugin returned an invalid descriptor");
   return static_cast<int>(fd);
 }

@@ -13,13 +13,18 @@
 #include <string>
 
 #include "blob/storage_driver.h"
+#include "common/logger.h"
 
 namespace berth {
 
 class PluginStorageDriver : public StorageDriver {
  public:
   // Takes ownership of `instance` (destroyed through provider->destroy).
-  PluginStorageDriver(const berth_provider* provider, void* instance);
+  // A call that returns after `call_timeout_ms` fails with kDeadlineExceeded
+  // (the plugin sees the deadline in its call context). Plugin failures other
+  // than "not found" are logged.
+  PluginStorageDriver(const berth_provider* provider, void* instance, Logger* log = nullptr,
+                      int64_t call_timeout_ms = 60000);
   ~PluginStorageDriver() override;
 
   std::string name() const override;
@@ -43,11 +48,17 @@ class PluginStorageDriver : public StorageDriver {
   friend class PluginStorageWriter;
   // Locks for SERIALIZED providers; a no-op lock otherwise.
   std::unique_lock<std::mutex> Lock();
+  berth_call_ctx MakeCall() const;
+  // Turns a plugin result into a Status: deadline check, message, logging.
+  Status Result(berth_status rc, const std::string& error, const char* op,
+                const berth_call_ctx& call);
 
   const berth_provider* provider_;
   const berth_storage_vtable* vt_;
   void* self_;
   bool serialized_;
+  Logger* log_;
+  int64_t call_timeout_ns_;
   std::mutex mu_;
 };
 
