@@ -1,4 +1,4 @@
-# berth_add_plugin(<target> [C] SOURCES <src>... [LINK <lib>...])
+# berth_add_plugin(<target> SOURCES <src>... [LINK <lib>...])
 #
 # Builds a Berth plugin as a MODULE library that exports only berth_plugin_entry
 # (hidden visibility + version script) and has no undefined symbols (-z defs).
@@ -16,8 +16,12 @@ endif()
 function(berth_add_plugin target)
   cmake_parse_arguments(ARG "" "" "SOURCES;LINK" ${ARGN})
   add_library(${target} MODULE ${ARG_SOURCES})
-  if(TARGET Berth::plugin_sdk)
+  # C plugins get the ABI header; C++ projects also get the SDK.
+  get_property(_langs GLOBAL PROPERTY ENABLED_LANGUAGES)
+  if("CXX" IN_LIST _langs AND TARGET Berth::plugin_sdk)
     target_link_libraries(${target} PRIVATE Berth::plugin_sdk)
+  else()
+    target_link_libraries(${target} PRIVATE Berth::plugin_api)
   endif()
   target_link_libraries(${target} PRIVATE ${ARG_LINK})
   set_target_properties(${target} PROPERTIES
