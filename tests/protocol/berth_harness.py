@@ -245,12 +245,19 @@ class Registry:
                         pass
         return out
 
-    def log_for(self, request_id):
-        return [r for r in self.log_records() if r.get("request_id") == request_id]
+    def log_for(self, request_id, wait=0.0):
+        """Log objects carrying request_id. berthd logs a request after its
+        response is sent, so callers that expect a line may wait for it."""
+        deadline = time.monotonic() + wait
+        while True:
+            out = [r for r in self.log_records() if r.get("request_id") == request_id]
+            if out or time.monotonic() >= deadline:
+                return out
+            time.sleep(0.02)
 
     # -- HTTP ------------------------------------------------------------
 
-    def connect(self, timeout=60):
+    def connect(self, timeout=30):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, conn=None, check=True):
@@ -283,7 +290,7 @@ class Registry:
         in pieces; as soon as the server answers, sending stops and the
         response is read. half_close shuts the sending side after the body
         (a client that sent less than it announced)."""
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         try:
             head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (method, path, self.port)
             for k, v in headers:
@@ -320,14 +327,14 @@ class Registry:
         sent_id = resp.request_headers.get("X-Request-Id")
         if sent_id and rid != sent_id:
             raise AssertionError("X-Request-Id %r not echoed (got %r): %s" % (sent_id, rid, ctx))
-        if resp.path.split("?")[0] in ("/v2", "/v2/") or resp.path.startswith("/v2/"):
-            if resp.header("Docker-Distribution-API-Version") != API_VERSION:
-                raise AssertionError("missing Docker-Distribution-API-Version: " + ctx)
+        is_v2 = resp.path.split("?")[0] == "/v2" or resp.path.startswith("/v2/")
+        if is_v2 and resp.header("Docker-Distribution-API-Version") != API_VERSION:
+            raise AssertionError("missing Docker-Distribution-API-Version: " + ctx)
         if resp.status >= 500:
-            logs = "\n".join(json.dumps(r) for r in self.log_for(rid)) or self.stderr_tail()
+            logs = "\n".join(json.dumps(r) for r in self.log_for(rid, 2)) or self.stderr_tail()
             raise AssertionError("server error %d (berthd alive: %s): %s\nlog:\n%s" %
                                  (resp.status, self.alive(), ctx, logs))
-        if resp.status >= 400 and resp.method != "HEAD":
+        if is_v2 and resp.status >= 400 and resp.method != "HEAD":
             try:
                 doc = resp.json()
             except ValueError:

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Blobs and blob uploads: /v2/<name>/blobs/<digest> and /v2/<name>/blobs/uploads/."""
 
+import http.client
 import os
 import re
+import select
+import socket
 import sys
 import uuid as uuidlib
 
@@ -32,10 +35,17 @@ class BaseAndHeaders(RegistryTestCase):
         self.assertError(r2, 404, "BLOB_UNKNOWN")
         self.assertHeader(r2, "X-Request-Id", rid + "-2")
         # One JSON log object per request, carrying the id, path and status.
-        logs = self.reg.log_for(rid + "-2")
+        logs = self.reg.log_for(rid + "-2", wait=10)
         self.assertEqual(len(logs), 1, logs)
         self.assertEqual(logs[0].get("status"), 404, logs)
         self.assertEqual(logs[0].get("path"), r2.path, logs)
+
+    def test_request_id_outside_v2(self):
+        for path in ("/nonexistent", "/v2x/", "/health"):
+            r = self.reg.request("GET", path, headers={"X-Request-Id": "outside-1"})
+            self.assertHeader(r, "X-Request-Id", "outside-1")
+            r = self.reg.request("GET", path)
+            self.assertTrue(r.header("X-Request-Id"), r)
 
     def test_request_id_generated_and_unique(self):
         a = self.reg.request("GET", "/v2/").header("X-Request-Id")
@@ -175,6 +185,21 @@ class BlobReads(RegistryTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.body, b"to be deleted")
 
+    def test_large_blob_ranges(self):
+        repo = unique("large")
+        data = os.urandom(3 * 1024 * 1024 + 123)
+        d = self.reg.push_blob(repo, data)
+        r = self.reg.request("GET", "/v2/%s/blobs/%s" % (repo, d))
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, data)
+        for a, b in ((1, 2 * 1024 * 1024), (262143, 262144 * 3), (len(data) - 300000,
+                                                                  len(data) - 1)):
+            r = self.reg.request("GET", "/v2/%s/blobs/%s" % (repo, d),
+                                 headers={"Range": "bytes=%d-%d" % (a, b)})
+            self.assertStatus(r, 206)
+            self.assertHeader(r, "Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))
+            self.assertEqual(r.body, data[a:b + 1])
+
     def test_keep_alive_connection_reuse(self):
         # Several requests, including errors, over one connection.
         conn = self.reg.connect()
@@ -237,6 +262,43 @@ class Uploads(RegistryTestCase):
         r = self.reg.request("POST", "/v2/%s/blobs/uploads/?digest=%s" % (repo, d), data,
                              {"Content-Type": "application/octet-stream"})
         self.assertCreated(r, repo, d)
+        self.assertBlob(repo, d, data)
+
+    def test_monolithic_post_chunked(self):
+        repo = unique("monochunked")
+        data = os.urandom(300 * 1024)
+        d = sha256(data)
+        body = (data[i:i + 65536] for i in range(0, len(data), 65536))
+        r = self.reg.request("POST", "/v2/%s/blobs/uploads/?digest=%s" % (repo, d), body,
+                             {"Transfer-Encoding": "chunked"})
+        self.assertCreated(r, repo, d)
+        self.assertBlob(repo, d, data)
+
+    def test_expect_100_continue(self):
+        repo = unique("expect")
+        data = b"sent after 100 Continue" * 100
+        d = sha256(data)
+        sock = socket.create_connection(("127.0.0.1", self.reg.port), timeout=30)
+        try:
+            sock.sendall(("POST /v2/%s/blobs/uploads/?digest=%s HTTP/1.1\r\nHost: x\r\n"
+                          "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" %
+                          (repo, d, len(data))).encode())
+            readable, _, _ = select.select([sock], [], [], 10)
+            self.assertTrue(readable, "no interim response to Expect: 100-continue")
+            interim = b""
+            while not interim.endswith(b"\r\n\r\n"):
+                c = sock.recv(1)
+                self.assertTrue(c, "connection closed: %r" % interim)
+                interim += c
+            self.assertTrue(interim.startswith(b"HTTP/1.1 100"), interim)
+            sock.sendall(data)
+            resp = http.client.HTTPResponse(sock, method="POST")
+            resp.begin()
+            resp.read()
+            self.assertEqual(resp.status, 201)
+            self.assertEqual(resp.getheader("Docker-Content-Digest"), d)
+        finally:
+            sock.close()
         self.assertBlob(repo, d, data)
 
     def test_monolithic_post_wrong_digest(self):
@@ -331,6 +393,31 @@ class Uploads(RegistryTestCase):
                              {"Transfer-Encoding": "chunked"})
         self.assertCreated(r, repo, sha256(data))
         self.assertBlob(repo, sha256(data), data)
+
+    def test_large_streamed_patch(self):
+        # Several MiB, chunked, in pieces that do not line up with any buffer.
+        repo = unique("bigstream")
+        data = os.urandom(2 * 1024 * 1024 + 4321)
+        loc = self.reg.start_upload(repo)
+        pieces = (data[i:i + 100003] for i in range(0, len(data), 100003))
+        r = self.reg.request("PATCH", loc, pieces, {"Transfer-Encoding": "chunked"})
+        self.assertUploadAccepted(r, repo, 202, len(data) - 1)
+        r = self.reg.request("PUT", loc + "?digest=" + sha256(data))
+        self.assertCreated(r, repo, sha256(data))
+        self.assertBlob(repo, sha256(data), data)
+
+    def test_put_final_chunk_out_of_order(self):
+        repo = unique("finalbad")
+        data = b"0123456789"
+        loc = self.reg.start_upload(repo)
+        self.reg.request("PATCH", loc, data[:5], {"Content-Range": "0-4"})
+        r = self.reg.request("PUT", loc + "?digest=" + sha256(data), data[3:],
+                             {"Content-Range": "3-9"})
+        self.assertError(r, 416, None)
+        self.assertHeader(self.reg.request("GET", loc), "Range", "0-4")
+        r = self.reg.request("PUT", loc + "?digest=" + sha256(data), data[5:],
+                             {"Content-Range": "5-9"})
+        self.assertCreated(r, repo, sha256(data))
 
     def test_put_with_final_chunk_and_range(self):
         repo = unique("final")

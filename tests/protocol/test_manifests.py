@@ -244,6 +244,18 @@ class Manifests(RegistryTestCase):
         self.assertError(r, 400, "MANIFEST_BLOB_UNKNOWN")
         self.assertNoManifest(repo, "borrowed")
 
+    def test_deleted_blob_no_longer_satisfies_manifest(self):
+        repo = unique("blobgone")
+        cfg, layer = self.image_parts(repo)
+        self.assertStatus(self.reg.request("DELETE", "/v2/%s/blobs/%s" %
+                                           (repo, layer["digest"])), 202)
+        body = dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cfg,
+                      "layers": [layer]})
+        r = self.reg.put_manifest(repo, "t", body, OCI_MANIFEST)
+        self.assertError(r, 400, "MANIFEST_BLOB_UNKNOWN")
+        self.assertIn(layer["digest"], r.body.decode())
+        self.assertNoManifest(repo, "t")
+
     def test_index_with_missing_child(self):
         repo = unique("orphanidx")
         cfg, layer = self.image_parts(repo)
@@ -317,7 +329,7 @@ class Manifests(RegistryTestCase):
             self.assertEqual(resp.read(), body)
         finally:
             conn.close()
-        for accept in (DOCKER_MANIFEST, "%s, %s" % (DOCKER_MANIFEST, DOCKER_LIST)):
+        for accept in (DOCKER_MANIFEST, "%s, %s" % (DOCKER_MANIFEST, DOCKER_LIST), OCI_INDEX):
             for method in ("GET", "HEAD"):
                 r = self.reg.request(method, "/v2/%s/manifests/t" % repo,
                                      headers={"Accept": accept})

@@ -90,6 +90,36 @@ class Restart(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         self.assertEqual(reg.request("GET", "/v2/%s/blobs/%s" % (repo, sha512(data))).body, data)
 
+    def test_crash_during_streamed_patch(self):
+        # SIGKILL while a PATCH body is arriving: afterwards the upload holds
+        # a prefix of what was sent, says how much in Range, and resumes.
+        reg = self.reg
+        repo = unique("midcrash")
+        data = os.urandom(600 * 1024)
+        loc = reg.start_upload(repo)
+        r = reg.request("PATCH", loc, data[:10], {"Content-Range": "0-9"})
+        self.assertEqual(r.status, 202, r)
+        sock = socket.create_connection(("127.0.0.1", reg.port), timeout=30)
+        try:
+            sock.sendall(("PATCH %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                          "Content-Type: application/octet-stream\r\n\r\n" %
+                          (loc, len(data) - 10)).encode() + data[10:300 * 1024])
+            time.sleep(0.5)
+            reg.restart(signal.SIGKILL)
+        finally:
+            sock.close()
+        st = reg.request("GET", loc)
+        self.assertEqual(st.status, 204, st)
+        end = int(st.header("Range").split("-")[1])
+        self.assertGreaterEqual(end, 9)
+        self.assertLess(end, 300 * 1024)
+        r = reg.request("PATCH", loc, data[end + 1:],
+                        {"Content-Range": "%d-%d" % (end + 1, len(data) - 1)})
+        self.assertEqual(r.status, 202, r)
+        r = reg.request("PUT", loc + "?digest=" + sha256(data))
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(reg.request("GET", "/v2/%s/blobs/%s" % (repo, sha256(data))).body, data)
+
     def test_content_survives_restarts(self):
         reg = self.reg
         repo = unique("persist")
@@ -252,6 +282,21 @@ class Concurrency(RegistryTestCase):
         for data in blobs:
             self.assertEqual(reg.request("GET", "/v2/%s/blobs/%s" % (repo, sha256(data))).body,
                              data)
+
+    def test_racing_chunks_on_one_session(self):
+        # The same first chunk sent five times at once: exactly one lands.
+        reg = self.reg
+        repo = unique("samechunk")
+        data = os.urandom(100000)
+        loc = reg.start_upload(repo)
+        results = run_threads(5, lambda i: reg.request(
+            "PATCH", loc, data, {"Content-Range": "0-%d" % (len(data) - 1)}))
+        statuses = sorted(r.status for r in results)
+        self.assertEqual(statuses, [202, 416, 416, 416, 416], results)
+        for r in results:
+            self.assertEqual(r.header("Range"), "0-%d" % (len(data) - 1), r)
+        r = reg.request("PUT", loc + "?digest=" + sha256(data))
+        self.assertEqual(r.status, 201, r)
 
     def test_reads_during_writes(self):
         reg = self.reg
