@@ -13,6 +13,8 @@ Python 3 standard library only. The berthd binary comes from --berthd PATH
 (ctest passes it) or the BERTHD_BIN environment variable.
 """
 
+import atexit
+import ctypes
 import hashlib
 import http.client
 import json
@@ -56,6 +58,28 @@ SPEC_ERROR_CODES = {
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 _BERTHD = None
+_RUNNING = set()  # Registry objects with a live berthd, stopped at exit
+
+
+def _kill_leftovers():
+    for reg in list(_RUNNING):
+        try:
+            reg.stop(signal.SIGKILL, timeout=10)
+        except Exception:  # noqa: BLE001 - best effort at interpreter exit
+            pass
+
+
+atexit.register(_kill_leftovers)
+
+
+def _die_with_parent():
+    """Runs in the child before exec: berthd gets SIGKILL if the test process
+    dies (a ctest timeout, a crash), so no registry outlives its test."""
+    try:
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except Exception:  # noqa: BLE001 - not Linux: atexit still cleans up
+        pass
 
 
 def berthd_binary():
@@ -166,10 +190,12 @@ class Registry:
         err = open(self.stderr_path, "wb")
         try:
             self.proc = subprocess.Popen([berthd_binary()], cwd=self.root, env=env,
-                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+                                         stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                         preexec_fn=_die_with_parent)
         finally:
             out.close()
             err.close()
+        _RUNNING.add(self)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with open(self.stdout_path, "rb") as f:
@@ -182,10 +208,12 @@ class Registry:
                 self.port = int(line.split(marker, 1)[1].split()[0].rstrip("/"))
                 return self
             if self.proc.poll() is not None:
+                rc, self.proc = self.proc.returncode, None
+                _RUNNING.discard(self)
                 raise RuntimeError("berthd exited with %s before listening:\n%s" %
-                                   (self.proc.returncode, self.stderr_tail()))
+                                   (rc, self.stderr_tail()))
             time.sleep(0.02)
-        self.proc.kill()
+        self.stop(signal.SIGKILL)
         raise RuntimeError("berthd did not report its port within 30 s")
 
     def stop(self, sig=signal.SIGTERM, timeout=40):
@@ -199,10 +227,13 @@ class Registry:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                self.proc = None
+                _RUNNING.discard(self)
                 raise AssertionError("berthd did not stop within %d s of signal %d" %
                                      (timeout, sig))
         rc = self.proc.returncode
         self.proc = None
+        _RUNNING.discard(self)
         return rc
 
     def restart(self, sig=signal.SIGTERM):
@@ -335,6 +366,9 @@ class Registry:
             raise AssertionError("server error %d (berthd alive: %s): %s\nlog:\n%s" %
                                  (resp.status, self.alive(), ctx, logs))
         if is_v2 and resp.status >= 400 and resp.method != "HEAD":
+            ctype = (resp.header("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype != "application/json":
+                raise AssertionError("error response Content-Type is %r: %s" % (ctype, ctx))
             try:
                 doc = resp.json()
             except ValueError:
