@@ -245,8 +245,10 @@ class Registry:
         return self.proc is not None and self.proc.poll() is None
 
     def cleanup(self):
+        """Stops berthd with SIGTERM and removes the temporary files; returns
+        berthd's exit code (0 for a graceful stop)."""
         try:
-            self.stop()
+            return self.stop()
         finally:
             if os.environ.get("BERTH_PROTOCOL_KEEP"):
                 sys.stderr.write("berth protocol test data kept in %s\n" % self.root)
@@ -465,9 +467,12 @@ class RegistryTestCase(unittest.TestCase):
     def tearDownClass(cls):
         if cls.reg is not None:
             alive = cls.reg.alive()
-            cls.reg.cleanup()
+            tail = cls.reg.stderr_tail()
+            rc = cls.reg.cleanup()
             if not alive:
-                raise AssertionError("berthd died during %s" % cls.__name__)
+                raise AssertionError("berthd died during %s:\n%s" % (cls.__name__, tail))
+            if rc != 0:
+                raise AssertionError("berthd exited with %s after SIGTERM:\n%s" % (rc, tail))
 
     def setUp(self):
         self.assertTrue(self.reg.alive(), "berthd is not running:\n" + self.reg.stderr_tail())

@@ -406,6 +406,29 @@ class Uploads(RegistryTestCase):
         self.assertCreated(r, repo, sha256(data))
         self.assertBlob(repo, sha256(data), data)
 
+    def test_resume_after_client_gave_up_mid_chunk(self):
+        # The client announces 200 KiB, sends 50 KiB and shuts its side: the
+        # request fails (4xx), the upload keeps a prefix and says so in Range,
+        # and the client can resume from there.
+        repo = unique("gaveup")
+        data = os.urandom(200 * 1024)
+        loc = self.reg.start_upload(repo)
+        r = self.reg.raw_request("PATCH", loc, [("Content-Length", str(len(data))),
+                                                ("Content-Range", "0-%d" % (len(data) - 1))],
+                                 data[:50 * 1024], half_close=True)
+        self.assertIn(r.status, (400, 416), r)
+        st = self.reg.request("GET", loc)
+        self.assertStatus(st, 204)
+        got = int(st.header("Range").split("-")[1]) + 1
+        self.assertIn(got, (1, 50 * 1024), st)  # "0-0": nothing kept
+        got = 0 if got == 1 else got
+        r = self.reg.request("PATCH", loc, data[got:],
+                             {"Content-Range": "%d-%d" % (got, len(data) - 1)})
+        self.assertUploadAccepted(r, repo, 202, len(data) - 1)
+        r = self.reg.request("PUT", loc + "?digest=" + sha256(data))
+        self.assertCreated(r, repo, sha256(data))
+        self.assertBlob(repo, sha256(data), data)
+
     def test_put_final_chunk_out_of_order(self):
         repo = unique("finalbad")
         data = b"0123456789"
