@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
+#include <charconv>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -15,6 +17,31 @@ namespace {
 
 Status Bad(const std::string& origin, const std::string& msg) {
   return Status::InvalidArgument(origin + ": " + msg);
+}
+
+// A YAML 1.2 core-schema float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+// (.inf and .nan have no JSON form and stay strings). Sets *out when it fits a double.
+bool ParseYamlFloat(std::string_view s, double* out) {
+  std::string_view body = s;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
+  size_t i = 0, int_digits = 0, frac_digits = 0;
+  while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) ++i, ++int_digits;
+  if (i < body.size() && body[i] == '.') {
+    ++i;
+    while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) ++i, ++frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return false;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    if (i < body.size() && (body[i] == '+' || body[i] == '-')) ++i;
+    size_t exp_digits = 0;
+    while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) ++i, ++exp_digits;
+    if (exp_digits == 0) return false;
+  }
+  if (i != body.size()) return false;
+  std::string_view num = s[0] == '+' ? s.substr(1) : s;  // from_chars refuses '+'
+  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), *out);
+  return ec == std::errc() && p == num.data() + num.size();
 }
 
 // Converts YAML to JSON. Plain scalars become bool/null/number when they look
@@ -37,7 +64,10 @@ nlohmann::json ToJson(const YAML::Node& n) {
       if (s == "true" || s == "True") return true;
       if (s == "false" || s == "False") return false;
       if (s == "null" || s == "~") return nullptr;
-      if (auto i = ParseInt64(s)) return *i;
+      // YAML allows a leading '+' on numbers; ParseInt64 does not.
+      bool plus = s.size() > 1 && s[0] == '+' && std::isdigit(static_cast<unsigned char>(s[1]));
+      if (auto i = ParseInt64(plus ? std::string_view(s).substr(1) : std::string_view(s))) return *i;
+      if (double d; ParseYamlFloat(s, &d)) return d;
       return s;
     }
     default:

@@ -1,15 +1,25 @@
 #include "http/metrics.h"
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <tuple>
 
 namespace berth {
 
 namespace {
+// Shortest text that reads back as the same double: le="0.1", not
+// le="0.10000000000000001" (what %.17g prints).
 std::string Num(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
+  if (ec != std::errc()) {
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return buf;
+  }
+  return std::string(buf, end);
 }
 std::string Escape(std::string_view v) {
   std::string out;
