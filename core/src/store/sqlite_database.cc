@@ -63,10 +63,12 @@ struct SqliteDatabase::Connection {
 
 class SqliteTransaction : public SqlTransaction {
  public:
-  SqliteTransaction(SqliteDatabase* owner, std::unique_ptr<SqliteDatabase::Connection> c)
-      : owner_(owner), c_(std::move(c)) {}
+  SqliteTransaction(SqliteDatabase* owner, std::unique_ptr<SqliteDatabase::Connection> c,
+                    std::unique_lock<std::mutex> write_lock)
+      : owner_(owner), c_(std::move(c)), write_lock_(std::move(write_lock)) {}
   ~SqliteTransaction() override {
     if (!done_) c_->ExecSimple("ROLLBACK");
+    if (write_lock_.owns_lock()) write_lock_.unlock();
     owner_->Release(std::move(c_));
   }
 
@@ -126,6 +128,7 @@ class SqliteTransaction : public SqlTransaction {
  private:
   SqliteDatabase* owner_;
   std::unique_ptr<SqliteDatabase::Connection> c_;
+  std::unique_lock<std::mutex> write_lock_;
   bool done_ = false;
 };
 
@@ -173,13 +176,19 @@ void SqliteDatabase::Release(std::unique_ptr<Connection> c) {
 }
 
 StatusOr<std::unique_ptr<SqlTransaction>> SqliteDatabase::Begin(bool write) {
+  // Connection first, then the write lock: the lock's holder already has its
+  // connection, so waiting for one can never block it.
   auto c = Acquire();
+  std::unique_lock<std::mutex> write_lock;
+  if (write) write_lock = std::unique_lock<std::mutex>(write_mu_);
   Status s = c->ExecSimple(write ? "BEGIN IMMEDIATE" : "BEGIN");
   if (!s.ok()) {
+    if (write_lock.owns_lock()) write_lock.unlock();
     Release(std::move(c));
     return s;
   }
-  return std::unique_ptr<SqlTransaction>(new SqliteTransaction(this, std::move(c)));
+  return std::unique_ptr<SqlTransaction>(
+      new SqliteTransaction(this, std::move(c), std::move(write_lock)));
 }
 
 }  // namespace berth

@@ -32,6 +32,10 @@ class SqliteDatabase : public SqlDatabase {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> free_;
+  // SQLite admits one writer at a time. Writers of this process queue here
+  // instead of in SQLite's busy handler, which polls with sleeps of up to
+  // 100 ms and so leaves the lock idle while they sleep.
+  std::mutex write_mu_;
 };
 
 }  // namespace berth
