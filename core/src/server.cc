@@ -6,7 +6,26 @@
 #include <filesystem>
 #include <map>
 
+#include "api/api_router.h"
+#include "api/project_api.h"
+#include "api/system_api.h"
+#include "audit/audit_log.h"
+#include "auth/access_evaluator.h"
+#include "auth/authenticator.h"
+#include "auth/login_limiter.h"
+#include "auth/registry_access.h"
+#include "auth/session_manager.h"
+#include "auth/token_handler.h"
+#include "auth/token_service.h"
 #include "blob/blob_store.h"
+#include "iam/bootstrap.h"
+#include "iam/project_controller.h"
+#include "plugin/plugin_auth_backend.h"
+#include "store/audit_store.h"
+#include "store/project_store.h"
+#include "store/robot_store.h"
+#include "store/session_store.h"
+#include "store/user_store.h"
 #include "common/clock.h"
 #include "http/http_server.h"
 #include "http/metrics.h"
@@ -71,6 +90,24 @@ struct Server::Parts {
   std::unique_ptr<ManifestController> manifests;
   std::unique_ptr<V2Router> v2;
   std::unique_ptr<OpsHandler> ops;
+  // Identity and access.
+  std::unique_ptr<UserStore> users;
+  std::unique_ptr<ProjectStore> projects;
+  std::unique_ptr<RobotStore> robots;
+  std::unique_ptr<SessionStore> session_store;
+  std::unique_ptr<AuditStore> audit_store;
+  std::unique_ptr<AuditLog> audit;
+  std::unique_ptr<PluginAuthBackend> db_auth;
+  std::unique_ptr<PluginAuthBackend> mode_auth;
+  LoginLimiter limiter;
+  std::unique_ptr<Authenticator> authenticator;
+  std::unique_ptr<TokenService> tokens;
+  std::unique_ptr<AccessEvaluator> evaluator;
+  std::unique_ptr<RegistryAccess> registry_access;
+  std::unique_ptr<SessionManager> sessions;
+  std::unique_ptr<TokenHandler> token_handler;
+  std::unique_ptr<ProjectController> project_controller;
+  std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<HttpServer> http;
 };
@@ -131,6 +168,43 @@ Status Server::Init() {
   log_.Info("metadata store ready",
             {{"driver", config_.metadata.driver}, {"schema_version", *version}});
   p.store = std::make_unique<RegistryStore>(*p.db);
+  p.users = std::make_unique<UserStore>(*p.db);
+  p.projects = std::make_unique<ProjectStore>(*p.db);
+  p.robots = std::make_unique<RobotStore>(*p.db);
+  p.session_store = std::make_unique<SessionStore>(*p.db);
+  p.audit_store = std::make_unique<AuditStore>(*p.db);
+  p.audit = std::make_unique<AuditLog>(*p.audit_store, log_);
+
+  // Auth backends: the database one always (local users, the administrator),
+  // plus the one auth.mode names.
+  auto make_auth = [&](const std::string& name, const std::string& cfg)
+      -> StatusOr<std::unique_ptr<PluginAuthBackend>> {
+    const berth_provider* ap = p.plugins.FindProvider(BERTH_KIND_AUTH, name);
+    if (ap == nullptr) {
+      return Status::InvalidArgument("auth provider '" + name +
+                                     "' is not provided by any loaded plugin (see `berthd plugins list`)");
+    }
+    BERTH_ASSIGN_OR_RETURN(void* inst, p.plugins.CreateInstance(ap, cfg));
+    return std::make_unique<PluginAuthBackend>(ap, inst, &log_);
+  };
+  BERTH_ASSIGN_OR_RETURN(p.db_auth, make_auth("db", config_.auth.db_config_json));
+  if (config_.auth.mode != "db") {
+    BERTH_ASSIGN_OR_RETURN(p.mode_auth, make_auth(config_.auth.mode, config_.auth.config_json));
+  }
+  AuthSettings auth_settings;
+  auth_settings.mode = config_.auth.mode;
+  auth_settings.robot_prefix = config_.auth.robot_name_prefix;
+  p.authenticator = std::make_unique<Authenticator>(auth_settings, *p.users, *p.robots, *p.db_auth,
+                                                    p.mode_auth.get(), p.limiter, *p.audit, log_);
+  TokenServiceOptions topts;
+  topts.issuer = config_.auth.token_issuer;
+  topts.service = config_.auth.token_service;
+  topts.expiration_s = int64_t{config_.auth.token_expiration_minutes} * 60;
+  topts.key_path = config_.data_dir + "/token/private_key.pem";
+  BERTH_ASSIGN_OR_RETURN(p.tokens, TokenService::Open(topts));
+  p.evaluator = std::make_unique<AccessEvaluator>(*p.projects);
+  BERTH_RETURN_IF_ERROR(EnsureInitialAdmin(*p.users, *p.db_auth, config_.auth.admin_password, log_, stderr));
+  BERTH_RETURN_IF_ERROR(EnsureDefaultProject(*p.projects, *p.users, log_));
 
   // Registry.
   p.blobs = std::make_unique<BlobStore>(*p.storage);
@@ -138,6 +212,23 @@ Status Server::Init() {
   p.blob_controller = std::make_unique<BlobController>(*p.store, *p.blobs);
   p.manifests = std::make_unique<ManifestController>(*p.store, *p.blobs);
   p.v2 = std::make_unique<V2Router>(*p.blob_controller, *p.uploads, *p.manifests);
+  p.registry_access = std::make_unique<RegistryAccess>(*p.authenticator, *p.tokens, *p.projects,
+                                                       *p.evaluator, config_.external_url,
+                                                       config_.external_url_explicit);
+  p.v2->set_access_control(p.registry_access.get());
+  p.sessions = std::make_unique<SessionManager>(*p.session_store, *p.authenticator,
+                                                config_.auth.session_timeout_minutes,
+                                                config_.external_url.rfind("https://", 0) == 0);
+  SessionManager* sessions = p.sessions.get();
+  p.token_handler = std::make_unique<TokenHandler>(
+      *p.authenticator, *p.tokens, *p.projects, *p.evaluator,
+      [sessions](RequestContext& ctx) -> StatusOr<std::optional<Identity>> {
+        BERTH_ASSIGN_OR_RETURN(auto s, sessions->Resume(ctx));
+        if (!s) return std::optional<Identity>();
+        return std::optional<Identity>(s->identity);
+      });
+  p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
+                                                             *p.audit, config_.auth);
 
   std::string registry_host = config_.external_url;
   if (size_t scheme = registry_host.find("://"); scheme != std::string::npos) {
@@ -156,7 +247,20 @@ Status Server::Init() {
       },
       log_, p.metrics);
   NotificationDispatcher* dispatcher = p.dispatcher.get();
-  p.manifests->set_event_sink([dispatcher](const ArtifactEvent& e) { dispatcher->OnArtifactEvent(e); });
+  AuditLog* audit = p.audit.get();
+  p.manifests->set_event_sink([dispatcher, audit](const ArtifactEvent& e) {
+    dispatcher->OnArtifactEvent(e);
+    static const char* kOps[] = {"push", "delete", "delete", "pull"};
+    AuditRecord a;
+    a.project_name = ProjectOf(e.repository);  // resolved by the audit writer
+    a.username = e.actor.username;
+    a.resource = e.repository + (e.tag.empty() ? "@" + e.digest : ":" + e.tag);
+    a.resource_type = e.kind == ArtifactEventKind::kTagDeleted ? "tag" : "artifact";
+    a.operation = kOps[static_cast<int>(e.kind)];
+    a.operation_result = "success";
+    a.op_time = e.occurred_at_ms;
+    audit->Record(std::move(a));
+  });
 
   UploadController* uploads = p.uploads.get();
   p.metrics.AddGaugeFunction("berth_uploads_in_flight", "Blob upload requests being received.",
@@ -175,7 +279,13 @@ Status Server::Init() {
            }},
           {"storage", [storage] { return storage->Stat("/").status(); }}});
 
+  p.api = std::make_unique<ApiRouter>(*p.authenticator, *p.sessions);
+  RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
+  RegisterProjectApi(*p.api, *p.project_controller);
+
   p.router.Add("/v2", p.v2.get());
+  p.router.Add("/api", p.api.get());
+  p.router.Add("/service/token", p.token_handler.get());
   p.router.Add("/metrics", p.ops.get());
   p.router.Add("/health", p.ops.get());
   p.http = std::make_unique<HttpServer>(config_.http, p.router, log_, p.metrics);
@@ -185,6 +295,7 @@ Status Server::Init() {
 Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->http->Start(config_.listen_host(), config_.listen_port()));
   parts_->dispatcher->Start();
+  parts_->audit->Start();
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
 }
@@ -201,12 +312,14 @@ void Server::Stop() {
   if (maintenance_.joinable()) maintenance_.join();
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
   if (parts_ && parts_->dispatcher) parts_->dispatcher->Stop();
+  if (parts_ && parts_->audit) parts_->audit->Stop();
 }
 
 void Server::MaintenanceLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
+    parts_->sessions->PurgeExpired();
     auto purged = parts_->uploads->PurgeStale(NowUnixMillis() - kUploadMaxAgeMillis);
     if (purged.ok() && *purged > 0) log_.Info("purged abandoned uploads", {{"count", *purged}});
     lock.lock();

@@ -11,6 +11,7 @@
 namespace berth {
 
 std::vector<std::string> Split(std::string_view s, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view Trim(std::string_view s);
 std::string ToLower(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

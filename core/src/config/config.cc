@@ -121,7 +121,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
   try {
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
-                                     "metadata", "storage", "plugins", "notifications"},
+                                     "metadata", "storage", "plugins", "notifications", "auth"},
                                     "the top level", origin));
     BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
     BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
@@ -159,6 +159,37 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       if (YAML::Node sc = s["config"]) {
         if (!sc.IsMap()) return Bad(origin, "'storage.config' must be a mapping");
         c.storage.config_json = ToJson(sc).dump();
+      }
+    }
+    if (YAML::Node a = root["auth"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(
+          a,
+          {"mode", "admin_password", "token_expiration_minutes", "token_service", "token_issuer",
+           "robot_name_prefix", "self_registration", "project_creation_restriction",
+           "session_timeout_minutes", "config", "db"},
+          "auth", origin));
+      auto& ac = c.auth;
+      BERTH_RETURN_IF_ERROR(ReadString(a, "mode", origin, &ac.mode));
+      BERTH_RETURN_IF_ERROR(ReadString(a, "admin_password", origin, &ac.admin_password));
+      BERTH_RETURN_IF_ERROR(ReadInt(a, "token_expiration_minutes", origin,
+                                    &ac.token_expiration_minutes, 1, 7 * 24 * 60));
+      BERTH_RETURN_IF_ERROR(ReadString(a, "token_service", origin, &ac.token_service));
+      BERTH_RETURN_IF_ERROR(ReadString(a, "token_issuer", origin, &ac.token_issuer));
+      BERTH_RETURN_IF_ERROR(ReadString(a, "robot_name_prefix", origin, &ac.robot_name_prefix));
+      std::string selfreg;
+      BERTH_RETURN_IF_ERROR(ReadString(a, "self_registration", origin, &selfreg));
+      ac.self_registration = selfreg == "true";
+      BERTH_RETURN_IF_ERROR(ReadString(a, "project_creation_restriction", origin,
+                                       &ac.project_creation_restriction));
+      BERTH_RETURN_IF_ERROR(ReadInt(a, "session_timeout_minutes", origin,
+                                    &ac.session_timeout_minutes, 1, 7 * 24 * 60));
+      if (YAML::Node cfg = a["config"]) {
+        if (!cfg.IsMap()) return Bad(origin, "'auth.config' must be a mapping");
+        ac.config_json = ToJson(cfg).dump();
+      }
+      if (YAML::Node db = a["db"]) {
+        if (!db.IsMap()) return Bad(origin, "'auth.db' must be a mapping");
+        ac.db_config_json = ToJson(db).dump();
       }
     }
     if (YAML::Node n = root["notifications"]) {
@@ -259,6 +290,8 @@ Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& g
   set("BERTH_EXTERNAL_URL", &external_url);
   set("BERTH_METADATA_DRIVER", &metadata.driver);
   set("BERTH_POSTGRES_DSN", &metadata.postgres_dsn);
+  set("BERTH_ADMIN_PASSWORD", &auth.admin_password);
+  set("BERTH_AUTH_MODE", &auth.mode);
   if (const char* v = getenv("BERTH_PLUGIN_DIRS"); v != nullptr && *v != '\0') {
     plugin_dirs.clear();
     for (auto& d : Split(v, ':')) {
@@ -293,10 +326,22 @@ Status Config::Finalize() {
                                    metadata.driver + "'");
   }
   if (storage.driver.empty()) return Status::InvalidArgument("storage.driver must not be empty");
+  if (auth.mode != "db" && auth.mode != "ldap" && auth.mode != "oidc") {
+    return Status::InvalidArgument("auth.mode must be db, ldap or oidc, got '" + auth.mode + "'");
+  }
+  if (auth.project_creation_restriction != "everyone" &&
+      auth.project_creation_restriction != "adminonly") {
+    return Status::InvalidArgument(
+        "auth.project_creation_restriction must be everyone or adminonly");
+  }
+  if (auth.robot_name_prefix.empty()) {
+    return Status::InvalidArgument("auth.robot_name_prefix must not be empty");
+  }
   if (storage.config_json.empty() && storage.driver == "fs") {
     storage.config_json = nlohmann::json{{"root", data_dir + "/storage"}}.dump();
   }
   if (storage.config_json.empty()) storage.config_json = "{}";
+  external_url_explicit = !external_url.empty();
   if (external_url.empty()) external_url = "http://" + listen;
   while (!external_url.empty() && external_url.back() == '/') external_url.pop_back();
   return {};

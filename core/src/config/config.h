@@ -32,6 +32,20 @@ struct HttpConfig {
   int shutdown_grace_s = 30;      // SIGTERM: how long in-flight requests may finish
 };
 
+struct AuthConfig {
+  std::string mode = "db";  // db | ldap | oidc: the auth provider for users
+  std::string admin_password;  // initial administrator; BERTH_ADMIN_PASSWORD; generated when empty
+  int token_expiration_minutes = 30;
+  std::string token_service = "harbor-registry";
+  std::string token_issuer = "harbor-token-issuer";
+  std::string robot_name_prefix = "robot$";
+  bool self_registration = false;
+  std::string project_creation_restriction = "everyone";  // everyone | adminonly
+  int session_timeout_minutes = 60;
+  std::string config_json = "{}";     // config of the mode's provider (ldap, oidc)
+  std::string db_config_json = "{}";  // config of the db provider (argon2 parameters)
+};
+
 // A notification endpoint (until per-project webhook policies exist).
 struct NotificationEndpointConfig {
   std::string name;
@@ -58,7 +72,9 @@ struct Config {
   std::string data_dir = "./berth-data";
   std::string log_level = "info";
   std::string external_url;  // public base URL; default http://<listen>
+  bool external_url_explicit = false;  // set by the operator, not derived
   HttpConfig http;
+  AuthConfig auth;
   MetadataConfig metadata;
   StorageConfig storage;
   NotificationsConfig notifications;

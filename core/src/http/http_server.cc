@@ -64,13 +64,15 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     size_t q = uri.find('?');
     ctx.raw_path = uri.substr(0, q);
     if (q != std::string::npos) ctx.raw_query = uri.substr(q + 1);
+    // An undecodable path is routed as received: the handler's own
+    // validation then refuses it in its protocol's error format.
     auto decoded = UrlDecode(ctx.raw_path);
     ctx.path = decoded ? *decoded : ctx.raw_path;
     ctx.query = QueryParams::Parse(ctx.raw_query);
 
     std::string error;
     try {
-      HttpHandler* h = decoded ? router_.Match(ctx.path) : nullptr;
+      HttpHandler* h = router_.Match(ctx.path);
       if (h != nullptr) {
         h->Handle(ctx);
       } else {
@@ -111,7 +113,7 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
                             {"bytes_in", ctx.bytes_in},
                             {"bytes_out", ctx.bytes_out},
                             {"duration_ms", secs * 1000.0},
-                            {"user", ctx.principal.username},
+                            {"user", ctx.identity.username},
                             {"error", ctx.error}});
     }
   }

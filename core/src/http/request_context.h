@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/identity.h"
+
 namespace berth {
 
 class QueryParams {
@@ -27,16 +29,6 @@ class QueryParams {
   std::multimap<std::string, std::string> values_;
 };
 
-// Who is calling; filled by the authentication middleware.
-struct Principal {
-  bool authenticated = false;
-  std::string username;   // "" for anonymous
-  int64_t user_id = 0;
-  bool sysadmin = false;
-  bool is_robot = false;
-  std::string auth_method;  // "basic", "bearer", "session", "anonymous", ...
-};
-
 struct RequestContext {
   RequestContext(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp)
       : request(req), response(resp) {}
@@ -50,7 +42,7 @@ struct RequestContext {
   std::string raw_query;  // after '?', as received
   QueryParams query;
   std::string route = "unknown";  // label for metrics and logs
-  Principal principal;
+  Identity identity;  // filled by authentication
   int status = 0;
   int64_t bytes_in = 0;
   int64_t bytes_out = 0;

@@ -34,6 +34,7 @@ std::string WebhookEventType(ArtifactEventKind kind) {
     case ArtifactEventKind::kPushed: return "PUSH_ARTIFACT";
     case ArtifactEventKind::kDeleted: return "DELETE_ARTIFACT";
     case ArtifactEventKind::kTagDeleted: return "";
+    case ArtifactEventKind::kPulled: return "PULL_ARTIFACT";
   }
   return "";
 }

@@ -22,7 +22,9 @@ StatusOr<ManifestReference> ReadableReference(const std::string& ref) {
 void V2Router::GetManifest(RequestContext& ctx, const std::string& repo, const std::string& ref) {
   auto r = ReadableReference(ref);
   if (!r.ok()) return Fail(ctx, r.status());
-  auto m = manifests_.Get(repo, *r, ParseAcceptList(ctx.Headers("Accept")));
+  Actor actor{ctx.identity.username, ctx.request_id};
+  auto m = manifests_.Get(repo, *r, ParseAcceptList(ctx.Headers("Accept")),
+                          ctx.method == "GET" ? &actor : nullptr);
   if (!m.ok()) return Fail(ctx, m.status());
   ctx.response.set("Docker-Content-Digest", m->artifact.digest);
   ctx.response.set("ETag", "\"" + m->artifact.digest + "\"");
@@ -36,7 +38,7 @@ void V2Router::PutManifest(RequestContext& ctx, const std::string& repo, const s
   Status read = ReadBodyLimited(ctx, kMaxManifestBytes, &body);
   if (!read.ok()) return Fail(ctx, read);
   auto pushed = manifests_.Put(repo, *r, std::move(body), ctx.Header("Content-Type"),
-                               Actor{ctx.principal.username, ctx.request_id});
+                               Actor{ctx.identity.username, ctx.request_id});
   if (!pushed.ok()) return Fail(ctx, pushed.status());
   ctx.response.set("Location", "/v2/" + repo + "/manifests/" + pushed->digest);
   ctx.response.set("Docker-Content-Digest", pushed->digest);
@@ -48,7 +50,7 @@ void V2Router::DeleteManifest(RequestContext& ctx, const std::string& repo,
                               const std::string& ref) {
   auto r = ReadableReference(ref);
   if (!r.ok()) return Fail(ctx, r.status());
-  Status s = manifests_.Delete(repo, *r, Actor{ctx.principal.username, ctx.request_id});
+  Status s = manifests_.Delete(repo, *r, Actor{ctx.identity.username, ctx.request_id});
   if (!s.ok()) return Fail(ctx, s);
   SendEmpty(ctx, 202);
 }

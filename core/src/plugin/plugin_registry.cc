@@ -1,6 +1,7 @@
 #include "plugin/plugin_registry.h"
 
 #define BOOST_DLL_USE_STD_FS 1
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -161,8 +162,20 @@ Status CheckProvider(const berth_provider* p) {
 StatusOr<std::unique_ptr<Library>> Open(const std::string& path,
                                         const berth_host_services* host) {
   auto out = std::make_unique<Library>();
+  // Boost.DLL reports every dlopen() failure as "Bad file descriptor" and
+  // clears dlerror(), so open the file directly first to report the loader's
+  // own reason (not an ELF file, missing dependency, undefined symbol, ...).
+  void* probe = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (probe == nullptr) {
+    const char* e = ::dlerror();
+    std::string why = e != nullptr ? e : "unknown dynamic loader error";
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);  // named by the caller
+    return Status::InvalidArgument("not a loadable shared object (" + why +
+                                   "): not a Berth plugin");
+  }
   boost::dll::fs::error_code ec;
   out->lib.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  ::dlclose(probe);  // the library keeps its own reference
   if (ec) {
     return Status::InvalidArgument("not a loadable shared object (" + ec.message() +
                                    "): not a Berth plugin");

@@ -93,7 +93,19 @@ StatusOr<std::shared_ptr<const std::string>> ManifestController::LoadBody(
 
 StatusOr<ManifestContent> ManifestController::Get(std::string_view repo,
                                                   const ManifestReference& ref,
-                                                  const std::vector<std::string>& accept) {
+                                                  const std::vector<std::string>& accept,
+                                                  const Actor* pulled_by) {
+  auto result = Resolve(repo, ref, accept);
+  if (result.ok() && pulled_by != nullptr) {
+    Emit({ArtifactEventKind::kPulled, std::string(repo), result->artifact.digest,
+          result->artifact.media_type, ref.is_digest ? "" : ref.tag, *pulled_by, NowUnixMillis()});
+  }
+  return result;
+}
+
+StatusOr<ManifestContent> ManifestController::Resolve(std::string_view repo,
+                                                      const ManifestReference& ref,
+                                                      const std::vector<std::string>& accept) {
   std::optional<ArtifactRecord> a;
   if (ref.is_digest) {
     BERTH_ASSIGN_OR_RETURN(a, store_.GetArtifactByDigest(repo, ref.digest.ToString()));

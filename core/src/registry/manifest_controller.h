@@ -35,7 +35,7 @@ struct Actor {
 };
 
 // What happened to an artifact, for notifications and audit.
-enum class ArtifactEventKind { kPushed, kDeleted, kTagDeleted };
+enum class ArtifactEventKind { kPushed, kDeleted, kTagDeleted, kPulled };
 struct ArtifactEvent {
   ArtifactEventKind kind;
   std::string repository;
@@ -62,9 +62,11 @@ class ManifestController {
   StatusOr<PushedManifest> Put(std::string_view repo, const ManifestReference& ref,
                                std::string body, std::string_view content_type,
                                const Actor& actor = {});
-  // `accept` lists acceptable media types (empty: anything).
+  // `accept` lists acceptable media types (empty: anything). A counted pull
+  // (GET, not HEAD) is reported as an event.
   StatusOr<ManifestContent> Get(std::string_view repo, const ManifestReference& ref,
-                                const std::vector<std::string>& accept);
+                                const std::vector<std::string>& accept,
+                                const Actor* pulled_by = nullptr);
   Status Delete(std::string_view repo, const ManifestReference& ref, const Actor& actor = {});
   StatusOr<NamePage> Tags(std::string_view repo, std::string_view last, int64_t n);
   StatusOr<NamePage> Catalog(std::string_view last, int64_t n);
@@ -73,6 +75,8 @@ class ManifestController {
                                   std::string_view artifact_type);
 
  private:
+  StatusOr<ManifestContent> Resolve(std::string_view repo, const ManifestReference& ref,
+                                    const std::vector<std::string>& accept);
   StatusOr<std::shared_ptr<const std::string>> LoadBody(const ArtifactRecord& a);
   void Emit(ArtifactEvent e) const {
     if (on_event_) on_event_(e);

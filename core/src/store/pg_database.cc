@@ -138,6 +138,10 @@ StatusOr<std::unique_ptr<SqlTransaction>> PgDatabase::Begin(bool) {
   try {
     return std::unique_ptr<SqlTransaction>(new PgTransaction(this, std::move(c)));
   } catch (const std::exception& e) {
+    // BEGIN failed (typically a session the server dropped): the connection
+    // died with the half-built transaction, so give its pool slot back, or
+    // after pool_size such failures every Begin() waits forever.
+    Release(std::move(c), /*broken=*/true);
     return FromPqxx(e);
   }
 }

@@ -31,10 +31,13 @@ ArtifactRecord ReadArtifact(const SqlRow& r) {
 
 // Ensures the repository row exists and returns its id.
 StatusOr<int64_t> EnsureRepository(SqlTransaction& tx, std::string_view name, int64_t now) {
+  // The project is the first path component.
+  std::string_view project = name.substr(0, name.find('/'));
   auto ins = tx.Exec(
-      "INSERT INTO repository (name, created_at, updated_at) VALUES ($1, $2, $2) "
+      "INSERT INTO repository (name, project_id, created_at, updated_at) VALUES ($1, "
+      "COALESCE((SELECT project_id FROM project WHERE name = $3), 0), $2, $2) "
       "ON CONFLICT (name) DO NOTHING",
-      {SqlText(name), SqlInt(now)});
+      {SqlText(name), SqlInt(now), SqlText(project)});
   if (!ins.ok()) return ins.status();
   auto sel = tx.Exec("SELECT id FROM repository WHERE name = $1", {SqlText(name)});
   if (!sel.ok()) return sel.status();

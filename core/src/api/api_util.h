@@ -1,0 +1,41 @@
+// Helpers shared by the /api/v2.0 handlers: JSON bodies, Harbor's list
+// conventions (page, page_size, q, sort, X-Total-Count, Link) and common
+// refusals.
+#ifndef BERTH_API_API_UTIL_H_
+#define BERTH_API_API_UTIL_H_
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "api/api_router.h"
+#include "store/list_query.h"
+
+namespace berth {
+
+// Parses the request body as a JSON object (at most 1 MiB).
+StatusOr<nlohmann::json> ReadJsonObject(RequestContext& ctx);
+Status SendJsonValue(RequestContext& ctx, int status, const nlohmann::json& value);
+// 201 with a Location header and an empty body.
+Status SendCreated(RequestContext& ctx, const std::string& location);
+Status SendOk(RequestContext& ctx);
+
+// page (>= 1), page_size (1..100, default 10), q, sort.
+StatusOr<ListQuery> ListQueryFrom(const RequestContext& ctx);
+// X-Total-Count and Link (prev/next, other query parameters kept).
+void SetPagination(RequestContext& ctx, const ListQuery& q, int64_t total);
+
+// RFC 3339 for a unix-millis time.
+std::string ApiTime(int64_t unix_millis);
+StatusOr<int64_t> ParseId(const std::string& value, const char* what);
+
+Status RequireAuthenticated(const RequestContext& ctx);
+Status Forbidden(const std::string& what = "");
+
+// Reads a typed member of a JSON body; errors name the member.
+StatusOr<std::string> JsonString(const nlohmann::json& j, const char* key, bool required);
+StatusOr<bool> JsonBool(const nlohmann::json& j, const char* key, bool fallback);
+StatusOr<int64_t> JsonInt(const nlohmann::json& j, const char* key, int64_t fallback);
+
+}  // namespace berth
+
+#endif  // BERTH_API_API_UTIL_H_

@@ -1,0 +1,272 @@
+#include "api/project_api.h"
+
+#include "api/api_util.h"
+#include "auth/rbac.h"
+#include "common/strings.h"
+#include "http/response.h"
+
+namespace berth {
+
+namespace {
+
+constexpr char kBase[] = "/api/v2.0/projects";
+
+bool IsNameHeader(const RequestContext& ctx) {
+  return EqualsIgnoreCase(ctx.Header("X-Is-Resource-Name"), "true");
+}
+
+nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles) {
+  nlohmann::json md = nlohmann::json::object();
+  for (const auto& [k, v] : p.metadata) md[k] = v;
+  nlohmann::json j = {{"project_id", p.project_id},
+                      {"owner_id", p.owner_id},
+                      {"owner_name", p.owner_name},
+                      {"name", p.name},
+                      {"registry_id", p.registry_id},
+                      {"creation_time", ApiTime(p.creation_time)},
+                      {"update_time", ApiTime(p.update_time)},
+                      {"deleted", false},
+                      {"togglable", true},
+                      {"repo_count", p.repo_count},
+                      {"metadata", md},
+                      {"cve_allowlist",
+                       {{"id", 0}, {"project_id", p.project_id}, {"items", nlohmann::json::array()}}}};
+  int best = 0;
+  for (int r : roles) best = best == 0 ? r : std::min(best, r);
+  j["current_user_role_id"] = best;
+  j["current_user_role_ids"] = roles;
+  return j;
+}
+
+nlohmann::json MemberJson(const MemberRecord& m) {
+  return {{"id", m.id},
+          {"project_id", m.project_id},
+          {"entity_name", m.entity_name},
+          {"role_name", rbac::RoleName(m.role)},
+          {"role_id", m.role},
+          {"entity_id", m.entity_id},
+          {"entity_type", m.entity_type}};
+}
+
+// ProjectReq.metadata plus the deprecated top-level "public".
+StatusOr<std::map<std::string, std::string>> MetadataFrom(const nlohmann::json& body) {
+  std::map<std::string, std::string> md;
+  if (auto m = body.find("metadata"); m != body.end() && !m->is_null()) {
+    if (!m->is_object()) return Status::InvalidArgument("metadata must be an object", "BAD_REQUEST");
+    for (const auto& [k, v] : m->items()) {
+      if (v.is_string()) md[k] = v.get<std::string>();
+      else if (v.is_boolean()) md[k] = v.get<bool>() ? "true" : "false";
+      else if (v.is_number_integer()) md[k] = std::to_string(v.get<int64_t>());
+      else return Status::InvalidArgument("metadata " + k + " must be a string", "BAD_REQUEST");
+    }
+  }
+  if (auto p = body.find("public"); p != body.end() && !p->is_null()) {
+    if (!p->is_boolean()) return Status::InvalidArgument("public must be a boolean", "BAD_REQUEST");
+    if (!md.count("public")) md["public"] = p->get<bool>() ? "true" : "false";
+  }
+  return md;
+}
+
+}  // namespace
+
+void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
+  r.Add("GET", kBase, "projects", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
+    if (ctx.query.Has("name")) q.terms.push_back({"name", QueryTerm::Op::kFuzzy, {ctx.query.Get("name")}});
+    if (ctx.query.Has("public")) {
+      std::string v = ToLower(ctx.query.Get("public"));
+      if (v != "true" && v != "false") return Status::InvalidArgument("public must be true or false", "BAD_REQUEST");
+      q.terms.push_back({"public", QueryTerm::Op::kExact, {v}});
+    }
+    if (ctx.query.Has("owner")) q.terms.push_back({"owner", QueryTerm::Op::kExact, {ctx.query.Get("owner")}});
+    BERTH_ASSIGN_OR_RETURN(auto page, c.List(ctx.identity, q));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : page.items) {
+      BERTH_ASSIGN_OR_RETURN(auto roles, c.RolesOf(ctx.identity, p));
+      out.push_back(ProjectJson(p, roles));
+    }
+    SetPagination(ctx, q, page.total);
+    return SendJsonValue(ctx, 200, out);
+  });
+
+  r.Add("HEAD", kBase, "projects", [&c](ApiCall& call) -> Status {
+    std::string name = call.ctx.query.Get("project_name");
+    if (name.empty()) return Status::InvalidArgument("project_name is required", "BAD_REQUEST");
+    BERTH_ASSIGN_OR_RETURN(bool exists, c.Exists(name));
+    SendEmpty(call.ctx, exists ? 200 : 404);
+    return {};
+  });
+
+  r.Add("POST", kBase, "projects", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(ctx));
+    BERTH_ASSIGN_OR_RETURN(std::string name, JsonString(body, "project_name", true));
+    BERTH_ASSIGN_OR_RETURN(auto md, MetadataFrom(body));
+    BERTH_ASSIGN_OR_RETURN(int64_t registry_id, JsonInt(body, "registry_id", 0));
+    if (registry_id != 0) {
+      return Status::InvalidArgument("proxy-cache projects (registry_id) are not supported yet", "BAD_REQUEST");
+    }
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Create(ctx.identity, name, md));
+    bool by_name = EqualsIgnoreCase(ctx.Header("X-Resource-Name-In-Location"), "true");
+    return SendCreated(ctx, std::string(kBase) + "/" + (by_name ? p.name : std::to_string(p.project_id)));
+  });
+
+  std::string one = std::string(kBase) + "/{project_name_or_id}";
+  r.Add("GET", one, "project", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Get(ctx.identity, call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(auto roles, c.RolesOf(ctx.identity, p));
+    return SendJsonValue(ctx, 200, ProjectJson(p, roles));
+  });
+
+  r.Add("PUT", one, "project", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(ctx));
+    BERTH_ASSIGN_OR_RETURN(auto md, MetadataFrom(body));
+    BERTH_RETURN_IF_ERROR(c.UpdateMetadata(ctx.identity, p, md));
+    return SendOk(ctx);
+  });
+
+  r.Add("DELETE", one, "project", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_RETURN_IF_ERROR(c.Delete(ctx.identity, p));
+    return SendOk(ctx);
+  });
+
+  r.Add("GET", one + "/_deletable", "project_deletable", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(auto d, c.Deletable(ctx.identity, p));
+    nlohmann::json j = {{"deletable", d.first}};
+    if (!d.second.empty()) j["message"] = d.second;
+    return SendJsonValue(ctx, 200, j);
+  });
+
+  r.Add("GET", one + "/summary", "project_summary", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(ProjectSummary s, c.Summary(ctx.identity, p));
+    auto count = [&](int role) {
+      auto it = s.role_counts.find(role);
+      return it == s.role_counts.end() ? int64_t{0} : it->second;
+    };
+    nlohmann::json j = {{"repo_count", s.repo_count},
+                        {"project_admin_count", count(rbac::kProjectAdmin)},
+                        {"maintainer_count", count(rbac::kMaintainer)},
+                        {"developer_count", count(rbac::kDeveloper)},
+                        {"guest_count", count(rbac::kGuest)},
+                        {"limited_guest_count", count(rbac::kLimitedGuest)}};
+    return SendJsonValue(ctx, 200, j);
+  });
+
+  // Metadata.
+  std::string md = one + "/metadatas";
+  r.Add("GET", md, "project_metadata", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_RETURN_IF_ERROR(c.Check(ctx.identity, p, "metadata", "read"));
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [k, v] : p.metadata) j[k] = v;
+    return SendJsonValue(ctx, 200, j);
+  });
+  auto set_metadata = [&c](ApiCall& call, const char* action) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_RETURN_IF_ERROR(c.Check(ctx.identity, p, "metadata", action));
+    BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(ctx));
+    BERTH_ASSIGN_OR_RETURN(auto values, MetadataFrom(nlohmann::json{{"metadata", body}}));
+    if (call.params.count("meta_name")) {
+      if (values.size() != 1 || !values.count(call.Param("meta_name"))) {
+        return Status::InvalidArgument("the body must set exactly " + call.Param("meta_name"), "BAD_REQUEST");
+      }
+      if (!p.metadata.count(call.Param("meta_name"))) {
+        return Status::NotFound("metadata " + call.Param("meta_name") + " not found", "NOT_FOUND");
+      }
+    }
+    BERTH_RETURN_IF_ERROR(c.UpdateMetadata(ctx.identity, p, values));
+    return SendOk(ctx);
+  };
+  r.Add("POST", md, "project_metadata", [set_metadata](ApiCall& call) { return set_metadata(call, "create"); });
+  r.Add("GET", md + "/{meta_name}", "project_metadata", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_RETURN_IF_ERROR(c.Check(ctx.identity, p, "metadata", "read"));
+    auto it = p.metadata.find(call.Param("meta_name"));
+    if (it == p.metadata.end()) return Status::NotFound("metadata not found", "NOT_FOUND");
+    return SendJsonValue(ctx, 200, nlohmann::json{{it->first, it->second}});
+  });
+  r.Add("PUT", md + "/{meta_name}", "project_metadata", [set_metadata](ApiCall& call) { return set_metadata(call, "update"); });
+  r.Add("DELETE", md + "/{meta_name}", "project_metadata", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_RETURN_IF_ERROR(c.DeleteMetadataKey(ctx.identity, p, call.Param("meta_name")));
+    return SendOk(ctx);
+  });
+
+  // Members.
+  std::string members = one + "/members";
+  r.Add("GET", members, "project_members", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
+    if (ctx.query.Has("entityname")) {
+      q.terms.push_back({"entityname", QueryTerm::Op::kFuzzy, {ctx.query.Get("entityname")}});
+    }
+    BERTH_ASSIGN_OR_RETURN(auto page, c.Members(ctx.identity, p, q));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& m : page.items) out.push_back(MemberJson(m));
+    SetPagination(ctx, q, page.total);
+    return SendJsonValue(ctx, 200, out);
+  });
+  r.Add("POST", members, "project_members", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(ctx));
+    MemberSpec m;
+    BERTH_ASSIGN_OR_RETURN(int64_t role, JsonInt(body, "role_id", 0));
+    m.role = static_cast<int>(role);
+    if (auto u = body.find("member_user"); u != body.end() && u->is_object()) {
+      BERTH_ASSIGN_OR_RETURN(m.user_id, JsonInt(*u, "user_id", 0));
+      BERTH_ASSIGN_OR_RETURN(m.username, JsonString(*u, "username", false));
+    }
+    if (auto g = body.find("member_group"); g != body.end() && g->is_object()) {
+      BERTH_ASSIGN_OR_RETURN(m.group_id, JsonInt(*g, "id", 0));
+      BERTH_ASSIGN_OR_RETURN(m.group_name, JsonString(*g, "group_name", false));
+      BERTH_ASSIGN_OR_RETURN(int64_t gt, JsonInt(*g, "group_type", 0));
+      m.group_type = static_cast<int>(gt);
+      BERTH_ASSIGN_OR_RETURN(m.ldap_group_dn, JsonString(*g, "ldap_group_dn", false));
+    }
+    BERTH_ASSIGN_OR_RETURN(MemberRecord rec, c.AddMember(ctx.identity, p, m));
+    return SendCreated(ctx, std::string(kBase) + "/" + std::to_string(p.project_id) + "/members/" +
+                                std::to_string(rec.id));
+  });
+  std::string member = members + "/{mid}";
+  r.Add("GET", member, "project_member", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(int64_t mid, ParseId(call.Param("mid"), "mid"));
+    BERTH_ASSIGN_OR_RETURN(MemberRecord m, c.Member(ctx.identity, p, mid));
+    return SendJsonValue(ctx, 200, MemberJson(m));
+  });
+  r.Add("PUT", member, "project_member", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(int64_t mid, ParseId(call.Param("mid"), "mid"));
+    BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(ctx));
+    BERTH_ASSIGN_OR_RETURN(int64_t role, JsonInt(body, "role_id", 0));
+    BERTH_RETURN_IF_ERROR(c.UpdateMember(ctx.identity, p, mid, static_cast<int>(role)));
+    return SendOk(ctx);
+  });
+  r.Add("DELETE", member, "project_member", [&c](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    BERTH_ASSIGN_OR_RETURN(int64_t mid, ParseId(call.Param("mid"), "mid"));
+    BERTH_RETURN_IF_ERROR(c.DeleteMember(ctx.identity, p, mid));
+    return SendOk(ctx);
+  });
+}
+
+}  // namespace berth

@@ -1,0 +1,14 @@
+// /api/v2.0/projects: projects, metadata, members (Harbor's shapes).
+#ifndef BERTH_API_PROJECT_API_H_
+#define BERTH_API_PROJECT_API_H_
+
+#include "api/api_router.h"
+#include "iam/project_controller.h"
+
+namespace berth {
+
+void RegisterProjectApi(ApiRouter& router, ProjectController& projects);
+
+}  // namespace berth
+
+#endif  // BERTH_API_PROJECT_API_H_

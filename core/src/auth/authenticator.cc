@@ -1,0 +1,201 @@
+#include "auth/authenticator.h"
+
+#include <nlohmann/json.hpp>
+
+#include "auth/secret_hash.h"
+#include "common/clock.h"
+#include "common/digest.h"
+
+namespace berth {
+
+namespace {
+
+Status Invalid() { return Status::Unauthenticated("invalid username or password", "UNAUTHORIZED"); }
+
+}  // namespace
+
+std::vector<RobotPermission> ParseRobotPermissions(const std::string& json) {
+  std::vector<RobotPermission> out;
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& p : j) {
+    if (!p.is_object()) continue;
+    RobotPermission rp;
+    rp.kind = p.value("kind", "");
+    rp.ns = p.value("namespace", "");
+    for (const auto& a : p.value("access", nlohmann::json::array())) {
+      if (!a.is_object() || a.value("effect", "allow") != "allow") continue;
+      rp.access.emplace_back(a.value("resource", ""), a.value("action", ""));
+    }
+    out.push_back(std::move(rp));
+  }
+  return out;
+}
+
+Authenticator::Authenticator(AuthSettings settings, UserStore& users, RobotStore& robots,
+                             AuthBackend& db_backend, AuthBackend* mode_backend,
+                             LoginLimiter& limiter, AuditLog& audit, Logger& log)
+    : settings_(std::move(settings)),
+      users_(users),
+      robots_(robots),
+      db_(db_backend),
+      mode_(mode_backend),
+      limiter_(limiter),
+      audit_(audit),
+      log_(log) {}
+
+void Authenticator::InvalidateCache() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cache_.clear();
+}
+
+Identity Authenticator::ForUser(const UserRecord& u, std::vector<int64_t> group_ids) {
+  Identity id;
+  id.kind = Identity::Kind::kUser;
+  id.username = u.username;
+  id.user_id = u.user_id;
+  id.sysadmin = u.sysadmin;
+  id.group_ids = std::move(group_ids);
+  id.method = "basic";
+  return id;
+}
+
+StatusOr<Identity> Authenticator::ForUserId(int64_t user_id) {
+  BERTH_ASSIGN_OR_RETURN(auto u, users_.GetById(user_id));
+  if (!u) return Status::Unauthenticated("the user no longer exists", "UNAUTHORIZED");
+  BERTH_ASSIGN_OR_RETURN(auto groups, users_.GroupIdsOf(user_id));
+  return ForUser(*u, std::move(groups));
+}
+
+StatusOr<Identity> Authenticator::Robot(const std::string& name, const std::string& secret) {
+  BERTH_ASSIGN_OR_RETURN(auto r, robots_.GetByName(name));
+  // Verify against something even for unknown robots, for equal timing.
+  bool match = VerifySecret(secret, r ? r->secret_hash : std::string_view("hmac-sha256$00$00"));
+  if (!r || !match) return Invalid();
+  if (r->disabled) return Invalid();
+  if (r->expires_at != -1 && r->expires_at <= NowUnixMillis() / 1000) return Invalid();
+  Identity id;
+  id.kind = Identity::Kind::kRobot;
+  id.username = r->name;
+  id.robot_id = r->id;
+  id.robot_project_id = r->level == "project" ? r->project_id : 0;
+  id.robot_permissions = ParseRobotPermissions(r->permissions_json);
+  id.method = "basic";
+  return id;
+}
+
+StatusOr<Identity> Authenticator::User(const std::string& username, const std::string& password) {
+  BERTH_ASSIGN_OR_RETURN(auto local, users_.GetByName(username));
+  bool local_db = local && local->auth_source == "db";
+  if (settings_.mode == "db" || local_db || mode_ == nullptr) {
+    if (local && !local_db) return Invalid();  // an external user without a password here
+    auto ok = db_.Authenticate(username, password, local ? local->password_hash : "");
+    if (!ok.ok()) return ok.status().code() == Code::kUnauthenticated ? Invalid() : ok.status();
+    if (!local) return Invalid();
+    BERTH_ASSIGN_OR_RETURN(auto groups, users_.GroupIdsOf(local->user_id));
+    return ForUser(*local, std::move(groups));
+  }
+  if (settings_.mode == "oidc") {
+    // OIDC users sign in to registry clients with their CLI secret.
+    if (!local || local->auth_source != "oidc" || local->cli_secret_hash.empty() ||
+        !VerifySecret(password, local->cli_secret_hash)) {
+      return Invalid();
+    }
+    BERTH_ASSIGN_OR_RETURN(auto groups, users_.GroupIdsOf(local->user_id));
+    Identity id = ForUser(*local, std::move(groups));
+    id.method = "cli_secret";
+    return id;
+  }
+  // LDAP (or another password backend).
+  auto ext = mode_->Authenticate(username, password, "");
+  if (!ext.ok()) return ext.status().code() == Code::kUnauthenticated ? Invalid() : ext.status();
+  return Onboard(*ext, settings_.mode);
+}
+
+StatusOr<Identity> Authenticator::Password(const std::string& username,
+                                           const std::string& password,
+                                           const std::string& remote) {
+  int64_t now = NowUnixMillis();
+  if (int64_t wait = limiter_.RetryAfterMs(username, remote, now); wait > 0) {
+    return Status(Code::kTooManyRequests,
+                  "too many failed sign-in attempts; retry in " + std::to_string((wait + 999) / 1000) +
+                      " seconds",
+                  "TOO_MANY_REQUEST");
+  }
+  if (username.empty() || password.empty()) {
+    limiter_.RecordFailure(username, remote, now);
+    return Invalid();
+  }
+  std::string key = Digest::Of(DigestAlgorithm::kSha256, username + '\0' + password).hex;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.expires_ms > now) return it->second.id;
+  }
+  StatusOr<Identity> id = username.rfind(settings_.robot_prefix, 0) == 0 ? Robot(username, password)
+                                                                          : User(username, password);
+  if (!id.ok()) {
+    if (id.status().code() == Code::kUnauthenticated) {
+      limiter_.RecordFailure(username, remote, now);
+      audit_.Record({0, 0, username, username, "user", "login", "failure", 0});
+    }
+    return id.status();
+  }
+  limiter_.RecordSuccess(username);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cache_.size() > 10000) cache_.clear();
+  cache_[key] = {*id, now + settings_.credential_cache_ms};
+  return id;
+}
+
+StatusOr<Identity> Authenticator::Onboard(const ExternalUser& e, const std::string& source) {
+  if (e.username.empty()) return Status::Unauthenticated("the identity provider gave no username", "UNAUTHORIZED");
+  std::optional<UserRecord> u;
+  if (!e.subject.empty()) {
+    BERTH_ASSIGN_OR_RETURN(u, users_.GetBySubject(e.subject));
+  }
+  if (!u) {
+    BERTH_ASSIGN_OR_RETURN(u, users_.GetByName(e.username));
+    if (u && (u->auth_source != source || (!u->subject.empty() && u->subject != e.subject))) {
+      return Status::Conflict("the username " + e.username + " is already taken by another user",
+                              "CONFLICT");
+    }
+  }
+  if (!u) {
+    UserRecord n;
+    n.username = e.username;
+    n.email = e.email;
+    n.realname = e.realname.empty() ? e.username : e.realname;
+    n.auth_source = source;
+    n.subject = e.subject;
+    n.sysadmin = e.is_admin;
+    BERTH_ASSIGN_OR_RETURN(UserRecord created, users_.Create(n));
+    u = created;
+    audit_.Record({0, 0, e.username, e.username, "user", "create", "success", 0});
+    log_.Info("user onboarded", {{"username", e.username}, {"source", source}});
+  } else {
+    UserRecord upd = *u;
+    upd.email = e.email.empty() ? u->email : e.email;
+    upd.realname = e.realname.empty() ? u->realname : e.realname;
+    if (upd.email != u->email || upd.realname != u->realname) BERTH_RETURN_IF_ERROR(users_.UpdateProfile(upd));
+    if (u->sysadmin != e.is_admin) BERTH_RETURN_IF_ERROR(users_.SetSysadmin(u->user_id, e.is_admin));
+    u = upd;
+    u->sysadmin = e.is_admin;
+  }
+  std::vector<int64_t> group_ids;
+  int type = source == "ldap" ? kGroupTypeLdap : kGroupTypeOidc;
+  for (const auto& g : e.groups) {
+    std::string name = g;
+    if (type == kGroupTypeLdap) {
+      // cn=developers,ou=groups,... -> developers
+      size_t eq = g.find('='), comma = g.find(',');
+      if (eq != std::string::npos) name = g.substr(eq + 1, comma == std::string::npos ? std::string::npos : comma - eq - 1);
+    }
+    BERTH_ASSIGN_OR_RETURN(auto rec, users_.EnsureGroup(name, type, type == kGroupTypeLdap ? g : ""));
+    group_ids.push_back(rec.id);
+  }
+  BERTH_RETURN_IF_ERROR(users_.SetUserGroups(u->user_id, group_ids));
+  return ForUser(*u, std::move(group_ids));
+}
+
+}  // namespace berth

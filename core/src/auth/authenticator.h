@@ -1,0 +1,77 @@
+// Authenticator: turns credentials into an Identity. Users sign in through
+// the configured auth backend (db, ldap, oidc); local users (the initial
+// administrator among them) always through the database backend; robots
+// ("robot$..." names) with their secret; OIDC users with their CLI secret.
+// External users are onboarded on first sign-in.
+#ifndef BERTH_AUTH_AUTHENTICATOR_H_
+#define BERTH_AUTH_AUTHENTICATOR_H_
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "audit/audit_log.h"
+#include "auth/auth_backend.h"
+#include "auth/identity.h"
+#include "auth/login_limiter.h"
+#include "common/logger.h"
+#include "store/robot_store.h"
+#include "store/user_store.h"
+
+namespace berth {
+
+struct AuthSettings {
+  std::string mode = "db";  // db | ldap | oidc
+  std::string robot_prefix = "robot$";
+  int64_t credential_cache_ms = 60000;  // reuse a verified password this long
+};
+
+class Authenticator {
+ public:
+  Authenticator(AuthSettings settings, UserStore& users, RobotStore& robots,
+                AuthBackend& db_backend, AuthBackend* mode_backend, LoginLimiter& limiter,
+                AuditLog& audit, Logger& log);
+
+  // kUnauthenticated ("invalid username or password", the same for every
+  // cause) or kTooManyRequests.
+  StatusOr<Identity> Password(const std::string& username, const std::string& password,
+                              const std::string& remote_address);
+  // A signed-in user's identity (sessions).
+  StatusOr<Identity> ForUserId(int64_t user_id);
+  Identity ForUser(const UserRecord& u, std::vector<int64_t> group_ids);
+  // Creates or refreshes the local record of an external user, with groups.
+  StatusOr<Identity> Onboard(const ExternalUser& e, const std::string& source);
+
+  const AuthSettings& settings() const { return settings_; }
+  AuthBackend& db_backend() { return db_; }
+  AuthBackend* mode_backend() { return mode_; }
+  // Forget cached credentials (password changed, user deleted).
+  void InvalidateCache();
+
+ private:
+  StatusOr<Identity> Robot(const std::string& name, const std::string& secret);
+  StatusOr<Identity> User(const std::string& username, const std::string& password);
+
+  AuthSettings settings_;
+  UserStore& users_;
+  RobotStore& robots_;
+  AuthBackend& db_;
+  AuthBackend* mode_;
+  LoginLimiter& limiter_;
+  AuditLog& audit_;
+  Logger& log_;
+  std::mutex mu_;
+  struct Cached {
+    Identity id;
+    int64_t expires_ms;
+  };
+  std::unordered_map<std::string, Cached> cache_;  // sha256(user \0 password) -> identity
+};
+
+// Robot permissions from Harbor's JSON list.
+std::vector<RobotPermission> ParseRobotPermissions(const std::string& json);
+
+}  // namespace berth
+
+#endif  // BERTH_AUTH_AUTHENTICATOR_H_

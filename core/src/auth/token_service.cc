@@ -1,0 +1,157 @@
+#include "auth/token_service.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "jose.h"
+
+namespace berth {
+
+struct TokenService::Keys {
+  jose::Key private_key;
+  jose::Key public_key;
+};
+
+StatusOr<std::vector<TokenScope>> ParseScopes(std::string_view value) {
+  std::vector<TokenScope> out;
+  for (const auto& word : Split(value, ' ')) {
+    if (word.empty()) continue;
+    size_t first = word.find(':'), last = word.rfind(':');
+    if (first == std::string::npos || first == last) {
+      return Status::InvalidArgument("invalid scope '" + word + "': expected type:name:actions",
+                                     "BAD_REQUEST");
+    }
+    TokenScope s;
+    s.type = word.substr(0, first);
+    s.name = word.substr(first + 1, last - first - 1);
+    for (const auto& a : Split(std::string_view(word).substr(last + 1), ',')) {
+      if (!a.empty()) s.actions.push_back(a);
+    }
+    if (s.type.empty() || s.name.empty()) {
+      return Status::InvalidArgument("invalid scope '" + word + "'", "BAD_REQUEST");
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+TokenService::~TokenService() = default;
+
+StatusOr<std::unique_ptr<TokenService>> TokenService::Open(const TokenServiceOptions& options) {
+  std::unique_ptr<TokenService> t(new TokenService());
+  t->options_ = options;
+  t->keys_ = std::make_unique<Keys>();
+  std::error_code ec;
+  if (std::filesystem::exists(options.key_path, ec)) {
+    std::ifstream in(options.key_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto key = jose::KeyFromPem(ss.str());
+    if (!key.ok()) {
+      return Status::InvalidArgument("token signing key " + options.key_path + ": " + key.message());
+    }
+    if (key->type() != jose::KeyType::kRsa || !key->has_private()) {
+      return Status::InvalidArgument("token signing key " + options.key_path +
+                                     " must be an RSA private key");
+    }
+    t->keys_->private_key = *key;
+  } else {
+    auto key = jose::GenerateRsaKey(2048);
+    if (!key.ok()) return Status::Internal("generating the token key: " + key.message());
+    auto pem = jose::PrivateKeyToPem(*key);
+    if (!pem.ok()) return Status::Internal(pem.message());
+    std::filesystem::create_directories(std::filesystem::path(options.key_path).parent_path(), ec);
+    std::string tmp = options.key_path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << *pem;
+      if (!out) return Status::IOError("cannot write " + tmp);
+    }
+    ::chmod(tmp.c_str(), 0600);
+    std::filesystem::rename(tmp, options.key_path, ec);
+    if (ec) return Status::IOError("cannot move the token key into place: " + ec.message());
+    t->keys_->private_key = *key;
+  }
+  auto pub = t->keys_->private_key.PublicOnly();
+  if (!pub.ok()) return Status::Internal(pub.message());
+  t->keys_->public_key = *pub;
+  auto kid = jose::LibtrustKeyId(*pub);
+  if (!kid.ok()) return Status::Internal(kid.message());
+  t->kid_ = *kid;
+  auto pem = jose::PublicKeyToPem(*pub);
+  if (pem.ok()) t->public_pem_ = *pem;
+  return t;
+}
+
+StatusOr<TokenService::Issued> TokenService::Issue(const std::string& subject,
+                                                   const std::vector<TokenAccess>& access) const {
+  int64_t now = NowUnixMillis() / 1000;
+  nlohmann::json acc = nlohmann::json::array();
+  for (const auto& a : access) {
+    acc.push_back({{"type", a.type}, {"name", a.name}, {"actions", a.actions}});
+  }
+  nlohmann::json claims = {{"iss", options_.issuer},
+                           {"sub", subject},
+                           {"aud", options_.service},
+                           {"exp", now + options_.expiration_s},
+                           {"nbf", now},
+                           {"iat", now},
+                           {"jti", RandomHex(8)},
+                           {"access", acc}};
+  auto token = jose::SignCompact(claims.dump(), keys_->private_key, jose::Alg::kRS256,
+                                 {{"typ", "JWT"}, {"kid", kid_}});
+  if (!token.ok()) return Status::Internal("signing a token: " + token.message());
+  return Issued{*token, options_.expiration_s, now};
+}
+
+StatusOr<Identity> TokenService::Verify(std::string_view token) const {
+  auto unauthenticated = [](const std::string& why) {
+    return Status::Unauthenticated("invalid token: " + why, "UNAUTHORIZED");
+  };
+  auto decoded = jose::DecodeCompact(token);
+  if (!decoded.ok()) return unauthenticated(decoded.message());
+  if (decoded->header.value("kid", "") != kid_) return unauthenticated("unknown signing key");
+  jose::ClaimChecks checks;
+  checks.issuer = options_.issuer;
+  checks.audience = options_.service;
+  checks.require_iat = true;
+  checks.required = {"sub", "access"};
+  jose::VerifyOptions opts;
+  opts.allowed_algs = {jose::Alg::kRS256};
+  auto claims = jose::VerifyJwt(token, keys_->public_key, checks, opts);
+  if (!claims.ok()) return unauthenticated(claims.message());
+  Identity id;
+  id.kind = Identity::Kind::kToken;
+  id.method = "bearer";
+  const auto& c = *claims;
+  if (!c["sub"].is_string()) return unauthenticated("sub must be a string");
+  id.username = c["sub"].get<std::string>();
+  id.token_issued_at = c["iat"].get<int64_t>();
+  if (!c["access"].is_array()) return unauthenticated("access must be an array");
+  for (const auto& a : c["access"]) {
+    if (!a.is_object() || !a.value("type", nlohmann::json()).is_string() ||
+        !a.value("name", nlohmann::json()).is_string()) {
+      return unauthenticated("malformed access entry");
+    }
+    TokenAccess ta;
+    ta.type = a["type"].get<std::string>();
+    ta.name = a["name"].get<std::string>();
+    if (a.contains("actions")) {
+      if (!a["actions"].is_array()) return unauthenticated("malformed actions");
+      for (const auto& act : a["actions"]) {
+        if (!act.is_string()) return unauthenticated("malformed actions");
+        ta.actions.push_back(act.get<std::string>());
+      }
+    }
+    id.token_access.push_back(std::move(ta));
+  }
+  return id;
+}
+
+}  // namespace berth

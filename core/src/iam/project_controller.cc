@@ -1,0 +1,240 @@
+#include "iam/project_controller.h"
+
+#include <set>
+
+#include "auth/rbac.h"
+#include "common/strings.h"
+
+namespace berth {
+
+namespace {
+
+Status Bad(const std::string& m) { return Status::InvalidArgument(m, "BAD_REQUEST"); }
+Status NotFound(const std::string& m) { return Status::NotFound(m, "NOT_FOUND"); }
+
+bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+}  // namespace
+
+Status Deny(const Identity& who, const std::string& what) {
+  if (!who.authenticated()) return Status::Unauthenticated("authentication required", "UNAUTHORIZED");
+  return Status::PermissionDenied(what.empty() ? "forbidden" : what, "FORBIDDEN");
+}
+
+Status ValidateProjectName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 255 && IsLowerAlnum(name.front()) &&
+            IsLowerAlnum(name.back());
+  for (size_t i = 0; ok && i < name.size(); ++i) {
+    char c = name[i];
+    if (IsLowerAlnum(c)) continue;
+    ok = (c == '.' || c == '_' || c == '-') && i + 1 < name.size() && IsLowerAlnum(name[i + 1]);
+  }
+  if (!ok) {
+    return Bad("invalid project name '" + name +
+               "': lowercase letters and digits, optionally separated by single '.', '_' or '-'");
+  }
+  return {};
+}
+
+Status ValidateProjectMetadata(const std::map<std::string, std::string>& md) {
+  static const std::set<std::string> kBool = {
+      "public", "enable_content_trust", "enable_content_trust_cosign", "prevent_vul", "auto_scan",
+      "auto_sbom_generation", "reuse_sys_cve_allowlist", "proxy_cache_local_on_not_found",
+      "proxy_referrer_api"};
+  static const std::set<std::string> kSeverity = {"none", "low", "medium", "high", "critical"};
+  for (const auto& [k, v] : md) {
+    if (kBool.count(k)) {
+      if (v != "true" && v != "false") return Bad("metadata " + k + " must be \"true\" or \"false\"");
+    } else if (k == "severity") {
+      if (!kSeverity.count(ToLower(v))) return Bad("metadata severity must be none, low, medium, high or critical");
+    } else if (k == "retention_id" || k == "proxy_speed_kb" || k == "max_upstream_conn") {
+      if (!ParseInt64(v)) return Bad("metadata " + k + " must be an integer");
+    } else if (k == "proxy_cache_filter_kind") {
+      if (v != "doublestar" && v != "regex") return Bad("metadata proxy_cache_filter_kind must be doublestar or regex");
+    } else if (k != "proxy_cache_filter_pattern") {
+      return Bad("unknown project metadata key '" + k + "'");
+    }
+  }
+  return {};
+}
+
+Status ProjectController::Check(const Identity& who, const ProjectRecord& p,
+                                const std::string& resource, const std::string& action) {
+  BERTH_ASSIGN_OR_RETURN(bool ok, evaluator_.Can(who, p, resource, action));
+  if (ok) return {};
+  return Deny(who, "not allowed to " + action + " " + (resource.empty() ? "the project" : resource) +
+                       " of project " + p.name);
+}
+
+StatusOr<ProjectRecord> ProjectController::Resolve(const std::string& ref, bool is_name) {
+  std::optional<ProjectRecord> p;
+  auto id = ParseInt64(ref);
+  if (id && !is_name) {
+    BERTH_ASSIGN_OR_RETURN(p, projects_.GetById(*id));
+  } else {
+    BERTH_ASSIGN_OR_RETURN(p, projects_.GetByName(ref));
+  }
+  if (!p) return NotFound("project " + ref + " not found");
+  return *p;
+}
+
+StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std::string& name,
+                                                  std::map<std::string, std::string> md) {
+  if (!who.authenticated()) return Deny(who, "");
+  bool allowed = who.sysadmin || evaluator_.CanSystem(who, "project", "create") ||
+                 (who.kind == Identity::Kind::kUser && auth_.project_creation_restriction == "everyone");
+  if (!allowed) return Deny(who, "only system administrators may create projects");
+  BERTH_RETURN_IF_ERROR(ValidateProjectName(name));
+  if (!md.count("public")) md["public"] = "false";
+  BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
+  int64_t owner = who.kind == Identity::Kind::kUser ? who.user_id : 0;
+  BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md));
+  audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0});
+  return p;
+}
+
+StatusOr<bool> ProjectController::Exists(const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(auto p, projects_.GetByName(name));
+  return p.has_value();
+}
+
+StatusOr<ProjectRecord> ProjectController::Get(const Identity& who, const std::string& ref,
+                                               bool is_name) {
+  BERTH_ASSIGN_OR_RETURN(ProjectRecord p, Resolve(ref, is_name));
+  BERTH_RETURN_IF_ERROR(Check(who, p, "", "read"));
+  return p;
+}
+
+StatusOr<Page<ProjectRecord>> ProjectController::List(const Identity& who, const ListQuery& q) {
+  ProjectVisibility v;
+  v.all = who.sysadmin || evaluator_.CanSystem(who, "project", "list");
+  if (who.kind == Identity::Kind::kUser) {
+    v.user_id = who.user_id;
+    v.group_ids = who.group_ids;
+  }
+  // Project robots see their own project.
+  if (who.kind == Identity::Kind::kRobot && !v.all) {
+    ListQuery scoped = q;
+    if (who.robot_project_id != 0) {
+      scoped.terms.push_back({"project_id", QueryTerm::Op::kExact, {std::to_string(who.robot_project_id)}});
+      v.all = true;
+      return projects_.List(scoped, v);
+    }
+  }
+  return projects_.List(q, v);
+}
+
+Status ProjectController::UpdateMetadata(const Identity& who, const ProjectRecord& p,
+                                         const std::map<std::string, std::string>& md) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "", "update"));
+  BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
+  BERTH_RETURN_IF_ERROR(projects_.SetMetadata(p.project_id, md));
+  audit_.Record({0, p.project_id, who.username, p.name, "project", "update", "success", 0});
+  return {};
+}
+
+Status ProjectController::Delete(const Identity& who, const ProjectRecord& p) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "", "delete"));
+  BERTH_RETURN_IF_ERROR(projects_.Delete(p.project_id));
+  audit_.Record({0, p.project_id, who.username, p.name, "project", "delete", "success", 0});
+  return {};
+}
+
+StatusOr<std::pair<bool, std::string>> ProjectController::Deletable(const Identity& who,
+                                                                    const ProjectRecord& p) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "", "delete"));
+  BERTH_ASSIGN_OR_RETURN(int64_t n, projects_.RepoCount(p.project_id));
+  if (n > 0) return std::make_pair(false, std::string("the project contains repositories"));
+  return std::make_pair(true, std::string());
+}
+
+StatusOr<ProjectSummary> ProjectController::Summary(const Identity& who, const ProjectRecord& p) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "", "read"));
+  ProjectSummary s;
+  BERTH_ASSIGN_OR_RETURN(s.repo_count, projects_.RepoCount(p.project_id));
+  BERTH_ASSIGN_OR_RETURN(bool members, evaluator_.Can(who, p, "member", "list"));
+  if (members) {
+    BERTH_ASSIGN_OR_RETURN(s.role_counts, projects_.RoleCounts(p.project_id));
+  }
+  return s;
+}
+
+Status ProjectController::DeleteMetadataKey(const Identity& who, const ProjectRecord& p,
+                                            const std::string& key) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "metadata", "delete"));
+  if (key == "public") return Bad("the public metadata cannot be deleted; set it to false");
+  return projects_.DeleteMetadata(p.project_id, key);
+}
+
+StatusOr<MemberRecord> ProjectController::AddMember(const Identity& who, const ProjectRecord& p,
+                                                    const MemberSpec& m) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "member", "create"));
+  if (!rbac::IsValidRole(m.role)) return Bad("role_id must be between 1 and 5");
+  int64_t entity = 0;
+  std::string type;
+  if (m.user_id > 0 || !m.username.empty()) {
+    std::optional<UserRecord> u;
+    if (m.user_id > 0) {
+      BERTH_ASSIGN_OR_RETURN(u, users_.GetById(m.user_id));
+    } else {
+      BERTH_ASSIGN_OR_RETURN(u, users_.GetByName(m.username));
+    }
+    if (!u) return NotFound("user not found");
+    entity = u->user_id;
+    type = "u";
+  } else if (m.group_id > 0) {
+    BERTH_ASSIGN_OR_RETURN(auto g, users_.GetGroup(m.group_id));
+    if (!g) return NotFound("user group not found");
+    entity = g->id;
+    type = "g";
+  } else if (!m.ldap_group_dn.empty() || !m.group_name.empty()) {
+    int gtype = m.group_type != 0 ? m.group_type : (!m.ldap_group_dn.empty() ? kGroupTypeLdap : kGroupTypeHttp);
+    std::string name = m.group_name.empty() ? m.ldap_group_dn : m.group_name;
+    BERTH_ASSIGN_OR_RETURN(auto g, users_.EnsureGroup(name, gtype, m.ldap_group_dn));
+    entity = g.id;
+    type = "g";
+  } else {
+    return Bad("member_user or member_group is required");
+  }
+  BERTH_ASSIGN_OR_RETURN(MemberRecord rec, projects_.AddMember(p.project_id, entity, type, m.role));
+  audit_.Record({0, p.project_id, who.username, p.name + ":" + rec.entity_name, "member", "create", "success", 0});
+  return rec;
+}
+
+StatusOr<Page<MemberRecord>> ProjectController::Members(const Identity& who, const ProjectRecord& p,
+                                                        const ListQuery& q) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "member", "list"));
+  return projects_.ListMembers(p.project_id, q);
+}
+
+StatusOr<MemberRecord> ProjectController::Member(const Identity& who, const ProjectRecord& p,
+                                                 int64_t member_id) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "member", "read"));
+  BERTH_ASSIGN_OR_RETURN(auto m, projects_.GetMember(p.project_id, member_id));
+  if (!m) return NotFound("project member not found");
+  return *m;
+}
+
+Status ProjectController::UpdateMember(const Identity& who, const ProjectRecord& p,
+                                       int64_t member_id, int role) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "member", "update"));
+  if (!rbac::IsValidRole(role)) return Bad("role_id must be between 1 and 5");
+  BERTH_ASSIGN_OR_RETURN(auto m, projects_.GetMember(p.project_id, member_id));
+  if (!m) return NotFound("project member not found");
+  if (m->entity_type == "u" && who.kind == Identity::Kind::kUser && m->entity_id == who.user_id) {
+    return Status::PermissionDenied("you cannot change your own role", "FORBIDDEN");
+  }
+  return projects_.UpdateMemberRole(p.project_id, member_id, role);
+}
+
+Status ProjectController::DeleteMember(const Identity& who, const ProjectRecord& p,
+                                       int64_t member_id) {
+  BERTH_RETURN_IF_ERROR(Check(who, p, "member", "delete"));
+  BERTH_ASSIGN_OR_RETURN(auto m, projects_.GetMember(p.project_id, member_id));
+  if (!m) return NotFound("project member not found");
+  BERTH_RETURN_IF_ERROR(projects_.DeleteMember(p.project_id, member_id));
+  audit_.Record({0, p.project_id, who.username, p.name + ":" + m->entity_name, "member", "delete", "success", 0});
+  return {};
+}
+
+}  // namespace berth

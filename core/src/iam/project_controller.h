@@ -1,0 +1,88 @@
+// ProjectController: projects, their metadata and members, with Harbor's
+// rules and RBAC checks. Handlers parse and render; this decides.
+#ifndef BERTH_IAM_PROJECT_CONTROLLER_H_
+#define BERTH_IAM_PROJECT_CONTROLLER_H_
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "audit/audit_log.h"
+#include "auth/access_evaluator.h"
+#include "auth/identity.h"
+#include "config/config.h"
+#include "store/project_store.h"
+#include "store/user_store.h"
+
+namespace berth {
+
+// A member to add: a user (by id or name) or a group (by id, or by name /
+// LDAP DN and type).
+struct MemberSpec {
+  int role = 0;
+  int64_t user_id = 0;
+  std::string username;
+  int64_t group_id = 0;
+  std::string group_name;
+  int group_type = 0;
+  std::string ldap_group_dn;
+};
+
+struct ProjectSummary {
+  int64_t repo_count = 0;
+  std::map<int, int64_t> role_counts;
+};
+
+// 401 for anonymous callers, 403 for authenticated ones.
+Status Deny(const Identity& who, const std::string& what);
+// ^[a-z0-9]+(?:[._-][a-z0-9]+)*$, 1-255 characters.
+Status ValidateProjectName(const std::string& name);
+// Known keys with valid values (booleans as "true"/"false", severity, ...).
+Status ValidateProjectMetadata(const std::map<std::string, std::string>& metadata);
+
+class ProjectController {
+ public:
+  ProjectController(ProjectStore& projects, UserStore& users, AccessEvaluator& evaluator,
+                    AuditLog& audit, const AuthConfig& auth)
+      : projects_(projects), users_(users), evaluator_(evaluator), audit_(audit), auth_(auth) {}
+
+  // A numeric reference is an id unless `is_name` (X-Is-Resource-Name).
+  StatusOr<ProjectRecord> Resolve(const std::string& name_or_id, bool is_name);
+  StatusOr<ProjectRecord> Create(const Identity& who, const std::string& name,
+                                 std::map<std::string, std::string> metadata);
+  StatusOr<bool> Exists(const std::string& name);
+  // The project, if `who` may read it.
+  StatusOr<ProjectRecord> Get(const Identity& who, const std::string& name_or_id, bool is_name);
+  StatusOr<Page<ProjectRecord>> List(const Identity& who, const ListQuery& q);
+  Status UpdateMetadata(const Identity& who, const ProjectRecord& p,
+                        const std::map<std::string, std::string>& metadata);
+  Status Delete(const Identity& who, const ProjectRecord& p);
+  // Whether the project may be deleted, and why not.
+  StatusOr<std::pair<bool, std::string>> Deletable(const Identity& who, const ProjectRecord& p);
+  StatusOr<ProjectSummary> Summary(const Identity& who, const ProjectRecord& p);
+  Status DeleteMetadataKey(const Identity& who, const ProjectRecord& p, const std::string& key);
+  // Authorisation for a project resource; Deny() when refused.
+  Status Check(const Identity& who, const ProjectRecord& p, const std::string& resource,
+               const std::string& action);
+  StatusOr<std::vector<int>> RolesOf(const Identity& who, const ProjectRecord& p) {
+    return evaluator_.RolesOf(who, p);
+  }
+
+  StatusOr<MemberRecord> AddMember(const Identity& who, const ProjectRecord& p, const MemberSpec& m);
+  StatusOr<Page<MemberRecord>> Members(const Identity& who, const ProjectRecord& p,
+                                       const ListQuery& q);
+  StatusOr<MemberRecord> Member(const Identity& who, const ProjectRecord& p, int64_t member_id);
+  Status UpdateMember(const Identity& who, const ProjectRecord& p, int64_t member_id, int role);
+  Status DeleteMember(const Identity& who, const ProjectRecord& p, int64_t member_id);
+
+ private:
+  ProjectStore& projects_;
+  UserStore& users_;
+  AccessEvaluator& evaluator_;
+  AuditLog& audit_;
+  const AuthConfig& auth_;
+};
+
+}  // namespace berth
+
+#endif  // BERTH_IAM_PROJECT_CONTROLLER_H_
