@@ -15,8 +15,9 @@
 #   bg_start NAME CMD...        background job, killed at cleanup; bg_wait NAME sets BG_RC
 # Everything lives under E2E_TMP, removed at exit whatever happened.
 
-set -euo pipefail
+set -eEuo pipefail
 shopt -s inherit_errexit 2>/dev/null || true
+export LC_ALL=C
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 E2E_NAME=$(basename "$0" .sh)
