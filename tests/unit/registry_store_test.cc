@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <latch>
 #include <memory>
@@ -83,6 +84,21 @@ Status PgExec(const std::string& dsn, const std::string& sql) {
   PQclear(r);
   PQfinish(c);
   return s;
+}
+
+// Runs a query returning one integer; -1 on error.
+int64_t PgQueryInt(const std::string& dsn, const std::string& sql) {
+  PGconn* c = PQconnectdb(dsn.c_str());
+  int64_t out = -1;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, sql.c_str());
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+      out = ParseInt64(PQgetvalue(r, 0, 0)).value_or(-1);
+    }
+    PQclear(r);
+  }
+  PQfinish(c);
+  return out;
 }
 
 // ---- Helpers -------------------------------------------------------------------
@@ -810,6 +826,46 @@ TEST_P(RegistryStoreTest, ConcurrentPutsUnderOneTag) {
       EXPECT_EQ(*size, k + 1);
     }
   }
+}
+
+// The server may drop pooled sessions at any time (restart, failover, idle
+// timeouts). A broken connection must give its pool slot back, or after
+// pool_size such events every metadata call blocks forever.
+TEST(PgDatabasePool, SurvivesServerSideTerminationOfPooledSessions) {
+  const std::string admin = AdminDsn();
+  ASSERT_FALSE(admin.empty()) << "no PostgreSQL DSN (see RegistryStoreTest)";
+  const std::string name = "berth_test_" + std::to_string(getpid()) + "_terminated";
+  ASSERT_TRUE(PgExec(admin, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").ok());
+  ASSERT_TRUE(PgExec(admin, "CREATE DATABASE " + name).ok());
+  {
+    auto db = PgDatabase::Open(WithDatabase(admin, name), 1);  // one slot: a leak hangs at once
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ASSERT_TRUE(Migrate(**db).ok());
+    RegistryStore store(**db);
+    ASSERT_TRUE(store.LinkBlob("r", Dg("b"), 3).ok());
+    for (int round = 0; round < 3; ++round) {
+      ASSERT_EQ(PgQueryInt(admin, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                  "WHERE datname = '" + name + "'"),
+                1)
+          << "round " << round << ": expected the pool's one session";
+      for (int i = 0; i < 500 && PgQueryInt(admin, "SELECT COUNT(*) FROM pg_stat_activity WHERE "
+                                                   "datname = '" + name + "'") != 0;
+           ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      auto call = std::async(std::launch::async, [&] { return store.GetLinkedBlobSize("r", Dg("b")); });
+      if (call.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+        std::fprintf(stderr, "FATAL: round %d: metadata call still blocked after 30 s: the pool "
+                             "lost its connection slot\n", round);
+        std::fflush(stderr);
+        std::_Exit(1);
+      }
+      auto size = call.get();
+      ASSERT_TRUE(size.ok()) << "round " << round << ": " << size.status().ToString();
+      EXPECT_EQ(*size, 3);
+    }
+  }
+  EXPECT_TRUE(PgExec(admin, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RegistryStoreTest,
