@@ -828,6 +828,35 @@ TEST_P(RegistryStoreTest, ConcurrentPutsUnderOneTag) {
   }
 }
 
+// The same manifest pushed concurrently under different tags: one artifact.
+TEST_P(RegistryStoreTest, ConcurrentPutsOfTheSameDigest) {
+  constexpr int kThreads = 8;
+  Link("same/app", Dg("c"), 5);
+  std::latch start(kThreads);
+  std::mutex mu;
+  std::vector<std::string> errors;
+  std::vector<int64_t> ids(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      auto r = store_->PutManifest(Image("same/app", Dg("m"), {Dg("c")}, "t" + std::to_string(i)));
+      std::lock_guard<std::mutex> lock(mu);
+      if (r.ok()) {
+        ids[i] = r->id;
+      } else {
+        errors.push_back(r.status().ToString());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_THAT(errors, IsEmpty());
+  for (int i = 1; i < kThreads; ++i) EXPECT_EQ(ids[i], ids[0]) << "thread " << i;
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM artifact"), 1);
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM artifact_blob"), 1);
+  EXPECT_EQ(AllTags("same/app", 100).size(), static_cast<size_t>(kThreads));
+}
+
 // The server may drop pooled sessions at any time (restart, failover, idle
 // timeouts). A broken connection must give its pool slot back, or after
 // pool_size such events every metadata call blocks forever.
