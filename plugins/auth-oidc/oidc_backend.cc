@@ -151,29 +151,23 @@ class OidcBackend : public sdk::AuthBackend {
     Status st = GetDiscovery(call, &d);
     if (!st.ok()) return st;
 
-    std::vector<std::pair<std::string, std::string>> form = {
-        {"grant_type", "authorization_code"}, {"code", std::string(code)}, {"redirect_uri", std::string(redirect_uri)}};
-    HttpRequest req;
-    req.method = "POST";
-    req.url = d->token_endpoint;
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
     // Client authentication as discovery allows: an absent list means
-    // client_secret_basic (OIDC Discovery §3); prefer basic, else post.
+    // client_secret_basic (OIDC Discovery §3). Prefer basic; use post when
+    // basic is not offered, or when the provider refuses basic for this
+    // client (a client registered for client_secret_post) and offers post.
     bool basic = d->auth_methods.empty() || Contains(d->auth_methods, "client_secret_basic");
-    if (basic) {
-      req.headers.emplace_back("Authorization",
-                               "Basic " + Base64(UrlEncode(s_.client_id) + ":" + UrlEncode(s_.client_secret)));
-    } else if (Contains(d->auth_methods, "client_secret_post")) {
-      form.emplace_back("client_id", s_.client_id);
-      form.emplace_back("client_secret", s_.client_secret);
-    } else {
+    bool post = Contains(d->auth_methods, "client_secret_post");
+    if (!basic && !post) {
       return Status::Unsupported("the provider's token endpoint accepts neither client_secret_basic nor "
                                  "client_secret_post");
     }
-    req.body = FormEncode(form);
     HttpResponse resp;
-    st = Send(call, s_, req, &resp);
+    st = ExchangeCode(call, *d, redirect_uri, code, basic, &resp);
     if (!st.ok()) return st;
+    if (basic && post && IsInvalidClient(resp)) {
+      st = ExchangeCode(call, *d, redirect_uri, code, false, &resp);
+      if (!st.ok()) return st;
+    }
     json body = json::parse(resp.body, nullptr, false);
     if (resp.status != 200) {
       std::string why = "HTTP " + std::to_string(resp.status);
@@ -329,6 +323,35 @@ class OidcBackend : public sdk::AuthBackend {
     *out = jwks_;
     *fetched = true;
     return {};
+  }
+
+  // POSTs the authorization code to the token endpoint, authenticating the
+  // client with HTTP Basic or with form parameters.
+  Status ExchangeCode(const CallCtx& call, const Discovery& d, std::string_view redirect_uri, std::string_view code,
+                      bool basic, HttpResponse* resp) const {
+    std::vector<std::pair<std::string, std::string>> form = {
+        {"grant_type", "authorization_code"}, {"code", std::string(code)}, {"redirect_uri", std::string(redirect_uri)}};
+    HttpRequest req;
+    req.method = "POST";
+    req.url = d.token_endpoint;
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+    if (basic) {
+      // RFC 6749 §2.3.1: both parts form-encoded before base64.
+      req.headers.emplace_back("Authorization",
+                               "Basic " + Base64(UrlEncode(s_.client_id) + ":" + UrlEncode(s_.client_secret)));
+    } else {
+      form.emplace_back("client_id", s_.client_id);
+      form.emplace_back("client_secret", s_.client_secret);
+    }
+    req.body = FormEncode(form);
+    *resp = HttpResponse();
+    return Send(call, s_, req, resp);
+  }
+
+  static bool IsInvalidClient(const HttpResponse& resp) {
+    if (resp.status != 400 && resp.status != 401) return false;
+    json body = json::parse(resp.body, nullptr, false);
+    return !body.is_discarded() && body.is_object() && body.value("error", "") == "invalid_client";
   }
 
   // Full ID-token verification (OIDC Core §3.1.3.7); `nonce` is checked
