@@ -109,12 +109,12 @@ for x in "${slow[@]}"; do
   bg_start "push-$x" skopeo copy --retry-times 0 --dest-tls-verify=false --digestfile "$E2E_TMP/digest-$x" \
     "oci:$E2E_TMP/img-$x:v1" "docker://$PROXY/library/e2e-crash-$x:v1"
 done
-bg_start chunk-patch curl -sS --limit-rate "$CHUNK_RATE" -X PATCH -H 'Content-Type: application/octet-stream' \
+bg_start chunk-patch curl -sS -u "$E2E_USER:$E2E_PASSWORD" --limit-rate "$CHUNK_RATE" -X PATCH -H 'Content-Type: application/octet-stream' \
   -H "Content-Range: $MiB-$((CHUNK_SIZE[2] - 1))" --data-binary "@$E2E_TMP/chunk2.rest" \
   "$(upload_url "${CHUNK_LOC[2]}")"
 sep='?'
 [[ ${CHUNK_LOC[3]} == *\?* ]] && sep='&'
-bg_start chunk-put curl -sS --limit-rate "$CHUNK_RATE" -X PUT -H 'Content-Type: application/octet-stream' \
+bg_start chunk-put curl -sS -u "$E2E_USER:$E2E_PASSWORD" --limit-rate "$CHUNK_RATE" -X PUT -H 'Content-Type: application/octet-stream' \
   -H "Content-Range: $MiB-$((CHUNK_SIZE[3] - 1))" --data-binary "@$E2E_TMP/chunk3.rest" \
   "$(upload_url "${CHUNK_LOC[3]}")${sep}digest=${CHUNK_DIGEST[3]}"
 

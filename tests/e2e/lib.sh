@@ -5,7 +5,10 @@
 # What it gives a test:
 #   berthd_start [DATA_DIR] / berthd_stop / berthd_kill9   one berthd on port 0;
 #       sets REG (127.0.0.1:PORT), REG_URL, BERTHD_PID, BERTHD_LOG (JSON stderr)
-#   containers_setup            isolated vfs storage, registries.conf, auth file
+#       berthd authenticates /v2: the initial administrator ($E2E_USER,
+#       password $E2E_PASSWORD, set through BERTH_ADMIN_PASSWORD) is used by
+#       curl (Basic) and by the clients (through the auth file).
+#   containers_setup [REG...]   isolated vfs storage, registries.conf, auth file
 #   make_image DIR TAG SIZE...  an OCI layout with random gzip'd layers (prints digest)
 #   push_layout DIR TAG REPO:TAG [skopeo args]    prints the pushed manifest digest
 #   pull_verify REPO_REF DIGEST [LAYOUT]          skopeo pull to dir: + digest checks
@@ -29,6 +32,7 @@ if [[ -z $BERTHD_BIN || ! -x $BERTHD_BIN ]]; then
   echo "usage: bash $0 /path/to/berthd (got '${BERTHD_BIN}')" >&2
   exit 2
 fi
+BERTHD_BIN=$(realpath "$BERTHD_BIN")
 for tool in skopeo podman buildah curl jq setpriv sha256sum "$PY"; do
   command -v "$tool" >/dev/null || { echo "$E2E_NAME: required tool '$tool' is missing" >&2; exit 1; }
 done
@@ -44,6 +48,9 @@ HTTP_STATUS=""
 HTTP_HEADERS="$E2E_TMP/http.headers"
 HTTP_BODY="$E2E_TMP/http.body"
 HTTP_LAST=""
+HTTP_AUTH=1
+E2E_USER=admin
+E2E_PASSWORD="E2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 declare -A BG_PIDS=()
 E2E_T0=$SECONDS
 
@@ -124,7 +131,7 @@ berthd_start() {
     unset BERTH_CONFIG BERTH_PLUGIN_DIRS BERTH_METADATA_DRIVER BERTH_POSTGRES_DSN BERTH_EXTERNAL_URL
     cd "$E2E_TMP"
     BERTH_LISTEN=127.0.0.1:0 BERTH_DATA_DIR=$data BERTH_LOG_LEVEL=info \
-      exec setpriv --pdeathsig KILL -- "$BERTHD_BIN" >"$BERTHD_OUT" 2>"$BERTHD_LOG"
+      BERTH_ADMIN_PASSWORD=$E2E_PASSWORD exec setpriv --pdeathsig KILL -- "$BERTHD_BIN" >"$BERTHD_OUT" 2>"$BERTHD_LOG"
   ) &
   BERTHD_PID=$!
   local deadline=$((SECONDS + E2E_START_TIMEOUT)) line=""
@@ -184,7 +191,8 @@ access_log_count() {
 # ------------------------------------------------------------------ HTTP ----
 
 # http METHOD PATH [curl args...]: one request to berthd (PATH starts with /,
-# or is a full http:// URL). Sets HTTP_STATUS; headers/body in files.
+# or is a full http:// URL), as the administrator unless HTTP_AUTH=0. Sets
+# HTTP_STATUS; headers/body in files.
 http() {
   local method=$1 path=$2
   shift 2
@@ -193,6 +201,7 @@ http() {
   HTTP_LAST="$method $url"
   local how=(-X "$method")
   [[ $method == HEAD ]] && how=(--head)
+  [[ $HTTP_AUTH == 1 ]] && how+=(-u "$E2E_USER:$E2E_PASSWORD")
   HTTP_STATUS=$(curl -sS --max-time 120 "${how[@]}" -o "$HTTP_BODY" -D "$HTTP_HEADERS" \
     -w '%{http_code}' "$@" "$url") || fail "curl $method $url failed"
 }
@@ -258,7 +267,12 @@ volume_path = "$c/volumes"
 events_logger = "file"
 events_logfile_path = "$c/events.log"
 EOF
-  echo '{"auths":{}}' >"$c/auth.json"
+  local creds
+  creds=$(printf '%s:%s' "$E2E_USER" "$E2E_PASSWORD" | base64 -w0)
+  for r in "$REG" "$@"; do
+    if [[ -n $r ]]; then printf '%s\n' "$r"; fi
+  done | jq -R . | jq -s --arg a "$creds" '{auths: (map({key: ., value: {auth: $a}}) | from_entries)}' \
+    >"$c/auth.json"
   export CONTAINERS_STORAGE_CONF=$c/storage.conf
   export CONTAINERS_REGISTRIES_CONF=$c/registries.conf
   export CONTAINERS_CONF=$c/containers.conf
