@@ -7,7 +7,11 @@
 #include <map>
 
 #include "api/api_router.h"
+#include "api/audit_api.h"
 #include "api/project_api.h"
+#include "api/robot_api.h"
+#include "api/session_api.h"
+#include "api/user_api.h"
 #include "api/system_api.h"
 #include "audit/audit_log.h"
 #include "auth/access_evaluator.h"
@@ -20,6 +24,8 @@
 #include "blob/blob_store.h"
 #include "iam/bootstrap.h"
 #include "iam/project_controller.h"
+#include "iam/robot_controller.h"
+#include "iam/user_controller.h"
 #include "plugin/plugin_auth_backend.h"
 #include "store/audit_store.h"
 #include "store/project_store.h"
@@ -107,6 +113,8 @@ struct Server::Parts {
   std::unique_ptr<SessionManager> sessions;
   std::unique_ptr<TokenHandler> token_handler;
   std::unique_ptr<ProjectController> project_controller;
+  std::unique_ptr<UserController> user_controller;
+  std::unique_ptr<RobotController> robot_controller;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<HttpServer> http;
@@ -229,6 +237,10 @@ Status Server::Init() {
       });
   p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
                                                              *p.audit, config_.auth);
+  p.user_controller = std::make_unique<UserController>(*p.users, *p.projects, *p.authenticator,
+                                                       *p.evaluator, *p.audit, config_.auth);
+  p.robot_controller = std::make_unique<RobotController>(*p.robots, *p.projects, *p.evaluator,
+                                                         *p.audit, config_.auth);
 
   std::string registry_host = config_.external_url;
   if (size_t scheme = registry_host.find("://"); scheme != std::string::npos) {
@@ -282,9 +294,14 @@ Status Server::Init() {
   p.api = std::make_unique<ApiRouter>(*p.authenticator, *p.sessions);
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
   RegisterProjectApi(*p.api, *p.project_controller);
+  RegisterUserApi(*p.api, *p.user_controller, *p.project_controller);
+  RegisterRobotApi(*p.api, *p.robot_controller);
+  RegisterAuditApi(*p.api, *p.audit_store, *p.evaluator, *p.projects, *p.project_controller);
+  RegisterSessionApi(*p.api, *p.authenticator, *p.sessions, *p.audit, config_.external_url);
 
   p.router.Add("/v2", p.v2.get());
   p.router.Add("/api", p.api.get());
+  p.router.Add("/c", p.api.get());
   p.router.Add("/service/token", p.token_handler.get());
   p.router.Add("/metrics", p.ops.get());
   p.router.Add("/health", p.ops.get());

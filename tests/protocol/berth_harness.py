@@ -15,6 +15,7 @@ Python 3 standard library only. The berthd binary comes from --berthd PATH
 
 import atexit
 import ctypes
+import base64
 import hashlib
 import http.client
 import json
@@ -58,6 +59,13 @@ SPEC_ERROR_CODES = {
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 _BERTHD = None
+
+# berthd always authenticates /v2: the suite signs in as its administrator
+# (BERTH_ADMIN_PASSWORD) unless a test sends its own Authorization header or
+# passes auth=False, and creates each repository's project on first use
+# (repositories live in projects, as in Harbor).
+ADMIN_USER = "admin"
+ADMIN_PASSWORD = "Protocol-Admin-1"
 _RUNNING = set()  # Registry objects with a live berthd, stopped at exit
 
 
@@ -176,6 +184,7 @@ class Registry:
         self.generation = 0
         self.stdout_path = None
         self.stderr_path = None
+        self.projects = set()
 
     # -- process control -------------------------------------------------
 
@@ -185,7 +194,7 @@ class Registry:
         self.stderr_path = os.path.join(self.root, "stderr.%d.log" % self.generation)
         env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
         env.update(BERTH_LISTEN="127.0.0.1:0", BERTH_DATA_DIR=self.data_dir,
-                   BERTH_LOG_LEVEL="info")
+                   BERTH_LOG_LEVEL="info", BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD)
         out = open(self.stdout_path, "wb")
         err = open(self.stderr_path, "wb")
         try:
@@ -293,11 +302,43 @@ class Registry:
     def connect(self, timeout=30):
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
-    def request(self, method, path, body=None, headers=None, conn=None, check=True):
+    def auth_header(self):
+        token = base64.b64encode(("%s:%s" % (ADMIN_USER, ADMIN_PASSWORD)).encode()).decode()
+        return "Basic " + token
+
+    def ensure_project(self, path):
+        """Creates the project of a /v2/<project>/... path once (an invalid
+        name is simply left for berthd to refuse)."""
+        if not path.startswith("/v2/"):
+            return
+        rest = path[4:].split("?", 1)[0]
+        if "/" not in rest or rest.startswith("_catalog"):
+            return
+        project = rest.split("/", 1)[0]
+        if project in self.projects:
+            return
+        self.projects.add(project)
+        conn = self.connect()
+        try:
+            body = json.dumps({"project_name": urllib.parse.unquote(project)})
+            conn.request("POST", "/api/v2.0/projects", body=body,
+                         headers={"Authorization": self.auth_header(),
+                                  "Content-Type": "application/json"})
+            conn.getresponse().read()
+        except (OSError, http.client.HTTPException, UnicodeDecodeError):
+            pass
+        finally:
+            conn.close()
+
+    def request(self, method, path, body=None, headers=None, conn=None, check=True, auth=True):
         """Sends one request (a fresh connection unless `conn` is given) and
         checks the response invariants. `body` may be bytes or an iterable of
-        bytes (sent with Transfer-Encoding: chunked)."""
+        bytes (sent with Transfer-Encoding: chunked). Signed in as the
+        administrator unless auth=False or headers carry Authorization."""
         headers = dict(headers or {})
+        if auth and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = self.auth_header()
+            self.ensure_project(path)
         own = conn is None
         if own:
             conn = self.connect()
@@ -317,12 +358,16 @@ class Registry:
         return resp
 
     def raw_request(self, method, path, headers, body=b"", piece=64 * 1024, half_close=False,
-                    check=True):
+                    check=True, auth=True):
         """Hand-built request for what http.client will not send (lying
         headers, bodies the server may refuse before reading). The body is sent
         in pieces; as soon as the server answers, sending stops and the
         response is read. half_close shuts the sending side after the body
         (a client that sent less than it announced)."""
+        headers = list(headers)
+        if auth and not any(k.lower() == "authorization" for k, _ in headers):
+            headers.append(("Authorization", self.auth_header()))
+            self.ensure_project(path)
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
         try:
             head = "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (method, path, self.port)

@@ -96,10 +96,6 @@ Status RequireAuthenticated(const RequestContext& ctx) {
   return {};
 }
 
-Status Forbidden(const std::string& what) {
-  return Status::PermissionDenied(what.empty() ? "forbidden" : what, "FORBIDDEN");
-}
-
 StatusOr<std::string> JsonString(const nlohmann::json& j, const char* key, bool required) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api/api_router.h"
+#include "auth/denial.h"
 #include "store/list_query.h"
 
 namespace berth {
@@ -29,7 +30,6 @@ std::string ApiTime(int64_t unix_millis);
 StatusOr<int64_t> ParseId(const std::string& value, const char* what);
 
 Status RequireAuthenticated(const RequestContext& ctx);
-Status Forbidden(const std::string& what = "");
 
 // Reads a typed member of a JSON body; errors name the member.
 StatusOr<std::string> JsonString(const nlohmann::json& j, const char* key, bool required);

@@ -126,14 +126,16 @@ StatusOr<Identity> Authenticator::Password(const std::string& username,
     limiter_.RecordFailure(username, remote, now);
     return Invalid();
   }
+  // Robot secrets are cheap to check and may be revoked at any moment: only
+  // users' (KDF-hashed) passwords are cached.
+  bool robot = username.rfind(settings_.robot_prefix, 0) == 0;
   std::string key = Digest::Of(DigestAlgorithm::kSha256, username + '\0' + password).hex;
-  {
+  if (!robot) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end() && it->second.expires_ms > now) return it->second.id;
   }
-  StatusOr<Identity> id = username.rfind(settings_.robot_prefix, 0) == 0 ? Robot(username, password)
-                                                                          : User(username, password);
+  StatusOr<Identity> id = robot ? Robot(username, password) : User(username, password);
   if (!id.ok()) {
     if (id.status().code() == Code::kUnauthenticated) {
       limiter_.RecordFailure(username, remote, now);
@@ -142,6 +144,7 @@ StatusOr<Identity> Authenticator::Password(const std::string& username,
     return id.status();
   }
   limiter_.RecordSuccess(username);
+  if (robot) return id;
   std::lock_guard<std::mutex> lock(mu_);
   if (cache_.size() > 10000) cache_.clear();
   cache_[key] = {*id, now + settings_.credential_cache_ms};

@@ -60,6 +60,8 @@ class StorageDriver {
   virtual StatusOr<std::vector<std::string>> List(std::string_view path) = 0;
   virtual Status Move(std::string_view src, std::string_view dst) = 0;
   virtual Status Remove(std::string_view path) = 0;
+  // The callback must not call back into the same driver: a SERIALIZED
+  // plugin is locked for the whole walk.
   virtual Status Walk(std::string_view path, const WalkFn& fn) = 0;
   // kUnsupported when the driver cannot redirect.
   virtual StatusOr<std::string> RedirectUrl(std::string_view method, std::string_view path,

@@ -16,11 +16,6 @@ bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '
 
 }  // namespace
 
-Status Deny(const Identity& who, const std::string& what) {
-  if (!who.authenticated()) return Status::Unauthenticated("authentication required", "UNAUTHORIZED");
-  return Status::PermissionDenied(what.empty() ? "forbidden" : what, "FORBIDDEN");
-}
-
 Status ValidateProjectName(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 255 && IsLowerAlnum(name.front()) &&
             IsLowerAlnum(name.back());
@@ -222,7 +217,7 @@ Status ProjectController::UpdateMember(const Identity& who, const ProjectRecord&
   BERTH_ASSIGN_OR_RETURN(auto m, projects_.GetMember(p.project_id, member_id));
   if (!m) return NotFound("project member not found");
   if (m->entity_type == "u" && who.kind == Identity::Kind::kUser && m->entity_id == who.user_id) {
-    return Status::PermissionDenied("you cannot change your own role", "FORBIDDEN");
+    return Forbidden("you cannot change your own role");
   }
   return projects_.UpdateMemberRole(p.project_id, member_id, role);
 }

@@ -9,6 +9,7 @@
 
 #include "audit/audit_log.h"
 #include "auth/access_evaluator.h"
+#include "auth/denial.h"
 #include "auth/identity.h"
 #include "config/config.h"
 #include "store/project_store.h"
@@ -33,8 +34,6 @@ struct ProjectSummary {
   std::map<int, int64_t> role_counts;
 };
 
-// 401 for anonymous callers, 403 for authenticated ones.
-Status Deny(const Identity& who, const std::string& what);
 // ^[a-z0-9]+(?:[._-][a-z0-9]+)*$, 1-255 characters.
 Status ValidateProjectName(const std::string& name);
 // Known keys with valid values (booleans as "true"/"false", severity, ...).

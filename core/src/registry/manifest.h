@@ -40,7 +40,7 @@ struct ParsedManifest {
   std::vector<std::string> RequiredBlobs() const;
 };
 
-// Errors carry MANIFEST_INVALID (or UNSUPPORTED for unknown media types).
+// Errors carry MANIFEST_INVALID (unknown media types included).
 StatusOr<ParsedManifest> ParseManifest(std::string_view body, std::string_view content_type);
 
 // The media type from a Content-Type header, parameters removed, lowercased.

@@ -1,0 +1,87 @@
+#include "api/audit_api.h"
+
+#include "api/api_util.h"
+#include "common/strings.h"
+
+namespace berth {
+
+namespace {
+
+nlohmann::json AuditJson(const AuditRecord& a) {
+  return {{"id", a.id},
+          {"username", a.username},
+          {"resource", a.resource},
+          {"resource_type", a.resource_type},
+          {"operation", a.operation},
+          {"operation_result", a.operation_result},
+          {"op_time", ApiTime(a.op_time)}};
+}
+
+// op_time in q is given as times ("2024-01-02 03:04:05") or unix seconds;
+// the store compares unix millis.
+Status NormaliseTimes(ListQuery* q) {
+  for (auto& t : q->terms) {
+    if (t.key != "op_time") continue;
+    for (auto& v : t.values) {
+      if (v.empty()) continue;
+      if (auto n = ParseInt64(v)) {
+        v = std::to_string(*n * 1000);
+        continue;
+      }
+      std::tm tm{};
+      if (strptime(v.c_str(), "%Y-%m-%d %H:%M:%S", &tm) == nullptr &&
+          strptime(v.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
+        return Status::InvalidArgument("op_time must be a time like \"2024-01-02 03:04:05\"", "BAD_REQUEST");
+      }
+      v = std::to_string(static_cast<int64_t>(timegm(&tm)) * 1000);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+void RegisterAuditApi(ApiRouter& r, AuditStore& audit, AccessEvaluator& evaluator,
+                      ProjectStore& projects, ProjectController& pc) {
+  r.Add("GET", "/api/v2.0/audit-logs", "audit_logs", [&audit, &evaluator, &projects](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    const Identity& who = ctx.identity;
+    if (!who.authenticated()) return Deny(who, "");
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
+    BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
+    std::vector<int64_t> visible;
+    const std::vector<int64_t>* scope = nullptr;
+    if (!evaluator.CanSystem(who, "audit-log", "list")) {
+      // Others see the logs of the projects whose logs they may list.
+      ListQuery all;
+      all.page_size = 1000;
+      ProjectVisibility v{false, who.user_id, who.group_ids};
+      BERTH_ASSIGN_OR_RETURN(auto page, projects.List(all, v));
+      for (const auto& p : page.items) {
+        BERTH_ASSIGN_OR_RETURN(bool ok, evaluator.Can(who, p, "log", "list"));
+        if (ok) visible.push_back(p.project_id);
+      }
+      scope = &visible;
+    }
+    BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, scope));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : page.items) out.push_back(AuditJson(a));
+    SetPagination(ctx, q, page.total);
+    return SendJsonValue(ctx, 200, out);
+  });
+  r.Add("GET", "/api/v2.0/projects/{project_name}/logs", "project_logs", [&audit, &pc](ApiCall& call) -> Status {
+    auto& ctx = call.ctx;
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, pc.Resolve(call.Param("project_name"), true));
+    BERTH_RETURN_IF_ERROR(pc.Check(ctx.identity, p, "log", "list"));
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
+    BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
+    std::vector<int64_t> only = {p.project_id};
+    BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, &only));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : page.items) out.push_back(AuditJson(a));
+    SetPagination(ctx, q, page.total);
+    return SendJsonValue(ctx, 200, out);
+  });
+}
+
+}  // namespace berth
