@@ -6,8 +6,8 @@
 // are verified with berth_jose against the provider's JWKS.
 //
 // Discovery (<endpoint>/.well-known/openid-configuration) is fetched on first
-// use and kept for an hour; the JWKS likewise, and refetched at once (at most
-// every 10 s) when a token names a kid it does not hold, so key rotation works.
+// use and kept for an hour; the JWKS likewise, and refetched when a token names
+// a kid it does not hold (at most once every 10 s), so key rotation works.
 #include <berth/plugin_sdk.hpp>
 #include <jose.h>
 
@@ -298,8 +298,9 @@ class OidcBackend : public sdk::AuthBackend {
     return {};
   }
 
-  // The cached JWKS; fetched when missing or stale, or when `refresh` and the
-  // last fetch is older than kJwksMinRefetch. *fetched tells whether it was.
+  // The cached JWKS; fetched when missing or stale, or when `refresh` (a
+  // token named an unknown kid) unless the last such refetch was less than
+  // kJwksMinRefetch ago. *fetched tells whether it was fetched.
   Status GetJwks(const CallCtx& call, const Discovery& d, bool refresh, std::shared_ptr<const jose::Jwks>* out,
                  bool* fetched) {
     int64_t now = NowNs();
@@ -307,10 +308,13 @@ class OidcBackend : public sdk::AuthBackend {
     {
       std::lock_guard<std::mutex> lock(mu_);
       bool stale = !jwks_ || now - jwks_at_ >= kJwksTtl;
-      bool may_refresh = refresh && now - jwks_at_ >= kJwksMinRefetch;
-      if (!stale && !may_refresh) {
-        *out = jwks_;
-        return {};
+      if (!stale) {
+        if (!refresh || (refetched_ && now - refetch_at_ < kJwksMinRefetch)) {
+          *out = jwks_;
+          return {};
+        }
+        refetched_ = true;  // claimed before fetching: concurrent callers do not stampede
+        refetch_at_ = now;
       }
     }
     auto fresh = std::make_shared<jose::Jwks>();
@@ -423,6 +427,8 @@ class OidcBackend : public sdk::AuthBackend {
   int64_t discovery_at_ = 0;
   std::shared_ptr<const jose::Jwks> jwks_;
   int64_t jwks_at_ = 0;
+  bool refetched_ = false;
+  int64_t refetch_at_ = 0;
 };
 
 const berth_provider kOidc = sdk::MakeAuthProvider<OidcBackend>(

@@ -229,15 +229,31 @@ class OidcPluginTest : public ::testing::Test {
 
   static ProviderState* state_;
   static std::string* load_error_;
-  std::FILE* devnull_ = std::fopen("/dev/null", "w");
-  Logger log_{LogLevel::kError, devnull_};
+  // What the plugin logs through the host.
+  std::string LogText() {
+    std::fflush(logfile_);
+    std::rewind(logfile_);
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, logfile_)) > 0;) out.append(buf, n);
+    std::fseek(logfile_, 0, SEEK_END);
+    return out;
+  }
+  static size_t Count(const std::string& hay, const std::string& needle) {
+    size_t n = 0;
+    for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+    return n;
+  }
+
+  std::FILE* logfile_ = std::tmpfile();
+  Logger log_{LogLevel::kInfo, logfile_};
   Metrics metrics_;
   HostServices host_{log_, metrics_};
   PluginRegistry reg_{host_.table()};
   const berth_provider* provider_ = nullptr;
 
  public:
-  ~OidcPluginTest() override { std::fclose(devnull_); }
+  ~OidcPluginTest() override { std::fclose(logfile_); }
 };
 ProviderState* OidcPluginTest::state_ = nullptr;
 std::string* OidcPluginTest::load_error_ = nullptr;
@@ -516,6 +532,25 @@ TEST_F(OidcPluginTest, VerifyTokenRefusesTamperedTokens) {
   expect_refused(Mint(GoodClaims(), "rsa-1", jose::Alg::kPS256), "does not advertise");
   expect_refused("garbage", "malformed");
   expect_refused("", "no token");
+}
+
+TEST_F(OidcPluginTest, AnUnknownKidRefetchesTheJwksAtMostOnceInTenSeconds) {
+  auto b = Make(Config());
+  ASSERT_TRUE(b->VerifyToken(Mint(GoodClaims())).ok());  // the JWKS is fetched and cached
+  EXPECT_EQ(Count(LogText(), "refetched the provider's JWKS"), 0u);
+  auto foreign = *jose::GenerateEcKey("P-256");
+  auto ghost = [&](const std::string& kid) {
+    return *jose::SignCompact(GoodClaims().dump(), foreign, jose::Alg::kES256, json{{"kid", kid}});
+  };
+  Outcome first = b->VerifyToken(ghost("rotated-1"));
+  EXPECT_EQ(first.rc, BERTH_E_UNAUTHENTICATED);
+  EXPECT_NE(first.error.find("no key with kid \"rotated-1\""), std::string::npos) << first;
+  EXPECT_EQ(Count(LogText(), "refetched the provider's JWKS"), 1u) << LogText();
+  // A flood of unknown kids does not turn into a flood of JWKS fetches.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(b->VerifyToken(ghost("rotated-" + std::to_string(i + 2))).rc,
+                                        BERTH_E_UNAUTHENTICATED);
+  EXPECT_EQ(Count(LogText(), "refetched the provider's JWKS"), 1u) << LogText();
+  EXPECT_TRUE(b->VerifyToken(Mint(GoodClaims(), "ec-1", jose::Alg::kES256)).ok());
 }
 
 TEST_F(OidcPluginTest, VerifyTokenChecksEveryClaim) {
