@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.parse
@@ -185,6 +186,7 @@ class Registry:
         self.stdout_path = None
         self.stderr_path = None
         self.projects = set()
+        self.projects_lock = threading.Lock()
 
     # -- process control -------------------------------------------------
 
@@ -315,9 +317,13 @@ class Registry:
         if "/" not in rest or rest.startswith("_catalog"):
             return
         project = rest.split("/", 1)[0]
-        if project in self.projects:
-            return
-        self.projects.add(project)
+        with self.projects_lock:
+            if project in self.projects:
+                return
+            self.create_project(project)
+            self.projects.add(project)
+
+    def create_project(self, project):
         conn = self.connect()
         try:
             body = json.dumps({"project_name": urllib.parse.unquote(project)})
@@ -337,7 +343,8 @@ class Registry:
         administrator unless auth=False or headers carry Authorization."""
         headers = dict(headers or {})
         if auth and not any(k.lower() == "authorization" for k in headers):
-            headers["Authorization"] = self.auth_header()
+            # First, so an odd header later in the request cannot hide it.
+            headers = dict([("Authorization", self.auth_header())] + list(headers.items()))
             self.ensure_project(path)
         own = conn is None
         if own:

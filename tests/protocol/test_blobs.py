@@ -278,11 +278,13 @@ class Uploads(RegistryTestCase):
         repo = unique("expect")
         data = b"sent after 100 Continue" * 100
         d = sha256(data)
+        self.reg.ensure_project("/v2/%s/blobs/uploads/" % repo)
         sock = socket.create_connection(("127.0.0.1", self.reg.port), timeout=30)
         try:
             sock.sendall(("POST /v2/%s/blobs/uploads/?digest=%s HTTP/1.1\r\nHost: x\r\n"
+                          "Authorization: %s\r\n"
                           "Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" %
-                          (repo, d, len(data))).encode())
+                          (repo, d, self.reg.auth_header(), len(data))).encode())
             readable, _, _ = select.select([sock], [], [], 10)
             self.assertTrue(readable, "no interim response to Expect: 100-continue")
             interim = b""

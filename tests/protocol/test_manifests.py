@@ -321,6 +321,7 @@ class Manifests(RegistryTestCase):
         conn = self.reg.connect()
         try:
             conn.putrequest("GET", "/v2/%s/manifests/t" % repo)
+            conn.putheader("Authorization", self.reg.auth_header())
             conn.putheader("Accept", DOCKER_MANIFEST)
             conn.putheader("Accept", OCI_MANIFEST)
             conn.endheaders()

@@ -101,9 +101,10 @@ class Restart(unittest.TestCase):
         self.assertEqual(r.status, 202, r)
         sock = socket.create_connection(("127.0.0.1", reg.port), timeout=30)
         try:
-            sock.sendall(("PATCH %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+            sock.sendall(("PATCH %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                          "Content-Length: %d\r\n"
                           "Content-Type: application/octet-stream\r\n\r\n" %
-                          (loc, len(data) - 10)).encode() + data[10:300 * 1024])
+                          (loc, reg.auth_header(), len(data) - 10)).encode() + data[10:300 * 1024])
             time.sleep(0.5)
             reg.restart(signal.SIGKILL)
         finally:
@@ -150,9 +151,10 @@ class Restart(unittest.TestCase):
         data = os.urandom(64 * 1024)
         sock = socket.create_connection(("127.0.0.1", reg.port), timeout=30)
         try:
-            head = ("PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n"
+            head = ("PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+                    "Content-Length: %d\r\n"
                     "Content-Range: 0-%d\r\nContent-Type: application/octet-stream\r\n\r\n" %
-                    (loc, len(data), len(data) - 1))
+                    (loc, reg.auth_header(), len(data), len(data) - 1))
             sock.sendall(head.encode() + data[:1000])
             time.sleep(0.3)
             reg.proc.send_signal(signal.SIGTERM)
