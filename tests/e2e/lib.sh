@@ -62,6 +62,12 @@ log() { printf '[%s %3ds] %s\n' "$E2E_NAME" $((SECONDS - E2E_T0)) "$*" >&2; }
 
 fail() {
   local i
+  # A failure inside $(...) has already been reported by the subshell.
+  if [[ -e $E2E_TMP/.failed ]]; then
+    echo "FAIL [$E2E_NAME]: (see above) $*" >&2
+    exit 1
+  fi
+  : >"$E2E_TMP/.failed"
   {
     echo
     echo "FAIL [$E2E_NAME]: $*"

@@ -120,6 +120,11 @@ check_list() {
   expect_eq "$(jq '.manifests | length' "$list")" 2 "number of children in $repo:$tag"
   expect_eq "$(jq -c '[.manifests[].platform.architecture] | sort' "$list")" '["amd64","arm64"]' "architectures in $repo:$tag"
   expect_eq "$(jq -c '[.manifests[].platform.os] | unique' "$list")" '["linux"]' "os in $repo:$tag"
+  http HEAD "/v2/$repo/manifests/$tag" -H "Accept: $ACCEPT_ALL"
+  expect_status 200
+  expect_eq "$(hdr Content-Type)" "$list_mt" "Content-Type of HEAD on $repo:$tag"
+  expect_eq "$(hdr Docker-Content-Digest)" "$digest" "Docker-Content-Digest of HEAD on $repo:$tag"
+  expect_eq "$(hdr Content-Length)" "$(stat -c %s "$list")" "Content-Length of HEAD on $repo:$tag"
   # The list by digest is the same document.
   http GET "/v2/$repo/manifests/$digest" -H "Accept: $list_mt"
   check_manifest_response "$digest" "$list_mt"
@@ -144,6 +149,7 @@ check_list() {
   cmp -s "$E2E_TMP/raw-$tag.log" "$list" || fail "skopeo inspect --raw of $repo:$tag differs from the pushed list"
   run_client "arm-$tag" skopeo inspect --override-arch arm64 --tls-verify=false "docker://$REG/$repo:$tag"
   expect_eq "$(jq -r .Architecture "$E2E_TMP/arm-$tag.log")" arm64 "skopeo inspect --override-arch arm64 of $repo:$tag"
+  expect_eq "$(jq -r .Digest "$E2E_TMP/arm-$tag.log")" "$digest" "skopeo inspect .Digest of $repo:$tag"
 }
 
 log "multi-arch OCI index: buildah manifest push --all --format oci"
