@@ -279,6 +279,17 @@ EOF
     if [[ -n $r ]]; then printf '%s\n' "$r"; fi
   done | jq -R . | jq -s --arg a "$creds" '{auths: (map({key: ., value: {auth: $a}}) | from_entries)}' \
     >"$c/auth.json"
+  # skopeo's blob-info cache (which blobs it saw in which repository, what it
+  # uses to decide on cross-repository mounts) is system-wide for root and
+  # loses records when many clients write it at once. A private one per test:
+  # c/image puts it under XDG_DATA_HOME when it believes it is not root.
+  mkdir -p "$c/bin" "$c/xdg"
+  local real_skopeo
+  real_skopeo=$(PATH=${PATH//$c\/bin:/} command -v skopeo)
+  printf '#!/bin/sh\nexport _CONTAINERS_ROOTLESS_UID=65534 XDG_DATA_HOME="%s"\nexec "%s" "$@"\n' \
+    "$c/xdg" "$real_skopeo" >"$c/bin/skopeo"
+  chmod +x "$c/bin/skopeo"
+  [[ :$PATH: == *":$c/bin:"* ]] || export PATH="$c/bin:$PATH"
   export CONTAINERS_STORAGE_CONF=$c/storage.conf
   export CONTAINERS_REGISTRIES_CONF=$c/registries.conf
   export CONTAINERS_CONF=$c/containers.conf
