@@ -5,6 +5,9 @@
 //   berthd plugins list [--config FILE]
 //   berthd plugins inspect FILE
 #include <berth/plugin.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <signal.h>
 
 #include <cstdio>
@@ -110,6 +113,14 @@ int PluginsCommand(const std::vector<std::string>& args, const std::string& conf
 }  // namespace
 
 int main(int argc, char** argv) {
+#if defined(__GLIBC__)
+  // Large transient buffers (argon2id's 19 MiB per password check in
+  // auth-db) must go back to the system when freed. Left to itself glibc
+  // raises its mmap threshold after the first such free and from then on
+  // keeps a copy in the heap of every thread that ever checked a password:
+  // 8 concurrent failed logins left berthd at 174 MiB RSS instead of 22 MiB.
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
   std::string config_path;
   std::vector<std::string> rest;
   for (int i = 1; i < argc; ++i) {
