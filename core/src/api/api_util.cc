@@ -11,17 +11,10 @@ Status Bad(const std::string& m) { return Status::InvalidArgument(m, "BAD_REQUES
 }  // namespace
 
 StatusOr<nlohmann::json> ReadJsonObject(RequestContext& ctx) {
-  int64_t len = ctx.ContentLength();
-  if (len > (1 << 20)) return Status(Code::kTooLarge, "request body too large", "REQUEST_ENTITY_TOO_LARGE");
   std::string body;
-  std::istream& in = ctx.Body();
-  char buf[16384];
-  for (;;) {
-    in.read(buf, sizeof buf);
-    std::streamsize n = in.gcount();
-    if (n <= 0) break;
-    body.append(buf, static_cast<size_t>(n));
-    if (body.size() > (1 << 20)) return Status(Code::kTooLarge, "request body too large", "REQUEST_ENTITY_TOO_LARGE");
+  Status read = ctx.ReadBody(1 << 20, &body);
+  if (!read.ok()) {
+    return read.WithApiCode(read.code() == Code::kTooLarge ? "REQUEST_ENTITY_TOO_LARGE" : "BAD_REQUEST");
   }
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded()) return Bad("request body is not valid JSON");

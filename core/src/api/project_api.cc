@@ -91,6 +91,9 @@ void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
   });
 
   r.Add("HEAD", kBase, "projects", [&c](ApiCall& call) -> Status {
+    // Signed-in callers only (Harbor): names of private projects are not
+    // for anonymous probing.
+    BERTH_RETURN_IF_ERROR(RequireAuthenticated(call.ctx));
     std::string name = call.ctx.query.Get("project_name");
     if (name.empty()) return Status::InvalidArgument("project_name is required", "BAD_REQUEST");
     BERTH_ASSIGN_OR_RETURN(bool exists, c.Exists(name));

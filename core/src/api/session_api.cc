@@ -12,20 +12,6 @@ namespace berth {
 
 namespace {
 
-StatusOr<std::string> ReadForm(RequestContext& ctx) {
-  std::string body;
-  std::istream& in = ctx.Body();
-  char buf[4096];
-  for (;;) {
-    in.read(buf, sizeof buf);
-    std::streamsize n = in.gcount();
-    if (n <= 0) break;
-    body.append(buf, static_cast<size_t>(n));
-    if (body.size() > 65536) return Status(Code::kTooLarge, "form too large", "REQUEST_ENTITY_TOO_LARGE");
-  }
-  return body;
-}
-
 Status Redirect(RequestContext& ctx, const std::string& location) {
   ctx.response.set("Location", location);
   SendEmpty(ctx, 302);
@@ -38,7 +24,9 @@ void RegisterSessionApi(ApiRouter& r, Authenticator& auth, SessionManager& sessi
                         AuditLog& audit, std::string external_url) {
   r.Add("POST", "/c/login", "login", [&auth, &sessions, &audit](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
-    BERTH_ASSIGN_OR_RETURN(std::string body, ReadForm(ctx));
+    std::string body;
+    Status read = ctx.ReadBody(65536, &body);
+    if (!read.ok()) return read.WithApiCode("BAD_REQUEST");
     QueryParams form = QueryParams::Parse(body);
     std::string user = form.Get("principal"), password = form.Get("password");
     auto id = auth.Password(user, password, ctx.request.clientAddress().host().toString());

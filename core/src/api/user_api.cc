@@ -45,6 +45,12 @@ void RegisterUserApi(ApiRouter& r, UserController& c, ProjectController& project
   const std::string base = "/api/v2.0/users";
   r.Add("GET", base, "users", [&c](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
+    // Harbor's ListUsers also takes username= and email= (fuzzy).
+    for (const char* key : {"username", "email"}) {
+      if (!call.ctx.query.Get(key).empty()) {
+        q.terms.push_back({key, QueryTerm::Op::kFuzzy, {call.ctx.query.Get(key)}});
+      }
+    }
     BERTH_ASSIGN_OR_RETURN(auto page, c.List(call.ctx.identity, q));
     nlohmann::json out = nlohmann::json::array();
     for (const auto& u : page.items) out.push_back(UserJson(u));
@@ -65,21 +71,29 @@ void RegisterUserApi(ApiRouter& r, UserController& c, ProjectController& project
     BERTH_ASSIGN_OR_RETURN(UserRecord u, c.Current(call.ctx.identity));
     return SendJsonValue(call.ctx, 200, UserJson(u));
   });
-  r.Add("GET", base + "/current/permissions", "users_permissions", [&c, &projects](ApiCall& call) -> Status {
+  r.Add("GET", base + "/current/permissions", "users_permissions", [&projects](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
-    BERTH_ASSIGN_OR_RETURN(UserRecord u, c.Current(ctx.identity));
+    // Any signed-in caller, robots included (Harbor evaluates the caller's
+    // security context, whatever it is).
+    BERTH_RETURN_IF_ERROR(RequireAuthenticated(ctx));
     std::string scope = ctx.query.Get("scope");
     bool relative = ctx.query.Get("relative") == "true";
     nlohmann::json out = nlohmann::json::array();
     if (scope.rfind("/project/", 0) == 0) {
       BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects.Resolve(scope.substr(9), false));
-      BERTH_ASSIGN_OR_RETURN(auto roles, projects.RolesOf(ctx.identity, p));
-      std::set<std::pair<std::string, std::string>> grants;
-      if (ctx.identity.sysadmin) {
-        for (const auto& g : rbac::RoleGrants(rbac::kProjectAdmin)) grants.insert(g);
+      // Every project permission the caller holds: its roles, what a
+      // public project grants everyone, a robot's own grants.
+      std::set<std::pair<std::string, std::string>> candidates, grants;
+      for (int role = rbac::kProjectAdmin; role <= rbac::kLimitedGuest; ++role) {
+        for (const auto& g : rbac::RoleGrants(role)) candidates.insert(g);
       }
-      for (int role : roles) {
-        for (const auto& g : rbac::RoleGrants(role)) grants.insert(g);
+      for (const auto& g : candidates) {
+        Status allowed = projects.Check(ctx.identity, p, g.first, g.second);
+        if (allowed.ok()) {
+          grants.insert(g);
+        } else if (allowed.code() != Code::kPermissionDenied) {
+          return allowed;
+        }
       }
       for (const auto& [res, act] : grants) {
         std::string resource = relative ? res : scope + (res.empty() ? "" : "/" + res);
@@ -90,7 +104,6 @@ void RegisterUserApi(ApiRouter& r, UserController& c, ProjectController& project
         out.push_back({{"resource", relative ? res : "/system/" + res}, {"action", act}});
       }
     }
-    (void)u;
     return SendJsonValue(ctx, 200, out);
   });
   r.Add("GET", base + "/search", "users_search", [&c](ApiCall& call) -> Status {

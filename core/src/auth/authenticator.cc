@@ -119,8 +119,7 @@ StatusOr<Identity> Authenticator::Password(const std::string& username,
   if (int64_t wait = limiter_.RetryAfterMs(username, remote, now); wait > 0) {
     return Status(Code::kTooManyRequests,
                   "too many failed sign-in attempts; retry in " + std::to_string((wait + 999) / 1000) +
-                      " seconds",
-                  "TOO_MANY_REQUEST");
+                      " seconds");  // TOO_MANY_REQUEST on the API, TOOMANYREQUESTS on /v2
   }
   if (username.empty() || password.empty()) {
     limiter_.RecordFailure(username, remote, now);

@@ -109,10 +109,18 @@ Status RegistryAccess::Authorize(RequestContext& ctx, const V2Access& access) {
     return {};
   }
   if (access.route == V2Route::kCatalog) {
-    bool ok = who.sysadmin;
+    // Harbor's v2auth asks for system "catalog read": administrators, and
+    // robots granted it. A token must carry registry:catalog:* -- the token
+    // service lists the entry for everyone, with no actions for callers
+    // that may not list the catalog.
+    bool ok = who.sysadmin ||
+              (who.kind == Identity::Kind::kRobot && evaluator_.CanSystem(who, "catalog", "read"));
     if (who.kind == Identity::Kind::kToken) {
       for (const auto& a : who.token_access) {
-        if (a.type == "registry" && a.name == "catalog") ok = true;
+        if (a.type != "registry" || a.name != "catalog") continue;
+        for (const auto& act : a.actions) {
+          if (act == "*") ok = true;
+        }
       }
     }
     if (ok) return {};

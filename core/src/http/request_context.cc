@@ -126,4 +126,27 @@ std::istream& RequestContext::Body() {
   return *body_;
 }
 
+Status RequestContext::ReadBody(size_t max_bytes, std::string* out) {
+  int64_t len = ContentLength();
+  auto too_large = [&] {
+    return Status(Code::kTooLarge, "request body exceeds the limit of " +
+                                       std::to_string(max_bytes) + " bytes");
+  };
+  if (len > static_cast<int64_t>(max_bytes)) return too_large();
+  if (len == 0) return {};
+  std::istream& in = Body();
+  char buf[64 * 1024];
+  for (;;) {
+    in.read(buf, sizeof buf);
+    std::streamsize n = in.gcount();
+    if (n <= 0) break;
+    out->append(buf, static_cast<size_t>(n));
+    if (out->size() > max_bytes) return too_large();
+  }
+  if (len > 0 && static_cast<int64_t>(out->size()) != len) {
+    return Status::InvalidArgument("request body is shorter than its Content-Length");
+  }
+  return {};
+}
+
 }  // namespace berth

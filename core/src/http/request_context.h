@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "auth/identity.h"
+#include "common/status.h"
 
 namespace berth {
 
@@ -55,6 +56,10 @@ struct RequestContext {
   // The request body, counting bytes into bytes_in. Reads nothing when the
   // request has no body (neither Content-Length nor chunked encoding).
   std::istream& Body();
+  // Reads the whole body into *out; kTooLarge (no protocol code: callers
+  // add theirs) when it exceeds max_bytes, kInvalidArgument when it ends
+  // before its Content-Length.
+  Status ReadBody(size_t max_bytes, std::string* out);
 
  private:
   std::unique_ptr<std::streambuf> counting_buf_;

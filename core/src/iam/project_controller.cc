@@ -76,8 +76,12 @@ StatusOr<ProjectRecord> ProjectController::Resolve(const std::string& ref, bool 
 StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std::string& name,
                                                   std::map<std::string, std::string> md) {
   if (!who.authenticated()) return Deny(who, "");
+  // With "everyone", Harbor lets every user and every system-level robot
+  // create projects (never project-level robots).
+  bool everyone = auth_.project_creation_restriction == "everyone";
   bool allowed = who.sysadmin || evaluator_.CanSystem(who, "project", "create") ||
-                 (who.kind == Identity::Kind::kUser && auth_.project_creation_restriction == "everyone");
+                 (who.kind == Identity::Kind::kUser && everyone) ||
+                 (who.kind == Identity::Kind::kRobot && who.robot_project_id == 0 && everyone);
   if (!allowed) return Deny(who, "only system administrators may create projects");
   BERTH_RETURN_IF_ERROR(ValidateProjectName(name));
   if (!md.count("public")) md["public"] = "false";
@@ -103,19 +107,18 @@ StatusOr<ProjectRecord> ProjectController::Get(const Identity& who, const std::s
 StatusOr<Page<ProjectRecord>> ProjectController::List(const Identity& who, const ListQuery& q) {
   ProjectVisibility v;
   v.all = who.sysadmin || evaluator_.CanSystem(who, "project", "list");
+  // Harbor: a robot whose permissions cover every project ("*") sees them all.
+  if (who.kind == Identity::Kind::kRobot && who.robot_project_id == 0) {
+    for (const auto& p : who.robot_permissions) {
+      if (p.kind == "project" && p.ns == "*") v.all = true;
+    }
+  }
   if (who.kind == Identity::Kind::kUser) {
     v.user_id = who.user_id;
     v.group_ids = who.group_ids;
   }
-  // Project robots see their own project.
-  if (who.kind == Identity::Kind::kRobot && !v.all) {
-    ListQuery scoped = q;
-    if (who.robot_project_id != 0) {
-      scoped.terms.push_back({"project_id", QueryTerm::Op::kExact, {std::to_string(who.robot_project_id)}});
-      v.all = true;
-      return projects_.List(scoped, v);
-    }
-  }
+  // Project robots see their own project, and the public ones (Harbor).
+  if (who.kind == Identity::Kind::kRobot && !v.all) v.project_id = who.robot_project_id;
   return projects_.List(q, v);
 }
 

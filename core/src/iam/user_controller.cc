@@ -85,8 +85,10 @@ StatusOr<UserRecord> UserController::Get(const Identity& who, int64_t user_id) {
 }
 
 StatusOr<UserRecord> UserController::Current(const Identity& who) {
+  if (!who.authenticated()) return Deny(who, "");
   if (who.kind != Identity::Kind::kUser) {
-    return Deny(who, "only users have a current user record");
+    // Harbor: 412 for callers signed in through a non-local context (robots).
+    return Status(Code::kPreconditionFailed, "only users have a current user record", "PRECONDITION");
   }
   return Get(who, who.user_id);
 }
@@ -112,6 +114,8 @@ Status UserController::Delete(const Identity& who, int64_t user_id) {
   if (who.kind == Identity::Kind::kUser && who.user_id == user_id) {
     return Forbidden("you cannot delete yourself");
   }
+  // As in Harbor, user 1 (the initial administrator) cannot be deleted.
+  if (user_id == 1) return Forbidden("the initial administrator cannot be deleted");
   BERTH_ASSIGN_OR_RETURN(auto u, users_.GetById(user_id));
   if (!u) return NotFound("user not found");
   BERTH_RETURN_IF_ERROR(users_.Delete(user_id));
@@ -142,7 +146,7 @@ Status UserController::ChangePassword(const Identity& who, int64_t user_id,
   bool self = who.kind == Identity::Kind::kUser && who.user_id == user_id;
   if (self) {
     auto ok = auth_.db_backend().Authenticate(u->username, old_password, u->password_hash);
-    if (!ok.ok()) return Status::InvalidArgument("the old password is wrong", "BAD_REQUEST");
+    if (!ok.ok()) return Forbidden("the old password is wrong");  // Harbor: 403
     if (old_password == new_password) return Bad("the new password must differ from the old one");
   }
   BERTH_RETURN_IF_ERROR(ValidatePassword(new_password));

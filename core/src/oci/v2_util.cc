@@ -32,32 +32,8 @@ void Fail(RequestContext& ctx, const Status& s) {
 }
 
 Status ReadBodyLimited(RequestContext& ctx, size_t max_bytes, std::string* out) {
-  int64_t len = ctx.ContentLength();
-  if (len > static_cast<int64_t>(max_bytes)) {
-    return Status(Code::kTooLarge,
-                  "request body of " + std::to_string(len) + " bytes exceeds the limit of " +
-                      std::to_string(max_bytes),
-                  "SIZE_INVALID");
-  }
-  if (len == 0) return {};
-  std::istream& in = ctx.Body();
-  std::vector<char> buf(64 * 1024);
-  for (;;) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    std::streamsize n = in.gcount();
-    if (n <= 0) break;
-    out->append(buf.data(), static_cast<size_t>(n));
-    if (out->size() > max_bytes) {
-      return Status(Code::kTooLarge,
-                    "request body exceeds the limit of " + std::to_string(max_bytes) + " bytes",
-                    "SIZE_INVALID");
-    }
-  }
-  if (len > 0 && static_cast<int64_t>(out->size()) != len) {
-    return Status::InvalidArgument("request body is shorter than its Content-Length",
-                                   "SIZE_INVALID");
-  }
-  return {};
+  Status s = ctx.ReadBody(max_bytes, out);
+  return s.ok() ? s : s.WithApiCode("SIZE_INVALID");
 }
 
 StatusOr<std::optional<ByteRange>> ParseContentRange(const std::string& header) {

@@ -137,7 +137,11 @@ berth_status PerformPluginHttpRequest(const berth_call_ctx* call, const berth_ht
   req.ca_pem = str(in.ca_pem);
   if (call != nullptr && call->deadline_unix_ns > 0) {
     int64_t left_ms = (call->deadline_unix_ns - NowUnixNanos()) / 1000000;
-    if (left_ms <= 0) return BERTH_E_DEADLINE_EXCEEDED;
+    if (left_ms <= 0) {
+      static const char kMsg[] = "the call's deadline passed before the HTTP request was sent";
+      if (err != nullptr && err->append != nullptr) err->append(err->ctx, kMsg, sizeof kMsg - 1);
+      return BERTH_E_DEADLINE_EXCEEDED;
+    }
     if (req.timeout_ms <= 0 || req.timeout_ms > left_ms) req.timeout_ms = left_ms;
   }
   if (call != nullptr && call->is_cancelled != nullptr) {
@@ -149,7 +153,7 @@ berth_status PerformPluginHttpRequest(const berth_call_ctx* call, const berth_ht
     if (err != nullptr && err->append != nullptr) err->append(err->ctx, s.message().data(), s.message().size());
     switch (s.code()) {
       case Code::kDeadlineExceeded: return BERTH_E_DEADLINE_EXCEEDED;
-      case Code::kTooLarge: return BERTH_E_INVALID_ARGUMENT;
+      case Code::kTooLarge: return BERTH_E_IO;  // the remote sent too much
       default: return BERTH_E_IO;
     }
   }

@@ -149,6 +149,10 @@ StatusOr<Page<ProjectRecord>> ProjectStore::List(const ListQuery& q, const Proje
               " OR EXISTS (SELECT 1 FROM project_member pm WHERE pm.project_id = p.project_id "
               "AND (" + MembershipClause(who.user_id, who.group_ids, &params) + ")))";
     }
+    if (who.project_id > 0) {
+      params.push_back(SqlInt(who.project_id));
+      where = "(" + where + " OR p.project_id = $" + std::to_string(params.size()) + ")";
+    }
   }
   BERTH_ASSIGN_OR_RETURN(RowPage rows, RunListQuery(db_, kProjectSelect, kProjectFrom, where,
                                                     params, q, kColumns, "p.project_id"));

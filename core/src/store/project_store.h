@@ -45,6 +45,7 @@ struct ProjectVisibility {
   bool all = false;  // system administrators
   int64_t user_id = 0;  // 0: anonymous
   std::vector<int64_t> group_ids;
+  int64_t project_id = 0;  // also this project (a project robot's own)
 };
 
 class ProjectStore {
