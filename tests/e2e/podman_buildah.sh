@@ -190,6 +190,13 @@ amd_child=$(jq -r '.manifests[] | select(.platform.architecture == "amd64") | .d
 http GET /v2/library/e2e-multiarch/manifests/docker -H "Accept: $DOCKER_MANIFEST"
 check_manifest_response "$amd_child" "$DOCKER_MANIFEST"
 
+# buildah and podman send compressed layers with Transfer-Encoding: chunked;
+# such a body must be taken as complete when its last chunk arrives, not when
+# the client gives up waiting (that took 60 s per layer once).
+slow=$(jq -R 'fromjson? | select(.msg == "request" and (.path | contains("/blobs/uploads/"))
+  and .duration_ms > 20000) | "\(.method) \(.path) \(.duration_ms) ms"' "$BERTHD_LOG")
+[[ -z $slow ]] || fail "upload requests took more than 20 s: $slow"
+
 run_client tags-multi skopeo list-tags --tls-verify=false "docker://$REG/library/e2e-multiarch"
 expect_eq "$(jq -c '.Tags | sort' "$E2E_TMP/tags-multi.log")" '["docker","oci"]' "tags of library/e2e-multiarch"
 
