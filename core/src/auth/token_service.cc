@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/clock.h"
+#include "common/digest.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "jose.h"
@@ -111,6 +112,30 @@ StatusOr<TokenService::Issued> TokenService::Issue(const std::string& subject,
 }
 
 StatusOr<Identity> TokenService::Verify(std::string_view token) const {
+  std::string key = Digest::Of(DigestAlgorithm::kSha256, token).hex;
+  int64_t now = NowUnixMillis() / 1000;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      if (it->second.expires_at > now) return it->second.identity;
+      cache_.erase(it);
+    }
+  }
+  int64_t expires_at = 0;
+  BERTH_ASSIGN_OR_RETURN(Identity id, VerifyUncached(token, &expires_at));
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (cache_.size() >= 50000) {
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      it = it->second.expires_at <= now ? cache_.erase(it) : std::next(it);
+    }
+    if (cache_.size() >= 50000) cache_.clear();
+  }
+  cache_[key] = {id, expires_at};
+  return id;
+}
+
+StatusOr<Identity> TokenService::VerifyUncached(std::string_view token, int64_t* expires_at) const {
   auto unauthenticated = [](const std::string& why) {
     return Status::Unauthenticated("invalid token: " + why, "UNAUTHORIZED");
   };
@@ -133,6 +158,9 @@ StatusOr<Identity> TokenService::Verify(std::string_view token) const {
   if (!c["sub"].is_string()) return unauthenticated("sub must be a string");
   id.username = c["sub"].get<std::string>();
   id.token_issued_at = c["iat"].get<int64_t>();
+  // Same leeway as the claim check: the cache never outlives what a fresh
+  // verification would accept.
+  *expires_at = c["exp"].get<int64_t>() + 60;
   if (!c["access"].is_array()) return unauthenticated("access must be an array");
   for (const auto& a : c["access"]) {
     if (!a.is_object() || !a.value("type", nlohmann::json()).is_string() ||

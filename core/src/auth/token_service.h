@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +48,9 @@ class TokenService {
     int64_t issued_at = 0;  // unix seconds
   };
   StatusOr<Issued> Issue(const std::string& subject, const std::vector<TokenAccess>& access) const;
-  // A kToken identity; kUnauthenticated with the reason otherwise.
+  // A kToken identity; kUnauthenticated with the reason otherwise. Tokens
+  // that verified are remembered (by SHA-256) until they expire, so the
+  // signature is checked once per token rather than once per request.
   StatusOr<Identity> Verify(std::string_view token) const;
 
   const TokenServiceOptions& options() const { return options_; }
@@ -57,8 +61,16 @@ class TokenService {
  private:
   TokenService() = default;
   struct Keys;
+  StatusOr<Identity> VerifyUncached(std::string_view token, int64_t* expires_at) const;
+
   TokenServiceOptions options_;
   std::unique_ptr<Keys> keys_;
+  struct CachedToken {
+    Identity identity;
+    int64_t expires_at;  // unix seconds (exp + leeway)
+  };
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<std::string, CachedToken> cache_;
   std::string kid_;
   std::string public_pem_;
 };
