@@ -195,6 +195,9 @@ class Registry:
         self.stdout_path = os.path.join(self.root, "stdout.%d.log" % self.generation)
         self.stderr_path = os.path.join(self.root, "stderr.%d.log" % self.generation)
         env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
+        dsn = self.postgres_dsn()
+        if dsn:
+            env.update(BERTH_METADATA_DRIVER="postgres", BERTH_POSTGRES_DSN=dsn)
         env.update(BERTH_LISTEN="127.0.0.1:0", BERTH_DATA_DIR=self.data_dir,
                    BERTH_LOG_LEVEL="info", BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD)
         out = open(self.stdout_path, "wb")
@@ -226,6 +229,33 @@ class Registry:
             time.sleep(0.02)
         self.stop(signal.SIGKILL)
         raise RuntimeError("berthd did not report its port within 30 s")
+
+    def postgres_dsn(self):
+        """With BERTH_PROTOCOL_POSTGRES_DSN_FILE (a file holding a server DSN,
+        as the ctest fixture "pg" writes it), berthd keeps its metadata in
+        PostgreSQL: a fresh database per Registry, dropped at cleanup."""
+        path = os.environ.get("BERTH_PROTOCOL_POSTGRES_DSN_FILE")
+        if not path:
+            return None
+        if getattr(self, "pg_dsn", None):
+            return self.pg_dsn
+        with open(path) as f:
+            server = f.read().strip()
+        base, _, _ = server.rpartition("/")
+        self.pg_db = "berth_protocol_%s" % uuidlib.uuid4().hex[:12]
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", server, "-c",
+                        "CREATE DATABASE %s" % self.pg_db], check=True,
+                       stdout=subprocess.DEVNULL)
+        self.pg_server = server
+        self.pg_dsn = "%s/%s" % (base, self.pg_db)
+        return self.pg_dsn
+
+    def drop_postgres_database(self):
+        if getattr(self, "pg_db", None):
+            subprocess.run(["psql", "-X", "-q", self.pg_server, "-c",
+                            "DROP DATABASE IF EXISTS %s" % self.pg_db],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.pg_db = None
 
     def stop(self, sig=signal.SIGTERM, timeout=40):
         """Stops berthd; returns its exit code."""
@@ -261,6 +291,7 @@ class Registry:
         try:
             return self.stop()
         finally:
+            self.drop_postgres_database()
             if os.environ.get("BERTH_PROTOCOL_KEEP"):
                 sys.stderr.write("berth protocol test data kept in %s\n" % self.root)
             else:
