@@ -50,8 +50,7 @@ void NotificationDispatcher::Stop() {
 void NotificationDispatcher::OnArtifactEvent(const ArtifactEvent& e) {
   std::string type = WebhookEventType(e.kind);
   if (type.empty() || targets_.empty()) return;
-  PayloadContext ctx = context_(e);
-  std::string default_payload, cloud_payload;
+  auto event = std::make_shared<const ArtifactEvent>(e);
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return;
   for (size_t i = 0; i < targets_.size(); ++i) {
@@ -63,25 +62,31 @@ void NotificationDispatcher::OnArtifactEvent(const ArtifactEvent& e) {
                  {{"endpoint", ep.name}, {"event", type}, {"digest", e.digest}});
       continue;
     }
-    Delivery d;
-    d.event_type = type;
-    d.payload_format = ep.payload_format;
-    if (ep.payload_format == "CloudEvents") {
-      PayloadContext c = ctx;
-      if (c.source.empty()) c.source = "/berth/notifications/" + ep.name;
-      d.payload = CloudEventPayload(e, c, NewUuid());
-      d.content_type = "application/cloudevents+json";
-    } else {
-      if (default_payload.empty()) default_payload = DefaultPayload(e, ctx);
-      d.payload = default_payload;
-      d.content_type = "application/json";
-    }
-    d.address = ep.address;
-    d.auth_header = ep.auth_header;
-    d.skip_cert_verify = ep.skip_cert_verify;
-    queue_.push(Task{NowUnixMillis(), seq_++, i, std::move(d)});
+    Task t{NowUnixMillis(), seq_++, i, event, {}};
+    t.delivery.event_type = type;
+    queue_.push(std::move(t));
   }
   cv_.notify_all();
+}
+
+void NotificationDispatcher::BuildDelivery(Task& t) {
+  const auto& ep = targets_[t.target].endpoint;
+  const ArtifactEvent& e = *t.event;
+  PayloadContext ctx = context_(e);
+  Delivery& d = t.delivery;
+  d.payload_format = ep.payload_format;
+  if (ep.payload_format == "CloudEvents") {
+    if (ctx.source.empty()) ctx.source = "/berth/notifications/" + ep.name;
+    d.payload = CloudEventPayload(e, ctx, NewUuid());
+    d.content_type = "application/cloudevents+json";
+  } else {
+    d.payload = DefaultPayload(e, ctx);
+    d.content_type = "application/json";
+  }
+  d.address = ep.address;
+  d.auth_header = ep.auth_header;
+  d.skip_cert_verify = ep.skip_cert_verify;
+  t.event.reset();  // retries resend exactly this payload
 }
 
 int64_t NotificationDispatcher::Backoff(int attempt) const {
@@ -112,6 +117,7 @@ void NotificationDispatcher::Worker() {
 
 void NotificationDispatcher::Run(Task t) {
   const auto& target = targets_[t.target];
+  if (t.event) BuildDelivery(t);
   int64_t deadline = NowUnixNanos() + options_.timeout_ms * 1000000LL;
   Status s = target.notifier->Deliver(t.delivery, deadline);
   if (s.ok()) {

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <set>
@@ -45,6 +46,9 @@ class NotificationDispatcher {
     int64_t due_ms;
     uint64_t seq;
     size_t target;
+    // The event until the first attempt builds the payload (on a worker:
+    // building it may read the metadata store).
+    std::shared_ptr<const ArtifactEvent> event;
     Delivery delivery;
     bool operator>(const Task& o) const {
       return due_ms != o.due_ms ? due_ms > o.due_ms : seq > o.seq;
@@ -52,6 +56,7 @@ class NotificationDispatcher {
   };
   void Worker();
   void Run(Task task);
+  void BuildDelivery(Task& task);
   int64_t Backoff(int attempt) const;
 
   std::vector<NotificationTarget> targets_;
