@@ -7,8 +7,14 @@ namespace berth {
 bool AccessEvaluator::RobotAllows(const Identity& who, const ProjectRecord* project,
                                   std::string_view resource, std::string_view action) const {
   for (const auto& p : who.robot_permissions) {
+    // A grant names its project; Harbor binds it to the project's id when
+    // the robot is created or updated. A project created after that (the
+    // name deleted and re-created) is another project: the grant does not
+    // reach it.
     bool scope_ok = project != nullptr
-                        ? (p.kind == "project" && (p.ns == "*" || p.ns == project->name))
+                        ? (p.kind == "project" &&
+                           (p.ns == "*" || (p.ns == project->name &&
+                                            project->creation_time <= who.robot_updated_ms + 1000)))
                         : (p.kind == "system");
     // A project robot never reaches beyond its own project.
     if (project != nullptr && who.robot_project_id != 0 && project->project_id != who.robot_project_id) {

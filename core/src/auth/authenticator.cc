@@ -79,6 +79,7 @@ StatusOr<Identity> Authenticator::Robot(const std::string& name, const std::stri
   id.username = r->name;
   id.robot_id = r->id;
   id.robot_project_id = r->level == "project" ? r->project_id : 0;
+  id.robot_updated_ms = r->update_time;
   id.robot_permissions = ParseRobotPermissions(r->permissions_json);
   id.method = "basic";
   return id;

@@ -36,6 +36,7 @@ struct Identity {
   // Robots.
   int64_t robot_id = 0;
   int64_t robot_project_id = 0;  // project robots
+  int64_t robot_updated_ms = 0;  // when its permissions were last set (unix millis)
   std::vector<RobotPermission> robot_permissions;
   // Registry bearer tokens (/v2 only).
   std::vector<TokenAccess> token_access;

@@ -205,6 +205,10 @@ Status ProjectStore::Delete(int64_t project_id) {
     auto r = tx.Exec("DELETE FROM project WHERE project_id = $1", {SqlInt(project_id)});
     if (!r.ok()) return r.status();
     if (r->affected == 0) return Status::NotFound("project not found", "NOT_FOUND");
+    // Its robots go with it (Harbor: robotMgr.DeleteByProjectID).
+    auto robots = tx.Exec("DELETE FROM robot WHERE level = 'project' AND project_id = $1",
+                          {SqlInt(project_id)});
+    if (!robots.ok()) return robots.status();
     return {};
   });
 }
