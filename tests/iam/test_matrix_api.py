@@ -99,6 +99,11 @@ POST robots (system)                201 403 403 403 403 403 403 403 403 403 403 
 GET audit-logs                      200 200 200 200 200 200 200 200 200 200 200 200 401  200     200     200     401  401
 audit-logs show P                   Y   Y   N   N   N   N   N   N   N   N   N   N   -    N       N       N       -    -
 audit-logs show Q                   Y   N   N   N   N   N   Y   N   N   N   N   N   -    N       N       N       -    -
+POST ldap/ping                      400 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
+GET ldap/users/search               400 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
+POST ldap/users/import              400 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
+GET ldap/groups/search              400 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
+POST system/oidc/ping               400 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
 DELETE users/{self}                 403 403 403 403 403 403 403 403 403 403 403 403 -    -       -       -       -    -
 """
 
@@ -464,6 +469,14 @@ class MatrixApi(unittest.TestCase):
             "GET audit-logs": get("/audit-logs"),
             "audit-logs show P": lambda c: audit_shows(c, World.P),
             "audit-logs show Q": lambda c: audit_shows(c, World.Q),
+            "POST ldap/ping": lambda c: c.api("POST", API + "/ldap/ping",
+                                              {"ldap_url": "ldap://127.0.0.1:9"}),
+            "GET ldap/users/search": get("/ldap/users/search?username=x"),
+            "POST ldap/users/import": lambda c: c.api("POST", API + "/ldap/users/import",
+                                                      {"ldap_uid_list": ["x"]}),
+            "GET ldap/groups/search": get("/ldap/groups/search?groupname=x"),
+            "POST system/oidc/ping": lambda c: c.api("POST", API + "/system/oidc/ping",
+                                                     {"url": "https://127.0.0.1:9"}),
             "DELETE users/{self}": delete_self,
         }
 
@@ -638,6 +651,34 @@ class MatrixApi(unittest.TestCase):
         """Every identity x system-wide operation (users, groups, robots, ...).
         Runs last: it changes passwords and tries self-deletion."""
         self.run_grid("system", SYSTEM, self.system_ops())
+
+    def test_5_name_or_id(self):
+        """A numeric reference is an id unless X-Is-Resource-Name: true; the
+        permission check applies to the project actually resolved."""
+        w = self.world
+        pid = w.pid(World.P)
+        w.create_project(str(pid), False)
+        name = L.uid("iam-num")
+        w.create_user(name)
+        by_name = {"X-Is-Resource-Name": "true"}
+        w.b.admin("POST", "%s/projects/%d/members" % (API, pid),
+                  {"role_id": 1, "member_user": {"username": name}}, headers=by_name, expect=201)
+        self.assertIsNone(self.member_id(World.P, name))
+        auth = L.basic(name, L.PASSWORD)
+        r = w.b.call("GET", "%s/projects/%d" % (API, pid), auth=auth)
+        self.assertEqual(r.status, 403, "id %d is %s: %s" % (pid, World.P, L.short(r)))
+        r = w.b.call("GET", "%s/projects/%d" % (API, pid), auth=auth, headers=by_name)
+        self.assertEqual(r.status, 200, L.short(r))
+        self.assertEqual(r.json()["name"], str(pid))
+        r = w.b.call("GET", "%s/projects/%d/members" % (API, pid), auth=auth, headers=by_name)
+        self.assertEqual(r.status, 200, L.short(r))
+        r = w.b.call("DELETE", "%s/projects/%d" % (API, pid), auth=auth)
+        self.assertEqual(r.status, 403, L.short(r))
+        r = w.b.call("DELETE", "%s/projects/%d" % (API, pid), auth=auth, headers=by_name)
+        self.assertEqual(r.status, 200, L.short(r))
+        w.b.admin("GET", API + "/projects/" + World.P, expect=200)
+        r = w.b.admin("GET", "%s/projects/%d" % (API, pid), headers=by_name)
+        self.assertEqual(r.status, 404, L.short(r))
 
     def test_9_initial_admin_is_not_deletable(self):
         """Harbor refuses to delete user 1 (the initial administrator), even

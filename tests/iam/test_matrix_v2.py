@@ -307,6 +307,52 @@ class MatrixV2(unittest.TestCase):
         if msg:
             self.fail(msg)
 
+    def test_base_and_unknown_project(self):
+        """GET /v2/ needs credentials (anonymous: a Bearer challenge without a
+        scope); a repository in a project that does not exist is 404
+        NAME_UNKNOWN for any signed-in caller (and still 401 anonymously),
+        and nothing creates the project behind the caller's back."""
+        w = self.world
+        r = w.b.call("GET", "/v2/")
+        self.assertEqual(r.status, 401, L.short(r))
+        challenge = r.header("WWW-Authenticate") or ""
+        self.assertTrue(challenge.startswith('Bearer realm="http://127.0.0.1:%d/service/token"'
+                                             % self.reg.port), challenge)
+        self.assertIn('service="harbor-registry"', challenge)
+        self.assertNotIn("scope=", challenge)
+        for who in ("sa", "pG", "non", "rPul", "rSys"):
+            for mode in ("basic", "token"):
+                c = self.world.caller(who, mode)
+                r = c.v2("GET", "/v2/", scopes=[])
+                self.assertEqual(r.status, 200, "%s %s: %s" % (who, mode, L.short(r)))
+                for method, path in (("GET", "/v2/iam-nosuch/app/manifests/v1"),
+                                     ("GET", "/v2/iam-nosuch/app/tags/list"),
+                                     ("POST", "/v2/iam-nosuch/app/blobs/uploads/"),
+                                     ("DELETE", "/v2/iam-nosuch/app/manifests/" + "sha256:" +
+                                      "0" * 64)):
+                    r = c.v2(method, path, scopes=["repository:iam-nosuch/app:pull,push,delete"])
+                    self.assertEqual(r.status, 404, "%s %s: %s" % (who, mode, L.short(r)))
+                    self.assertIn("NAME_UNKNOWN", r.error_codes())
+        for key in ("rDis", "rExp"):
+            c = self.world.caller(key, "basic")
+            self.assertEqual(c.v2("GET", "/v2/").status, 401)
+        r = w.b.call("GET", "/v2/iam-nosuch/app/tags/list")
+        self.assertEqual(r.status, 401, L.short(r))
+        self.assertIn('scope="repository:iam-nosuch/app:pull"', r.header("WWW-Authenticate"))
+        r = w.b.admin("GET", L.API + "/projects/iam-nosuch")
+        self.assertEqual(r.status, 404, L.short(r))
+        # An anonymous token opens /v2/ but nothing private.
+        resp, tok = w.b.token(["repository:%s/base:pull" % World.P])
+        self.assertEqual(L.jwt_decode(tok)[1]["access"][0]["actions"], [])
+        r = w.b.call("GET", "/v2/", auth="Bearer " + tok)
+        self.assertEqual(r.status, 200, L.short(r))
+        # `docker login` without credentials gets nothing.
+        r = w.b.call("GET", "/service/token?service=harbor-registry")
+        self.assertEqual(r.status, 401, L.short(r))
+        r = w.b.call("GET", "/service/token?service=other&scope=" +
+                     L.q("repository:%s/base:pull" % World.Q))
+        self.assertEqual(r.status, 400, L.short(r))
+
     def test_disabled_and_expired_robots_really_exist(self):
         """The refused robots are refused because of their state: the same
         permission set signs in while enabled and unexpired."""

@@ -320,5 +320,140 @@ class HostileTokens(unittest.TestCase):
         self.b.admin("GET", API + "/projects/" + PROJECT, expect=200)
 
 
+class StaleCredentials(unittest.TestCase):
+    """Credentials that outlive what they were issued for: robots of a
+    deleted project, grants naming a re-created project, sessions and cached
+    passwords of deleted or demoted users."""
+
+    reg = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = bh.Registry().start()
+        cls.b = L.Berth(cls.reg)
+        cls.pool = L.AddressPool()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.reg is not None:
+            alive, tail = cls.reg.alive(), cls.reg.stderr_tail()
+            rc = cls.reg.cleanup()
+            if not alive or rc != 0:
+                raise AssertionError("berthd died or exited with %s:\n%s" % (rc, tail))
+
+    def project(self, name, public=False):
+        self.b.admin("POST", API + "/projects",
+                     {"project_name": name, "metadata": {"public": str(public).lower()}},
+                     expect=201)
+
+    def user(self, name):
+        r = self.b.admin("POST", API + "/users", {"username": name, "email": name + "@example.com",
+                                                  "realname": name, "password": L.PASSWORD},
+                         expect=201)
+        return int(r.header("Location").rsplit("/", 1)[1])
+
+    def push_status(self, repo, auth, source=None):
+        data = L.uid("blob").encode()
+        return self.b.call("POST", "/v2/%s/blobs/uploads/?digest=%s" % (repo, bh.sha256(data)),
+                           data, auth=auth, source=source,
+                           headers={"Content-Type": "application/octet-stream"}).status
+
+    def test_project_robot_goes_with_its_project(self):
+        """Harbor deletes a project's robots with the project: the robot no
+        longer exists, cannot sign in, and its name is free again."""
+        name = L.uid("iam-gone")
+        self.project(name)
+        body = {"name": "ci", "level": "project", "duration": -1,
+                "permissions": [{"kind": "project", "namespace": name,
+                                 "access": [{"resource": "repository", "action": "pull"}]}]}
+        j = self.b.admin("POST", API + "/robots", body, expect=201).json()
+        auth = L.basic(j["name"], j["secret"])
+        r = self.b.call("GET", "/v2/%s/app/tags/list" % name, auth=auth)
+        self.assertEqual(r.status, 404, "the robot works before: " + L.short(r))
+        self.b.admin("DELETE", API + "/projects/" + name, expect=200)
+        r = self.b.admin("GET", API + "/robots?q=" + L.q("name=" + j["name"]), expect=200)
+        self.assertEqual(r.json(), [], "the robot outlived its project")
+        r, tok = self.b.token([], auth=auth, source=self.pool.fresh())
+        self.assertEqual(r.status, 401, "the robot of a deleted project still signs in")
+        # Re-creating the project does not bring the robot back ...
+        self.project(name)
+        r = self.b.call("GET", "/v2/%s/app/tags/list" % name, auth=auth, source=self.pool.fresh())
+        self.assertEqual(r.status, 401, L.short(r))
+        # ... and its name can be used again.
+        self.b.admin("POST", API + "/robots", body, expect=201)
+
+    def test_system_robot_grant_does_not_follow_a_recreated_name(self):
+        """Harbor turns a robot's project grant into /project/<id> when the
+        robot is created: a project deleted and re-created under the same
+        name (by someone else) is a different project, out of its reach."""
+        name = L.uid("iam-name")
+        self.project(name)
+        j = self.b.admin("POST", API + "/robots",
+                         {"name": L.uid("sys"), "level": "system", "duration": -1,
+                          "permissions": [{"kind": "project", "namespace": name,
+                                           "access": [{"resource": "repository", "action": "pull"},
+                                                      {"resource": "repository",
+                                                       "action": "push"}]}]},
+                         expect=201).json()
+        auth = L.basic(j["name"], j["secret"])
+        r = self.b.call("GET", "/v2/%s/app/tags/list" % name, auth=auth)
+        self.assertEqual(r.status, 404, "the grant works before: " + L.short(r))
+        time.sleep(1.2)  # clearly after the robot (berthd allows 1 s of clock skew)
+        self.b.admin("DELETE", API + "/projects/" + name, expect=200)
+        owner = L.uid("iam-owner")
+        self.user(owner)
+        r = self.b.call("POST", API + "/projects", {"project_name": name},
+                        auth=L.basic(owner, L.PASSWORD))
+        self.assertEqual(r.status, 201, L.short(r))
+        self.assertEqual(self.push_status(name + "/app", auth), 403,
+                         "a grant on the old project reaches the re-created one")
+        r = self.b.call("GET", "/v2/%s/app/tags/list" % name, auth=auth)
+        self.assertEqual(r.status, 403, L.short(r))
+        # Updating the robot binds the grant to the project that now has the name.
+        j2 = self.b.admin("GET", "%s/robots/%d" % (API, j["id"]), expect=200).json()
+        self.b.admin("PUT", "%s/robots/%d" % (API, j["id"]),
+                     {"name": j2["name"], "level": "system", "duration": -1, "description": "",
+                      "permissions": j2["permissions"]}, expect=200)
+        r = self.b.call("GET", "/v2/%s/app/tags/list" % name, auth=auth)
+        self.assertEqual(r.status, 404, "after the update: " + L.short(r))
+
+    def test_deleted_user_session_and_cached_password(self):
+        name = L.uid("iam-bye")
+        user_id = self.user(name)
+        auth = L.basic(name, L.PASSWORD)
+        self.assertEqual(self.b.call("GET", API + "/users/current", auth=auth).status, 200)
+        r = self.b.call("POST", "/c/login", "principal=%s&password=%s" % (name, L.PASSWORD),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        cookie = r.header("Set-Cookie").split(";")[0]
+        self.assertEqual(self.b.call("GET", API + "/users/current", cookie=cookie).status, 200)
+        self.b.admin("DELETE", "%s/users/%d" % (API, user_id), expect=200)
+        r = self.b.call("GET", API + "/users/current", auth=auth, source=self.pool.fresh())
+        self.assertEqual(r.status, 401, "cached Basic credentials of a deleted user: " + L.short(r))
+        r = self.b.call("GET", API + "/users/current", cookie=cookie)
+        self.assertEqual(r.status, 401, "session of a deleted user: " + L.short(r))
+        r, tok = self.b.token([], auth=auth, source=self.pool.fresh())
+        self.assertEqual(r.status, 401, L.short(r))
+
+    def test_demoted_administrator(self):
+        name = L.uid("iam-demoted")
+        user_id = self.user(name)
+        self.b.admin("PUT", "%s/users/%d/sysadmin" % (API, user_id), {"sysadmin_flag": True},
+                     expect=200)
+        auth = L.basic(name, L.PASSWORD)
+        self.assertEqual(self.b.call("GET", API + "/users", auth=auth).status, 200)
+        r = self.b.call("POST", "/c/login", "principal=%s&password=%s" % (name, L.PASSWORD),
+                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+        cookie = r.header("Set-Cookie").split(";")[0]
+        r, tok = self.b.token(["registry:catalog:*"], auth=auth)
+        self.assertEqual(L.jwt_decode(tok)[1]["access"][0]["actions"], ["*"])
+        self.b.admin("PUT", "%s/users/%d/sysadmin" % (API, user_id), {"sysadmin_flag": False},
+                     expect=200)
+        self.assertEqual(self.b.call("GET", API + "/users", auth=auth).status, 403)
+        self.assertEqual(self.b.call("GET", API + "/users", cookie=cookie).status, 403)
+        self.assertEqual(self.b.call("GET", "/v2/_catalog", auth=auth).status, 403)
+        r, tok = self.b.token(["registry:catalog:*"], auth=auth)
+        self.assertEqual(L.jwt_decode(tok)[1]["access"][0]["actions"], [])
+
+
 if __name__ == "__main__":
     bh.main()
