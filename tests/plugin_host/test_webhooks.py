@@ -92,7 +92,7 @@ class Webhooks(h.BerthdTestCase):
         """A receiver that accepts and never answers: manifest pushes take as
         long as without any endpoint, and every delivery gives up after
         max_attempts attempts that each time out."""
-        timeout_ms, pushes = 2000, 10
+        timeout_ms, pushes = 3000, 10
         base = self.start_berthd({})
         baseline = [base.push_image("library/hang", tag="t%d" % i)[2] for i in range(pushes)]
 
