@@ -270,6 +270,19 @@ def parse_grid(text, columns):
     return rows
 
 
+def main(grids=(), columns=()):
+    """berth_harness.main(); with --table instead, prints the expectation
+    grids one line per identity x operation (grid, identity, operation,
+    expected) for auditing against Harbor's matrix."""
+    if "--table" in sys.argv:
+        for title, grid in grids:
+            for op, cells in parse_grid(grid, columns):
+                for who in columns:
+                    print("%s\t%s\t%s\t%s" % (title, who, op, cells[who]))
+        return
+    bh.main()
+
+
 def matches(expected, got):
     return str(got) in expected.split("|")
 

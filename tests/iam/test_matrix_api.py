@@ -714,4 +714,4 @@ class MatrixApi(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    bh.main()
+    L.main([("api system", SYSTEM), ("api project P", PROJECT_P), ("api project Q", PROJECT_Q)], COLUMNS)

@@ -378,4 +378,4 @@ class MatrixV2(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    bh.main()
+    L.main([("v2 basic", BASIC), ("v2 token", TOKEN)], COLUMNS)
