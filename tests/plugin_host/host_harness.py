@@ -453,7 +453,12 @@ class BerthdTestCase(unittest.TestCase):
     checking that every berthd was still alive and stops with exit code 0."""
 
     def start_berthd(self, cfg):
-        b = Berthd(cfg).start()
+        b = Berthd(cfg)
+        try:
+            b.start()
+        except BaseException:
+            b.cleanup()  # no temporary directory outlives a failed start
+            raise
         self.addCleanup(self._finish, b)
         return b
 
