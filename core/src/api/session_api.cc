@@ -31,7 +31,10 @@ void RegisterSessionApi(ApiRouter& r, Authenticator& auth, SessionManager& sessi
     std::string user = form.Get("principal"), password = form.Get("password");
     auto id = auth.Password(user, password, ctx.request.clientAddress().host().toString());
     if (!id.ok()) return id.status();
-    if (id->kind != Identity::Kind::kUser) {
+    // Robots, and OIDC users' CLI secrets (credentials for registry clients;
+    // OIDC users sign in to the browser through /c/oidc/login), open no
+    // session, as in Harbor.
+    if (id->kind != Identity::Kind::kUser || id->method == "cli_secret") {
       return Status::Unauthenticated("invalid username or password", "UNAUTHORIZED");
     }
     BERTH_ASSIGN_OR_RETURN(ActiveSession s, sessions.Start(ctx, id->user_id));

@@ -1,6 +1,7 @@
 #include "store/user_store.h"
 
 #include "common/clock.h"
+#include "common/strings.h"
 
 namespace berth {
 
@@ -33,6 +34,11 @@ constexpr char kGroupColumns[] =
 UserGroupRecord ReadGroup(const SqlRow& r) {
   return {r.Int(0), r.Text(1), static_cast<int>(r.Int(2)), r.Text(3), r.Int(4), r.Int(5)};
 }
+
+// LDAP group DNs compare case-insensitively (cn, ou, dc: caseIgnoreMatch)
+// and directories return them in their own spelling (AD: "CN=...,OU=..."):
+// stored trimmed and lower-cased, as Harbor does (utils.TrimLower).
+std::string NormalizeGroupDn(std::string_view dn) { return ToLower(Trim(dn)); }
 
 StatusOr<std::optional<UserRecord>> GetOne(SqlDatabase& db, const std::string& where,
                                            SqlValue v) {
@@ -158,6 +164,7 @@ StatusOr<int64_t> UserStore::Count() {
 
 StatusOr<UserGroupRecord> UserStore::CreateGroup(UserGroupRecord g) {
   int64_t now = NowUnixMillis();
+  if (g.group_type == kGroupTypeLdap) g.ldap_group_dn = NormalizeGroupDn(g.ldap_group_dn);
   g.creation_time = g.update_time = now;
   Status s = RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     auto r = tx.Exec(
@@ -179,9 +186,12 @@ StatusOr<UserGroupRecord> UserStore::EnsureGroup(std::string_view name, int type
                                                  std::string_view dn) {
   UserGroupRecord out;
   int64_t now = NowUnixMillis();
+  std::string normal_dn = type == kGroupTypeLdap ? NormalizeGroupDn(dn) : std::string(dn);
+  dn = normal_dn;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
-    // LDAP groups are identified by DN, others by name.
-    std::string where = type == kGroupTypeLdap ? "group_type = $1 AND ldap_group_dn = $2"
+    // LDAP groups are identified by DN (lower(): rows stored before DNs were
+    // normalized), others by name.
+    std::string where = type == kGroupTypeLdap ? "group_type = $1 AND lower(ldap_group_dn) = $2"
                                                : "group_type = $1 AND group_name = $2";
     SqlValue key = type == kGroupTypeLdap ? SqlText(dn) : SqlText(name);
     auto r = tx.Exec(std::string("SELECT ") + kGroupColumns + " FROM user_group WHERE " + where,
