@@ -26,6 +26,14 @@ const clients = [
   { client_id: 'berth-es', client_secret: 'berth-es-secret', redirect_uris: [redirectUri],
     grant_types: ['authorization_code'], response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_post', id_token_signed_response_alg: 'ES256' },
+  // For tests whose berthd listens on a port chosen at run time (its
+  // callback is http://127.0.0.1:<port>/c/oidc/callback): a native client,
+  // whose loopback redirect URIs match on any port (RFC 8252 section 7.3).
+  // client_secret_basic, RS256 ID tokens.
+  { client_id: 'berth-e2e', client_secret: 'berth-e2e-secret', application_type: 'native',
+    redirect_uris: ['http://127.0.0.1/c/oidc/callback'],
+    grant_types: ['authorization_code'], response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic' },
 ];
 // devInteractions accept any password: the login name picks the account.
 const users = {
