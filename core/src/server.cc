@@ -33,6 +33,7 @@
 #include "store/session_store.h"
 #include "store/user_store.h"
 #include "common/clock.h"
+#include "common/strings.h"
 #include "http/http_server.h"
 #include "http/metrics.h"
 #include "http/ops_handler.h"
@@ -128,6 +129,16 @@ Status Server::Init() {
   parts_ = std::make_unique<Parts>(log_, config_);
   Parts& p = *parts_;
   BERTH_RETURN_IF_ERROR(MakeDirs(config_.data_dir));
+
+  // Bind first: with port 0 the real port is part of the external URL that
+  // tokens, webhooks and sign-in redirects are built from.
+  p.http = std::make_unique<HttpServer>(config_.http, p.router, log_, p.metrics);
+  BERTH_RETURN_IF_ERROR(p.http->Bind(config_.listen_host(), config_.listen_port()));
+  if (!config_.external_url_explicit) {
+    std::string host = config_.listen_host();
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    config_.external_url = "http://" + host + ":" + std::to_string(p.http->port());
+  }
 
   // Plugins: configured directories first, then the ones next to berthd.
   std::vector<std::string> dirs = config_.plugin_dirs;
@@ -237,6 +248,18 @@ Status Server::Init() {
       });
   p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
                                                              *p.audit, config_.auth);
+  if (config_.auth.mode == "ldap" && p.mode_auth) {
+    AuthBackend* ldap = p.mode_auth.get();
+    p.project_controller->set_ldap_group_check([ldap](const std::string& dn) -> Status {
+      auto groups = ldap->SearchGroups(dn);
+      if (!groups.ok()) return groups.status();
+      std::string want = ToLower(Trim(dn));
+      for (const auto& g : *groups) {
+        if (ToLower(Trim(g.id)) == want) return {};
+      }
+      return Status::NotFound("LDAP group " + dn + " not found in the directory", "NOT_FOUND");
+    });
+  }
   p.user_controller = std::make_unique<UserController>(*p.users, *p.projects, *p.authenticator,
                                                        *p.evaluator, *p.audit, config_.auth);
   p.robot_controller = std::make_unique<RobotController>(*p.robots, *p.projects, *p.evaluator,
@@ -296,7 +319,8 @@ Status Server::Init() {
   RegisterProjectApi(*p.api, *p.project_controller);
   RegisterUserApi(*p.api, *p.user_controller, *p.project_controller);
   RegisterRobotApi(*p.api, *p.robot_controller);
-  RegisterAuditApi(*p.api, *p.audit_store, *p.evaluator, *p.projects, *p.project_controller);
+  RegisterAuditApi(*p.api, *p.audit, *p.audit_store, *p.evaluator, *p.projects,
+                   *p.project_controller);
   RegisterSessionApi(*p.api, *p.authenticator, *p.sessions, *p.audit, config_.external_url);
 
   p.router.Add("/v2", p.v2.get());
@@ -305,12 +329,11 @@ Status Server::Init() {
   p.router.Add("/service/token", p.token_handler.get());
   p.router.Add("/metrics", p.ops.get());
   p.router.Add("/health", p.ops.get());
-  p.http = std::make_unique<HttpServer>(config_.http, p.router, log_, p.metrics);
   return {};
 }
 
 Status Server::Start() {
-  BERTH_RETURN_IF_ERROR(parts_->http->Start(config_.listen_host(), config_.listen_port()));
+  BERTH_RETURN_IF_ERROR(parts_->http->Start());
   parts_->dispatcher->Start();
   parts_->audit->Start();
   maintenance_ = std::thread([this] { MaintenanceLoop(); });

@@ -46,7 +46,8 @@ notifications:
       type: file
       address: file-sink
 YAML
-"$berthd" --config "$work/berth.yml" > "$work/berthd.out" 2> "$work/berthd.err" &
+admin_pw='Example-Admin-1'
+BERTH_ADMIN_PASSWORD="$admin_pw" "$berthd" --config "$work/berth.yml" > "$work/berthd.out" 2> "$work/berthd.err" &
 pid=$!
 for _ in $(seq 1 300); do
   grep -q "listening on" "$work/berthd.out" 2>/dev/null && break
@@ -60,11 +61,11 @@ grep -q '"name":"notifier-file"' "$work/berthd.err" || fail "berthd did not load
 base="http://127.0.0.1:$port/v2/library/example"
 config='{"architecture":"amd64","os":"linux"}'
 cdigest="sha256:$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$config" \
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$admin_pw" -X POST --data-binary "$config" \
   -H 'Content-Type: application/octet-stream' "$base/blobs/uploads/?digest=$cdigest")
 [[ "$code" == 201 ]] || fail "config upload answered $code"
 manifest="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"$cdigest\",\"size\":${#config}},\"layers\":[]}"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary "$manifest" \
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$admin_pw" -X PUT --data-binary "$manifest" \
   -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' "$base/manifests/v1")
 [[ "$code" == 201 ]] || fail "manifest push answered $code"
 for _ in $(seq 1 100); do

@@ -67,6 +67,12 @@ http_as alice "$LDAP_PASSWORD_ALICE" GET "$API/projects/ldapcase"
 expect_status 200
 expect_eq "$(jq -r .current_user_role_id "$HTTP_BODY")" 3 "alice's role in ldapcase (group DN ${DEV_DN^^})"
 
+# A group DN the directory does not know is refused, not recorded.
+api_json POST "$API/projects/ldapcase/members" \
+  '{"role_id": 3, "member_group": {"group_type": 1, "ldap_group_dn": "cn=nosuch,ou=groups,dc=berth,dc=test"}}' 404
+api_json POST "$API/projects/ldapcase/members" \
+  '{"role_id": 3, "member_group": {"group_type": 1, "ldap_group_dn": "not a dn at all"}}' 400 404
+
 log "alice (in developers) pushes and pulls; bob (not in it) cannot"
 make_image "$E2E_TMP/ldap-layout" v1 8000 >/dev/null
 d_app=$(push_layout "$E2E_TMP/ldap-layout" v1 "$REG/ldapproj/app:v1" --authfile "$AF_ALICE")
@@ -85,7 +91,9 @@ expect_status 404
 log "carol (LDAP admin group) is a system administrator"
 http_as carol "$LDAP_PASSWORD_CAROL" GET "$API/users/current"
 expect_status 200
-expect_eq "$(jq -c '[.username, .sysadmin_flag, .admin_role_in_auth]' "$HTTP_BODY")" '["carol",true,true]' \
+# The admin group grants administration (admin_role_in_auth); the stored
+# sysadmin_flag stays what administrators set, as in Harbor.
+expect_eq "$(jq -c '[.username, .sysadmin_flag, .admin_role_in_auth]' "$HTTP_BODY")" '["carol",false,true]' \
   "carol's current user"
 http_as carol "$LDAP_PASSWORD_CAROL" GET "$API/users?page_size=100"
 expect_status 200
@@ -95,6 +103,16 @@ expect_status 403
 http_as bob "$LDAP_PASSWORD_BOB" GET "$API/users/current"
 expect_status 200
 expect_eq "$(jq -r .sysadmin_flag "$HTTP_BODY")" false "bob's sysadmin_flag"
+
+# An administrator's grant survives the user's next sign-in: the directory's
+# admin group is recorded apart from the flag.
+BOB_ID=$(http_as bob "$LDAP_PASSWORD_BOB" GET "$API/users/current" >/dev/null; jq -r .user_id "$HTTP_BODY")
+api_json PUT "$API/users/$BOB_ID/sysadmin" '{"sysadmin_flag": true}' 200
+http_as bob "$LDAP_PASSWORD_BOB" GET "$API/users?page_size=5"
+expect_status 200
+http_as bob "$LDAP_PASSWORD_BOB" GET "$API/users/current"
+expect_eq "$(jq -c '[.sysadmin_flag, .admin_role_in_auth]' "$HTTP_BODY")" '[true,false]' "bob after the grant"
+api_json PUT "$API/users/$BOB_ID/sysadmin" '{"sysadmin_flag": false}' 200
 
 log "the local administrator still signs in with the local password"
 http_as admin "$E2E_PASSWORD" GET "$API/users/current"

@@ -148,11 +148,28 @@ hdr Set-Cookie | grep -q '^sid=' || fail "the local administrator got no session
 client_refused push-alice-library "$DENIED" skopeo copy --retry-times 0 --dest-tls-verify=false \
   --authfile "$AF_ALICE" "oci:$E2E_TMP/oidc-layout:v1" "docker://$REG/library/alice:v1"
 
+# On the API the CLI secret opens only what registry clients need (project
+# list/create, systeminfo, ping), never account management (as in Harbor).
+http_as alice "$CLI_SECRET" GET "$API/projects"
+expect_status 200
+http_as alice "$CLI_SECRET" GET "$API/users/current"
+expect_status 401
+http_as alice "$CLI_SECRET" PUT "$API/users/$ALICE_ID/cli_secret" \
+  -H 'Content-Type: application/json' --data-binary '{"secret": "Another-Secret-9"}'
+expect_status 401
+http_as alice "$CLI_SECRET" PUT "$API/users/1/password" \
+  -H 'Content-Type: application/json' --data-binary '{"new_password": "Taken-Over-1"}'
+expect_status 401
+http_as admin "$E2E_PASSWORD" GET "$API/users/current"
+expect_status 200
+
 # ------------------------------------------------------------- carol
 log "carol (berth-admins) is a system administrator"
 JAR_CAROL=$E2E_TMP/carol.jar
 oidc_signin carol "$JAR_CAROL"
-expect_eq "$(jq -c '[.username, .sysadmin_flag, .admin_role_in_auth]' "$HTTP_BODY")" '["carol",true,true]' \
+# The admin group grants administration (admin_role_in_auth); the stored
+# sysadmin_flag stays what administrators set, as in Harbor.
+expect_eq "$(jq -c '[.username, .sysadmin_flag, .admin_role_in_auth]' "$HTTP_BODY")" '["carol",false,true]' \
   "carol's current user (session)"
 HTTP_AUTH=0 http GET "$API/users?page_size=100" -b "$JAR_CAROL"
 expect_status 200

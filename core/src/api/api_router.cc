@@ -8,6 +8,18 @@
 
 namespace berth {
 
+namespace {
+bool AllowsCliSecret(const std::string& method, const std::string& label) {
+  static const std::pair<const char*, const char*> kAllowed[] = {
+      {"GET", "projects"}, {"POST", "projects"}, {"HEAD", "projects"}, {"GET", "project"},
+      {"GET", "systeminfo"}, {"GET", "version"}, {"GET", "ping"}, {"GET", "health"}};
+  for (const auto& [m, l] : kAllowed) {
+    if (method == m && label == l) return true;
+  }
+  return false;
+}
+}  // namespace
+
 ApiRouter::ApiRouter(Authenticator& auth, SessionManager& sessions)
     : auth_(auth), sessions_(sessions) {}
 
@@ -97,6 +109,14 @@ void ApiRouter::Handle(RequestContext& ctx) {
   std::string csrf;
   Status auth = Authenticate(ctx, &via_session, &csrf);
   if (!auth.ok()) return SendApiError(ctx, auth);
+  // An OIDC user's CLI secret is for registry clients, as in Harbor: it
+  // opens /v2 and the token service, and on the API only what those clients
+  // (helm, docker CLIs, CI scripts) need; never account management.
+  if (ctx.identity.method == "cli_secret" && !AllowsCliSecret(ctx.method, match->label)) {
+    return SendApiError(ctx, Status::Unauthenticated(
+                                 "the CLI secret is for registry clients; sign in through OIDC for this",
+                                 "UNAUTHORIZED"));
+  }
   if (via_session) {
     ctx.response.set(SessionManager::kCsrfHeader, csrf);
     bool unsafe = ctx.method != "GET" && ctx.method != "HEAD" && ctx.method != "OPTIONS";

@@ -41,10 +41,11 @@ Status NormaliseTimes(ListQuery* q) {
 
 }  // namespace
 
-void RegisterAuditApi(ApiRouter& r, AuditStore& audit, AccessEvaluator& evaluator,
+void RegisterAuditApi(ApiRouter& r, AuditLog& log, AuditStore& audit, AccessEvaluator& evaluator,
                       ProjectStore& projects, ProjectController& pc) {
-  r.Add("GET", "/api/v2.0/audit-logs", "audit_logs", [&audit, &evaluator, &projects](ApiCall& call) -> Status {
+  r.Add("GET", "/api/v2.0/audit-logs", "audit_logs", [&log, &audit, &evaluator, &projects](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
+    log.Flush();
     const Identity& who = ctx.identity;
     if (!who.authenticated()) return Deny(who, "");
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
@@ -69,8 +70,9 @@ void RegisterAuditApi(ApiRouter& r, AuditStore& audit, AccessEvaluator& evaluato
     SetPagination(ctx, q, page.total);
     return SendJsonValue(ctx, 200, out);
   });
-  r.Add("GET", "/api/v2.0/projects/{project_name}/logs", "project_logs", [&audit, &pc](ApiCall& call) -> Status {
+  r.Add("GET", "/api/v2.0/projects/{project_name}/logs", "project_logs", [&log, &audit, &pc](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
+    log.Flush();
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, pc.Resolve(call.Param("project_name"), true));
     BERTH_RETURN_IF_ERROR(pc.Check(ctx.identity, p, "log", "list"));
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));

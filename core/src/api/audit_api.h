@@ -3,14 +3,18 @@
 #define BERTH_API_AUDIT_API_H_
 
 #include "api/api_router.h"
+#include "audit/audit_log.h"
 #include "auth/access_evaluator.h"
 #include "iam/project_controller.h"
 #include "store/audit_store.h"
 
 namespace berth {
 
-void RegisterAuditApi(ApiRouter& router, AuditStore& audit, AccessEvaluator& evaluator,
-                      ProjectStore& projects, ProjectController& project_controller);
+// Reads flush the writer's pending entries first, so a caller sees what it
+// just did.
+void RegisterAuditApi(ApiRouter& router, AuditLog& log, AuditStore& audit,
+                      AccessEvaluator& evaluator, ProjectStore& projects,
+                      ProjectController& project_controller);
 
 }  // namespace berth
 

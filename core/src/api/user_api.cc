@@ -17,7 +17,7 @@ nlohmann::json UserJson(const UserRecord& u) {
           {"realname", u.realname},
           {"comment", u.comment},
           {"sysadmin_flag", u.sysadmin},
-          {"admin_role_in_auth", u.auth_source != "db" && u.sysadmin},
+          {"admin_role_in_auth", u.admin_in_auth},
           {"creation_time", ApiTime(u.creation_time)},
           {"update_time", ApiTime(u.update_time)}};
 }

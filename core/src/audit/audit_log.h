@@ -32,6 +32,7 @@ class AuditLog {
   std::condition_variable cv_, flushed_;
   std::vector<AuditRecord> pending_;
   uint64_t recorded_ = 0, written_ = 0;
+  bool flush_requested_ = false;
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -54,7 +54,8 @@ Identity Authenticator::ForUser(const UserRecord& u, std::vector<int64_t> group_
   id.kind = Identity::Kind::kUser;
   id.username = u.username;
   id.user_id = u.user_id;
-  id.sysadmin = u.sysadmin;
+  // Administrator by the flag, or by the identity provider's admin group.
+  id.sysadmin = u.sysadmin || u.admin_in_auth;
   id.group_ids = std::move(group_ids);
   id.method = "basic";
   return id;
@@ -129,22 +130,60 @@ StatusOr<Identity> Authenticator::Password(const std::string& username,
   // Robot secrets are cheap to check and may be revoked at any moment: only
   // users' (KDF-hashed) passwords are cached.
   bool robot = username.rfind(settings_.robot_prefix, 0) == 0;
+  if (robot) {
+    auto id = Robot(username, password);
+    if (id.ok()) {
+      limiter_.RecordSuccess(username);
+    } else if (id.status().code() == Code::kUnauthenticated) {
+      limiter_.RecordFailure(username, remote, now);
+      audit_.Record({0, 0, username, username, "user", "login", "failure", 0});
+    }
+    return id;
+  }
   std::string key = Digest::Of(DigestAlgorithm::kSha256, username + '\0' + password).hex;
-  if (!robot) {
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end() && it->second.expires_ms > now) return it->second.id;
+    auto& slot = flights_[key];
+    if (!slot) {
+      slot = std::make_shared<Flight>();
+      leader = true;
+    }
+    flight = slot;
   }
-  StatusOr<Identity> id = robot ? Robot(username, password) : User(username, password);
+  if (!leader) {
+    std::unique_lock<std::mutex> lock(flight->mu);
+    flight->cv.wait(lock, [&] { return flight->result.has_value(); });
+    return *flight->result;
+  }
+  StatusOr<Identity> id = CheckOnce(key, username, password, remote, now);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flights_.erase(key);
+  }
+  {
+    std::lock_guard<std::mutex> lock(flight->mu);
+    flight->result = id;
+  }
+  flight->cv.notify_all();
+  return id;
+}
+
+StatusOr<Identity> Authenticator::CheckOnce(const std::string& key, const std::string& username,
+                                            const std::string& password,
+                                            const std::string& remote, int64_t now) {
+  StatusOr<Identity> id = User(username, password);
   if (!id.ok()) {
     if (id.status().code() == Code::kUnauthenticated) {
       limiter_.RecordFailure(username, remote, now);
       audit_.Record({0, 0, username, username, "user", "login", "failure", 0});
     }
-    return id.status();
+    return id;
   }
   limiter_.RecordSuccess(username);
-  if (robot) return id;
   std::lock_guard<std::mutex> lock(mu_);
   if (cache_.size() > 10000) cache_.clear();
   cache_[key] = {*id, now + settings_.credential_cache_ms};
@@ -171,7 +210,7 @@ StatusOr<Identity> Authenticator::Onboard(const ExternalUser& e, const std::stri
     n.realname = e.realname.empty() ? e.username : e.realname;
     n.auth_source = source;
     n.subject = e.subject;
-    n.sysadmin = e.is_admin;
+    n.admin_in_auth = e.is_admin;
     BERTH_ASSIGN_OR_RETURN(UserRecord created, users_.Create(n));
     u = created;
     audit_.Record({0, 0, e.username, e.username, "user", "create", "success", 0});
@@ -181,9 +220,9 @@ StatusOr<Identity> Authenticator::Onboard(const ExternalUser& e, const std::stri
     upd.email = e.email.empty() ? u->email : e.email;
     upd.realname = e.realname.empty() ? u->realname : e.realname;
     if (upd.email != u->email || upd.realname != u->realname) BERTH_RETURN_IF_ERROR(users_.UpdateProfile(upd));
-    if (u->sysadmin != e.is_admin) BERTH_RETURN_IF_ERROR(users_.SetSysadmin(u->user_id, e.is_admin));
+    if (u->admin_in_auth != e.is_admin) BERTH_RETURN_IF_ERROR(users_.SetAdminInAuth(u->user_id, e.is_admin));
     u = upd;
-    u->sysadmin = e.is_admin;
+    u->admin_in_auth = e.is_admin;
   }
   std::vector<int64_t> group_ids;
   int type = source == "ldap" ? kGroupTypeLdap : kGroupTypeOidc;

@@ -7,6 +7,9 @@
 #define BERTH_AUTH_AUTHENTICATOR_H_
 
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -67,6 +70,19 @@ class Authenticator {
     int64_t expires_ms;
   };
   std::unordered_map<std::string, Cached> cache_;  // sha256(user \0 password) -> identity
+  // One password check per credential at a time: when a cached entry expires
+  // under load, every connection of a client misses at once, and each
+  // argon2id check costs ~19 MiB and tens of ms. Followers wait for the
+  // leader's result.
+  struct Flight {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<StatusOr<Identity>> result;
+  };
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
+  StatusOr<Identity> CheckOnce(const std::string& key, const std::string& username,
+                               const std::string& password, const std::string& remote,
+                               int64_t now);
 };
 
 // Robot permissions from Harbor's JSON list.

@@ -98,9 +98,39 @@ std::string UrlEncode(std::string_view s) {
   return out;
 }
 
+namespace {
+// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  }
+  unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+  if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) ||  // overlong, surrogates
+      (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) {   // overlong, > U+10FFFF
+    return 0;
+  }
+  return n;
+}
+}  // namespace
+
 void AppendJsonEscaped(std::string* out, std::string_view s) {
   static const char* kHex = "0123456789abcdef";
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      // JSON text is UTF-8: keep valid sequences, replace stray bytes.
+      size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        *out += "\\ufffd";
+      } else {
+        out->append(s.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': *out += "\\\""; break;
       case '\\': *out += "\\\\"; break;
@@ -108,7 +138,7 @@ void AppendJsonEscaped(std::string* out, std::string_view s) {
       case '\r': *out += "\\r"; break;
       case '\t': *out += "\\t"; break;
       default:
-        if (c < 0x20) {
+        if (c < 0x20 || c == 0x7f) {
           *out += "\\u00";
           *out += kHex[c >> 4];
           *out += kHex[c & 15];

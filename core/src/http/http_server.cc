@@ -147,26 +147,38 @@ struct HttpServer::Impl {
   Logger& log;
   Metrics& metrics;
   std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::ServerSocket> socket;
   std::unique_ptr<Poco::Net::HTTPServer> server;
 };
 
 HttpServer::HttpServer(const HttpConfig& config, const Router& router, Logger& log,
                        Metrics& metrics)
-    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr}) {}
+    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr, nullptr}) {}
 
 HttpServer::~HttpServer() {
   if (impl_->server) Stop(0);
 }
 
-Status HttpServer::Start(const std::string& host, int port) {
+Status HttpServer::Bind(const std::string& host, int port) {
   try {
     Poco::Net::SocketAddress addr(host, static_cast<Poco::UInt16>(port));
-    Poco::Net::ServerSocket socket;
+    impl_->socket = std::make_unique<Poco::Net::ServerSocket>();
     // Bind without SO_REUSEPORT: a second berthd on the same port must fail,
     // not silently share connections.
-    socket.bind(addr, true, false);
-    socket.listen(1024);
-    port_ = socket.address().port();
+    impl_->socket->bind(addr, true, false);
+    impl_->socket->listen(1024);
+    port_ = impl_->socket->address().port();
+  } catch (const Poco::Exception& e) {
+    impl_->socket.reset();
+    return Status::InvalidArgument("cannot listen on " + host + ":" + std::to_string(port) +
+                                   ": " + e.displayText());
+  }
+  return {};
+}
+
+Status HttpServer::Start() {
+  if (!impl_->socket) return Status::Internal("HttpServer::Start before Bind");
+  try {
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(impl_->config.max_threads);
     params->setMaxQueued(impl_->config.max_threads * 4);
@@ -177,12 +189,11 @@ Status HttpServer::Start(const std::string& host, int port) {
     params->setServerName("berth");
     impl_->pool = std::make_unique<Poco::ThreadPool>(4, impl_->config.max_threads, 60);
     impl_->server = std::make_unique<Poco::Net::HTTPServer>(
-        new HandlerFactory(impl_->router, impl_->log, impl_->metrics), *impl_->pool, socket,
-        params);
+        new HandlerFactory(impl_->router, impl_->log, impl_->metrics), *impl_->pool,
+        *impl_->socket, params);
     impl_->server->start();
   } catch (const Poco::Exception& e) {
-    return Status::InvalidArgument("cannot listen on " + host + ":" + std::to_string(port) +
-                                   ": " + e.displayText());
+    return Status::Internal("cannot start the HTTP server: " + e.displayText());
   }
   return {};
 }

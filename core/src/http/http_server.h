@@ -38,8 +38,10 @@ class HttpServer {
  public:
   HttpServer(const HttpConfig& config, const Router& router, Logger& log, Metrics& metrics);
   ~HttpServer();
-  // Binds host:port (port 0 picks one) and starts serving.
-  Status Start(const std::string& host, int port);
+  // Binds host:port (port 0 picks one); port() is known afterwards.
+  Status Bind(const std::string& host, int port);
+  // Starts serving on the bound socket.
+  Status Start();
   int port() const { return port_; }
   // Stops accepting, lets in-flight requests finish for up to grace_s, then returns.
   void Stop(int grace_s);

@@ -187,6 +187,10 @@ StatusOr<MemberRecord> ProjectController::AddMember(const Identity& who, const P
     type = "g";
   } else if (!m.ldap_group_dn.empty() || !m.group_name.empty()) {
     int gtype = m.group_type != 0 ? m.group_type : (!m.ldap_group_dn.empty() ? kGroupTypeLdap : kGroupTypeHttp);
+    if (gtype == kGroupTypeLdap) {
+      if (m.ldap_group_dn.empty()) return Bad("ldap_group_dn is required for LDAP groups");
+      if (ldap_group_check_) BERTH_RETURN_IF_ERROR(ldap_group_check_(m.ldap_group_dn));
+    }
     std::string name = m.group_name.empty() ? m.ldap_group_dn : m.group_name;
     BERTH_ASSIGN_OR_RETURN(auto g, users_.EnsureGroup(name, gtype, m.ldap_group_dn));
     entity = g.id;

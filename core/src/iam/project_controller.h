@@ -3,6 +3,7 @@
 #ifndef BERTH_IAM_PROJECT_CONTROLLER_H_
 #define BERTH_IAM_PROJECT_CONTROLLER_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +68,10 @@ class ProjectController {
     return evaluator_.RolesOf(who, p);
   }
 
+  // Confirms an LDAP group DN exists in the directory (set with auth mode ldap).
+  using LdapGroupCheck = std::function<Status(const std::string& dn)>;
+  void set_ldap_group_check(LdapGroupCheck fn) { ldap_group_check_ = std::move(fn); }
+
   StatusOr<MemberRecord> AddMember(const Identity& who, const ProjectRecord& p, const MemberSpec& m);
   StatusOr<Page<MemberRecord>> Members(const Identity& who, const ProjectRecord& p,
                                        const ListQuery& q);
@@ -80,6 +85,7 @@ class ProjectController {
   AccessEvaluator& evaluator_;
   AuditLog& audit_;
   const AuthConfig& auth_;
+  LdapGroupCheck ldap_group_check_;
 };
 
 }  // namespace berth

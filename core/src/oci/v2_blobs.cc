@@ -66,17 +66,29 @@ void V2Router::GetBlob(RequestContext& ctx, const std::string& repo, const std::
     resp.send().flush();
     return;
   }
-  auto size = blobs_.Stat(repo, *d);
-  if (!size.ok()) return Fail(ctx, size.status());
-  auto range = ParseRangeHeader(ctx.Header("Range"), *size);
+  auto src = blobs_.Open(repo, *d);
+  if (!src.ok()) return Fail(ctx, src.status());
+  // The descriptor is ours from here on, whatever happens.
+  struct Closer {
+    int fd;
+    ~Closer() {
+      if (fd >= 0) ::close(fd);
+    }
+  } closer{src->fd};
+  int64_t size = src->size;
+  auto range = ParseRangeHeader(ctx.Header("Range"), size);
   if (!range.ok()) {
-    resp.set("Content-Range", "bytes */" + std::to_string(*size));
+    resp.set("Content-Range", "bytes */" + std::to_string(size));
     return Fail(ctx, range.status());
   }
   int64_t offset = *range ? (*range)->start : 0;
-  int64_t length = *range ? (*range)->end - (*range)->start + 1 : *size;
-  auto src = blobs_.Open(repo, *d, offset);
-  if (!src.ok()) return Fail(ctx, src.status());
+  int64_t length = *range ? (*range)->end - (*range)->start + 1 : size;
+  std::unique_ptr<StorageReader> reader;
+  if (src->fd < 0) {
+    auto r = blobs_.OpenReader(*d, offset);
+    if (!r.ok()) return Fail(ctx, r.status());
+    reader = std::move(*r);
+  }
   resp.set("Docker-Content-Digest", d->ToString());
   resp.set("Accept-Ranges", "bytes");
   resp.set("ETag", "\"" + d->ToString() + "\"");
@@ -85,18 +97,13 @@ void V2Router::GetBlob(RequestContext& ctx, const std::string& repo, const std::
   if (*range) {
     SetStatus(ctx, 206);
     resp.set("Content-Range", "bytes " + std::to_string((*range)->start) + "-" +
-                                  std::to_string((*range)->end) + "/" + std::to_string(*size));
+                                  std::to_string((*range)->end) + "/" + std::to_string(size));
   } else {
     SetStatus(ctx, 200);
   }
   resp.setContentLength64(length);
-  Status sent;
-  if (src->fd >= 0) {
-    sent = SendFileBody(ctx, src->fd, offset, length);
-    ::close(src->fd);
-  } else {
-    sent = StreamReader(ctx, *src->reader, length);
-  }
+  Status sent = src->fd >= 0 ? SendFileBody(ctx, src->fd, offset, length)
+                             : StreamReader(ctx, *reader, length);
   // Headers are gone already: the only honest signal left is a short body.
   if (!sent.ok()) ctx.response.setKeepAlive(false);
 }

@@ -16,24 +16,24 @@ StatusOr<int64_t> BlobController::Stat(std::string_view repo, const Digest& d) {
   return *size;
 }
 
-StatusOr<BlobSource> BlobController::Open(std::string_view repo, const Digest& d,
-                                          int64_t offset) {
+StatusOr<BlobSource> BlobController::Open(std::string_view repo, const Digest& d) {
   BERTH_ASSIGN_OR_RETURN(int64_t size, Stat(repo, d));
   BlobSource src;
   src.size = size;
   if (blobs_.CanOpenFd()) {
     auto fd = blobs_.OpenFd(d);
-    if (fd.ok()) {
-      src.fd = *fd;
-      return src;
-    }
     if (fd.status().IsNotFound()) return BlobUnknown(d);
-    return fd.status();
+    if (!fd.ok()) return fd.status();
+    src.fd = *fd;
   }
-  auto reader = blobs_.OpenReader(d, offset);
-  if (!reader.ok()) return reader.status().IsNotFound() ? BlobUnknown(d) : reader.status();
-  src.reader = std::move(*reader);
   return src;
+}
+
+StatusOr<std::unique_ptr<StorageReader>> BlobController::OpenReader(const Digest& d,
+                                                                  int64_t offset) {
+  auto reader = blobs_.OpenReader(d, offset);
+  if (!reader.ok() && reader.status().IsNotFound()) return BlobUnknown(d);
+  return reader;
 }
 
 Status BlobController::Delete(std::string_view repo, const Digest& d) {

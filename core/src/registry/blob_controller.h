@@ -12,12 +12,11 @@
 
 namespace berth {
 
-// An open blob: a file descriptor when the driver has one (zero-copy),
-// otherwise a reader positioned at the requested offset.
+// An open blob: a file descriptor when the driver has one (zero-copy);
+// otherwise the caller reads with OpenReader once it knows the offset.
 struct BlobSource {
   int64_t size = 0;
   int fd = -1;  // owned by the caller when >= 0
-  std::unique_ptr<StorageReader> reader;
 };
 
 class BlobController {
@@ -28,8 +27,11 @@ class BlobController {
 
   // BLOB_UNKNOWN unless the blob is linked into the repository and stored.
   StatusOr<int64_t> Stat(std::string_view repo, const Digest& d);
-  // Opens for reading from `offset` (which must be <= size).
-  StatusOr<BlobSource> Open(std::string_view repo, const Digest& d, int64_t offset);
+  // Checks the blob is in the repository (one metadata lookup) and opens its
+  // file descriptor when the driver has local files.
+  StatusOr<BlobSource> Open(std::string_view repo, const Digest& d);
+  // A reader from `offset`, for drivers without file descriptors.
+  StatusOr<std::unique_ptr<StorageReader>> OpenReader(const Digest& d, int64_t offset);
   Status Delete(std::string_view repo, const Digest& d);
   // Links a blob of `from` into `repo`. Returns false (and changes nothing)
   // when `from` does not hold the blob.

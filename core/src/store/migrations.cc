@@ -150,6 +150,11 @@ const std::vector<Migration>& AllMigrations() {
            R"(ALTER TABLE repository ADD COLUMN pull_count BIGINT NOT NULL DEFAULT 0)",
            R"(ALTER TABLE repository ADD COLUMN description TEXT NOT NULL DEFAULT '')",
        }},
+      {3,
+       "users: administrator through the identity provider, kept apart from the flag",
+       {
+           R"(ALTER TABLE harbor_user ADD COLUMN admin_in_auth INTEGER NOT NULL DEFAULT 0)",
+       }},
   };
   return kMigrations;
 }

@@ -9,7 +9,7 @@ namespace {
 
 constexpr char kUserColumns[] =
     "user_id, username, email, realname, comment, password_hash, sysadmin_flag, auth_source, "
-    "subject, cli_secret_hash, creation_time, update_time";
+    "subject, cli_secret_hash, creation_time, update_time, admin_in_auth";
 
 UserRecord ReadUser(const SqlRow& r) {
   UserRecord u;
@@ -25,6 +25,7 @@ UserRecord ReadUser(const SqlRow& r) {
   u.cli_secret_hash = r.Text(9);
   u.creation_time = r.Int(10);
   u.update_time = r.Int(11);
+  u.admin_in_auth = r.Int(12) != 0;
   return u;
 }
 
@@ -71,11 +72,13 @@ StatusOr<UserRecord> UserStore::Create(UserRecord u) {
   Status s = RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     auto r = tx.Exec(
         "INSERT INTO harbor_user (username, email, realname, comment, password_hash, "
-        "sysadmin_flag, auth_source, subject, cli_secret_hash, creation_time, update_time) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING user_id",
+        "sysadmin_flag, auth_source, subject, cli_secret_hash, creation_time, update_time, "
+        "admin_in_auth) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) "
+        "RETURNING user_id",
         {SqlText(u.username), SqlText(u.email), SqlText(u.realname), SqlText(u.comment),
          SqlText(u.password_hash), SqlInt(u.sysadmin ? 1 : 0), SqlText(u.auth_source),
-         SqlText(u.subject), SqlText(u.cli_secret_hash), SqlInt(now)});
+         SqlText(u.subject), SqlText(u.cli_secret_hash), SqlInt(now),
+         SqlInt(u.admin_in_auth ? 1 : 0)});
     if (!r.ok()) return r.status();
     u.user_id = r->rows.at(0).Int(0);
     return {};
@@ -131,6 +134,12 @@ Status UserStore::SetSysadmin(int64_t id, bool sysadmin) {
   return ExecOne(db_,
                  "UPDATE harbor_user SET sysadmin_flag = $2, update_time = $3 WHERE user_id = $1",
                  {SqlInt(id), SqlInt(sysadmin ? 1 : 0), SqlInt(NowUnixMillis())}, "user");
+}
+
+Status UserStore::SetAdminInAuth(int64_t id, bool admin) {
+  return ExecOne(db_,
+                 "UPDATE harbor_user SET admin_in_auth = $2, update_time = $3 WHERE user_id = $1",
+                 {SqlInt(id), SqlInt(admin ? 1 : 0), SqlInt(NowUnixMillis())}, "user");
 }
 
 Status UserStore::SetCliSecret(int64_t id, std::string_view hash) {

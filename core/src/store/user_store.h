@@ -19,7 +19,8 @@ struct UserRecord {
   std::string realname;
   std::string comment;
   std::string password_hash;    // credential from the auth backend; "" for external users
-  bool sysadmin = false;
+  bool sysadmin = false;        // granted through the API (sysadmin_flag)
+  bool admin_in_auth = false;   // granted by the identity provider's admin group
   std::string auth_source = "db";  // db | ldap | oidc
   std::string subject;          // LDAP DN or OIDC "iss|sub"; "" for local users
   std::string cli_secret_hash;  // OIDC users' CLI secret, hashed
@@ -56,6 +57,7 @@ class UserStore {
   Status UpdateProfile(const UserRecord& u);
   Status SetPassword(int64_t id, std::string_view hash);
   Status SetSysadmin(int64_t id, bool sysadmin);
+  Status SetAdminInAuth(int64_t id, bool admin);
   Status SetCliSecret(int64_t id, std::string_view hash);
   Status Delete(int64_t id);
   StatusOr<int64_t> Count();
