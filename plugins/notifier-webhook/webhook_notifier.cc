@@ -46,23 +46,21 @@ Status Outcome(const Status& transport, int32_t code, const std::string& address
   return Status::InvalidArgument(msg);
 }
 
-class HttpNotifier : public berth::sdk::Notifier {
- public:
-  static Status Create(const Host& host, std::string_view config, std::unique_ptr<HttpNotifier>* out) {
-    Options o;
-    Status s = ParseOptions(config, &o);
-    if (!s.ok()) return s;
-    out->reset(new HttpNotifier(host, o));
-    return {};
-  }
-
-  Status Deliver(const CallCtx& call, const Notification& n) override {
+// What both providers share: options, the host, and one POST with the
+// delivery semantics above. Derived classes decide what to send.
+class PostingNotifier : public berth::sdk::Notifier {
+ protected:
+  PostingNotifier(const Host& host, Options o) : host_(host), o_(std::move(o)) {}
+  Status Post(const CallCtx& call, const Notification& n, std::string content_type,
+              std::string body, bool with_auth) {
     berth::sdk::HttpRequest req;
     req.method = "POST";
     req.url = std::string(n.address);
-    req.headers = {{"Content-Type", std::string(n.content_type)}, {"User-Agent", o_.user_agent}};
-    if (!n.auth_header.empty()) req.headers.emplace_back("Authorization", std::string(n.auth_header));
-    req.body = std::string(n.payload_json);
+    req.headers = {{"Content-Type", std::move(content_type)}, {"User-Agent", o_.user_agent}};
+    if (with_auth && !n.auth_header.empty()) {
+      req.headers.emplace_back("Authorization", std::string(n.auth_header));
+    }
+    req.body = std::move(body);
     req.timeout_ms = o_.timeout_ms;
     req.insecure_skip_verify = n.skip_cert_verify;
     berth::sdk::HttpResponse resp;
@@ -71,23 +69,38 @@ class HttpNotifier : public berth::sdk::Notifier {
   }
 
  private:
-  HttpNotifier(const Host& host, Options o) : host_(host), o_(std::move(o)) {}
   Host host_;
   Options o_;
 };
 
-class SlackNotifier : public berth::sdk::Notifier {
- public:
-  static Status Create(const Host& host, std::string_view config, std::unique_ptr<SlackNotifier>* out) {
-    Options o;
-    Status s = ParseOptions(config, &o);
-    if (!s.ok()) return s;
-    out->reset(new SlackNotifier(host, o));
-    return {};
-  }
+template <class T>
+Status CreateWithOptions(const Host& host, std::string_view config, std::unique_ptr<T>* out) {
+  Options o;
+  Status s = ParseOptions(config, &o);
+  if (s.ok()) out->reset(new T(host, std::move(o)));
+  return s;
+}
 
+// Harbor's "http" type: the payload as is, with the endpoint's auth header.
+class HttpNotifier : public PostingNotifier {
+ public:
+  HttpNotifier(const Host& host, Options o) : PostingNotifier(host, std::move(o)) {}
+  static Status Create(const Host& host, std::string_view config, std::unique_ptr<HttpNotifier>* out) {
+    return CreateWithOptions(host, config, out);
+  }
   Status Deliver(const CallCtx& call, const Notification& n) override {
-    // Slack wants a message, not the event: summarise the Default payload.
+    return Post(call, n, std::string(n.content_type), std::string(n.payload_json), true);
+  }
+};
+
+// Harbor's "slack" type: Slack wants a message, not the event.
+class SlackNotifier : public PostingNotifier {
+ public:
+  SlackNotifier(const Host& host, Options o) : PostingNotifier(host, std::move(o)) {}
+  static Status Create(const Host& host, std::string_view config, std::unique_ptr<SlackNotifier>* out) {
+    return CreateWithOptions(host, config, out);
+  }
+  Status Deliver(const CallCtx& call, const Notification& n) override {
     auto ev = nlohmann::json::parse(n.payload_json, nullptr, false);
     std::string text = std::string(n.event_type);
     if (!ev.is_discarded()) {
@@ -98,22 +111,8 @@ class SlackNotifier : public berth::sdk::Notifier {
       }
       if (!op.empty()) text += " by " + op;
     }
-    berth::sdk::HttpRequest req;
-    req.method = "POST";
-    req.url = std::string(n.address);
-    req.headers = {{"Content-Type", "application/json"}, {"User-Agent", o_.user_agent}};
-    req.body = nlohmann::json{{"text", text}}.dump();
-    req.timeout_ms = o_.timeout_ms;
-    req.insecure_skip_verify = n.skip_cert_verify;
-    berth::sdk::HttpResponse resp;
-    Status s = host_.Http(call.raw(), req, &resp);
-    return Outcome(s, resp.status, req.url);
+    return Post(call, n, "application/json", nlohmann::json{{"text", text}}.dump(), false);
   }
-
- private:
-  SlackNotifier(const Host& host, Options o) : host_(host), o_(std::move(o)) {}
-  Host host_;
-  Options o_;
 };
 
 const berth_provider kHttp = berth::sdk::MakeNotifierProvider<HttpNotifier>(

@@ -12,10 +12,4 @@ static const berth_provider* const providers[] = {&provider};
 static const berth_plugin_descriptor descriptor = {
     sizeof(berth_plugin_descriptor), "dup-" STR(DUP_VARIANT), "1.0.0", "", 1, providers};
 
-BERTH_EXPORT berth_status berth_plugin_entry(berth_entry_args* args) {
-  args->plugin_abi_major = BERTH_ABI_MAJOR;
-  args->plugin_abi_minor = BERTH_ABI_MINOR;
-  if (args->host_abi_major != BERTH_ABI_MAJOR) return BERTH_E_ABI_MISMATCH;
-  args->descriptor = &descriptor;
-  return BERTH_OK;
-}
+FIXTURE_ENTRY(descriptor)

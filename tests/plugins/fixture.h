@@ -29,4 +29,14 @@ static inline void fixture_destroy(void* instance) { free(instance); }
 static const berth_notifier_vtable fixture_notifier_vtable = {
     sizeof(berth_notifier_vtable), fixture_deliver};
 
+/* berth_plugin_entry for fixtures that negotiate normally. */
+#define FIXTURE_ENTRY(descriptor)                                             \
+  BERTH_EXPORT berth_status berth_plugin_entry(berth_entry_args* args) {      \
+    args->plugin_abi_major = BERTH_ABI_MAJOR;                                 \
+    args->plugin_abi_minor = BERTH_ABI_MINOR;                                 \
+    if (args->host_abi_major != BERTH_ABI_MAJOR) return BERTH_E_ABI_MISMATCH; \
+    args->descriptor = &(descriptor);                                         \
+    return BERTH_OK;                                                          \
+  }
+
 #endif
