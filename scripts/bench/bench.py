@@ -15,7 +15,7 @@ Environment (all optional):
   BENCH_DIST_CACHE    distribution's blobdescriptor cache: inmemory|none  inmemory
   BENCH_SMALL_N       concurrent small pushes                             20
   BENCH_SMALL_CLIENT  python (raw OCI API calls) | skopeo                 python
-  BENCH_ONLY          comma list of steps to run: push,small,wrk,big      all
+  BENCH_ONLY          comma list of steps: push,small,wrk,auth,big        all
   BENCH_WRITE_DOCS    1: write the table into docs/benchmarks.md          0
 """
 import base64
@@ -79,7 +79,7 @@ class Cfg:
         self.small_n = env_int("BENCH_SMALL_N", 20)
         self.small_client = os.environ.get("BENCH_SMALL_CLIENT", "python")
         only = os.environ.get("BENCH_ONLY", "").strip()
-        self.only = set(only.split(",")) if only else {"push", "small", "wrk", "big"}
+        self.only = set(only.split(",")) if only else {"push", "small", "wrk", "auth", "big"}
         self.write_docs = os.environ.get("BENCH_WRITE_DOCS", "0") == "1"
         # Debian's and upstream's stock config.yml caches blob descriptors in memory.
         self.dist_cache = os.environ.get("BENCH_DIST_CACHE", "inmemory")
@@ -105,6 +105,7 @@ class Server:
         self.port = port
         self.host = f"127.0.0.1:{port}"
         self.idle_rss_kb = None
+        self.hwm_before = 0  # VmHWM before the last reset_peak()
 
     def status_kb(self, key):
         try:
@@ -124,6 +125,41 @@ class Server:
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             return float("nan")
+
+    def cpu_ns(self):
+        """CPU nanoseconds of the live threads (schedstat): finer than cpu()'s
+        10 ms ticks, for short intervals on a server whose threads persist."""
+        total = 0
+        try:
+            for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+                try:
+                    with open(f"/proc/{self.proc.pid}/task/{tid}/schedstat") as f:
+                        total += int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    pass
+        except OSError:
+            return None
+        return total
+
+    def reset_peak(self):
+        """Start a new VmHWM window (clear_refs 5), keeping the old peak for
+        peak_kb(). False if the kernel refused."""
+        hwm = self.status_kb("VmHWM")
+        if hwm is not None:
+            self.hwm_before = max(self.hwm_before, hwm)
+        try:
+            with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+                f.write("5")
+            return True
+        except OSError:
+            return False
+
+    def peak_kb(self):
+        """VmHWM over the whole life of the process, across reset_peak()."""
+        hwm = self.status_kb("VmHWM")
+        if hwm is None:
+            return None
+        return max(self.hwm_before, hwm)
 
     def alive(self):
         return self.proc.poll() is None
@@ -211,11 +247,13 @@ def create_project(host):
         raise RuntimeError(f"creating project {PROJECT}: HTTP {r.status} {body[:300]!r}")
 
 
-def start_distribution(cfg):
-    data = os.path.join(cfg.work, "distribution-data")
+def start_distribution(cfg, name="distribution", extra=""):
+    """docker-registry with the stock cache and the access log off; `extra` is
+    appended to its config.yml (the auth section of the token-auth instance)."""
+    data = os.path.join(cfg.work, name + "-data")
     os.makedirs(data)
     port = free_port()
-    conf = os.path.join(cfg.work, "distribution.yml")
+    conf = os.path.join(cfg.work, name + ".yml")
     cache = ""
     if cfg.dist_cache:
         cache = f"\n  cache:\n    blobdescriptor: {cfg.dist_cache}"
@@ -233,19 +271,19 @@ storage:{cache}
     enabled: true
 http:
   addr: 127.0.0.1:{port}
-""")
+{extra}""")
     env = dict(os.environ)
     env.pop("AWS_CA_BUNDLE", None)
     proc = subprocess.Popen(["docker-registry", "serve", conf], env=env,
-                            stdout=open(os.path.join(cfg.work, "distribution.out"), "w"),
-                            stderr=open(os.path.join(cfg.work, "distribution.err"), "w"),
+                            stdout=open(os.path.join(cfg.work, name + ".out"), "w"),
+                            stderr=open(os.path.join(cfg.work, name + ".err"), "w"),
                             stdin=subprocess.DEVNULL)
-    write_pid(cfg, "distribution", proc.pid)
+    write_pid(cfg, name, proc.pid)
     try:
         wait_http_ok(f"127.0.0.1:{port}", proc=proc)
     except RuntimeError as e:
-        raise RuntimeError(f"{e}: {tail(cfg, 'distribution.err')}")
-    return Server("distribution", proc, port)
+        raise RuntimeError(f"{e}: {tail(cfg, name + '.err')}")
+    return Server(name, proc, port)
 
 
 def start_sendfile(cfg, path):
@@ -279,15 +317,16 @@ def tail(cfg, name, n=2000):
 class Registry:
     """Just enough of the OCI distribution API over one keep-alive connection."""
 
-    def __init__(self, host):
+    def __init__(self, host, auth=BASIC):
         self.host = host
+        self.auth = auth  # Authorization header value, None for none
         self.conn = http.client.HTTPConnection(host, timeout=120)
 
     def close(self):
         self.conn.close()
 
     def call(self, method, url, body=None, headers=None, expect=()):
-        h = {"Authorization": BASIC}
+        h = {"Authorization": self.auth} if self.auth else {}
         h.update(headers or {})
         self.conn.request(method, url, body=body, headers=h)
         r = self.conn.getresponse()
@@ -540,9 +579,12 @@ def bench_small(cfg, servers, res):
                 res.fail("small", s.name, str(e))
 
 
-def wrk(cfg, url, headers=()):
-    cmd = ["wrk", "-t1", f"-c{cfg.conns}", f"-d{cfg.duration}s", "--timeout", "10s",
-           "-H", f"Authorization: {BASIC}"]
+def wrk(cfg, url, headers=(), auth=BASIC, duration=None, counts=None):
+    """req/s of one wrk run; `auth` is the Authorization value (None: none).
+    `counts`, if a dict, receives the number of requests made."""
+    cmd = ["wrk", "-t1", f"-c{cfg.conns}", f"-d{duration or cfg.duration}s", "--timeout", "10s"]
+    if auth:
+        cmd += ["-H", f"Authorization: {auth}"]
     for h in headers:
         cmd += ["-H", h]
     p = subprocess.run(cmd + [url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -556,6 +598,9 @@ def wrk(cfg, url, headers=()):
     errs = re.search(r"Socket errors:.*", out)
     if errs and re.search(r"(read|write|timeout) [1-9]", errs.group(0)):
         raise RuntimeError(errs.group(0))
+    if counts is not None:
+        n = re.search(r"(\d+) requests in", out)
+        counts["requests"] = int(n.group(1)) if n else None
     return float(m.group(1))
 
 
@@ -600,6 +645,294 @@ def bench_wrk(cfg, servers, res):
                 say(f"  run {i + 1} 1KiB blob GET {s.name:<11} {rps:10.0f} req/s")
             except Exception as e:  # noqa: BLE001
                 res.fail("blob_rps", s.name, str(e))
+
+
+# ------------------------------------------------------------------ auth --
+
+AUTH_REPO = f"{PROJECT}/auth"
+
+
+def basic_for(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def http_call(host, method, path, body=None, auth=BASIC, headers=None):
+    c = http.client.HTTPConnection(host, timeout=60)
+    h = {"Authorization": auth} if auth else {}
+    h.update(headers or {})
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r, data
+
+
+def get_token(berthd, scope, auth=BASIC):
+    """A token from berthd's token service, as a registry client gets one."""
+    q = urllib.parse.urlencode({"service": "harbor-registry", "scope": scope})
+    r, body = http_call(berthd.host, "GET", f"/service/token?{q}", auth=auth)
+    if r.status != 200:
+        raise RuntimeError(f"token service: HTTP {r.status} {body[:300]!r}")
+    return json.loads(body)["token"]
+
+
+def create_member(berthd, name, password, role_id=3):
+    """A berthd user who is a member of the project (3: guest, may pull)."""
+    r, body = http_call(berthd.host, "POST", "/api/v2.0/users",
+                        body=json.dumps({"username": name, "email": f"{name}@bench.invalid",
+                                         "realname": name, "password": password}),
+                        headers={"Content-Type": "application/json"})
+    if r.status != 201:
+        raise RuntimeError(f"creating user {name}: HTTP {r.status} {body[:300]!r}")
+    r, body = http_call(berthd.host, "POST", f"/api/v2.0/projects/{PROJECT}/members",
+                        body=json.dumps({"role_id": role_id, "member_user": {"username": name}}),
+                        headers={"Content-Type": "application/json"})
+    if r.status != 201:
+        raise RuntimeError(f"adding {name} to {PROJECT}: HTTP {r.status} {body[:300]!r}")
+
+
+def make_token_cert(cfg):
+    """distribution verifies tokens against x509 certificates: a self-signed
+    one for berthd's token key (written on berthd's first start)."""
+    key = os.path.join(cfg.work, "berthd-data", "token", "private_key.pem")
+    cert = os.path.join(cfg.work, "berthd-token-cert.pem")
+    timed(["openssl", "req", "-new", "-x509", "-key", key, "-subj", "/CN=berth-token",
+           "-days", "2", "-out", cert])
+    return cert
+
+
+class KdfWatch:
+    """strace on berthd's mmap/munmap while something runs. libargon2 takes its
+    m_cost (19 MiB by default) with one malloc, which berthd's fixed 4 MiB
+    mmap threshold turns into one anonymous read-write mmap of 16-64 MiB per
+    password hash or check; nothing else on berthd's request paths maps that
+    much (glibc's thread arenas reserve 64 MiB PROT_NONE). Counting those
+    mmaps counts password checks."""
+
+    RE = re.compile(r"\bmmap\((?:NULL|0x[0-9a-f]+), (\d+), ([A-Z_|]+)")
+
+    def __init__(self, cfg, server, name):
+        self.cfg, self.server = cfg, server
+        self.out = os.path.join(cfg.work, name + ".strace")
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            ["strace", "-q", "-f", "-e", "trace=mmap,munmap", "-e", "signal=none",
+             "-o", self.out, "-p", str(self.server.proc.pid)],
+            stdout=subprocess.DEVNULL, stderr=open(self.out + ".err", "w"),
+            stdin=subprocess.DEVNULL)
+        write_pid(self.cfg, "strace", self.proc.pid)
+        # Attached once every thread of berthd names strace as its tracer.
+        deadline = time.time() + 15
+        base = f"/proc/{self.server.proc.pid}/task"
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("strace exited: " + tail(self.cfg, os.path.basename(self.out) + ".err"))
+            traced = True
+            for tid in os.listdir(base):
+                try:
+                    with open(f"{base}/{tid}/status") as f:
+                        tp = re.search(r"TracerPid:\s+(\d+)", f.read())
+                    if not tp or int(tp.group(1)) != self.proc.pid:
+                        traced = False
+                except OSError:
+                    pass
+            if traced:
+                return self
+            if time.time() > deadline:
+                raise RuntimeError("strace did not attach to every berthd thread")
+            time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(2)  # SIGINT: strace detaches and exits
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return False
+
+    def counts(self):
+        """(KDF-sized mmaps, all mmaps) seen."""
+        kdf = total = 0
+        with open(self.out, errors="replace") as f:
+            for line in f:
+                m = self.RE.search(line)
+                if not m:
+                    continue
+                total += 1
+                n, prot = int(m.group(1)), m.group(2)
+                if 16 * MIB <= n < 64 * MIB and "PROT_WRITE" in prot:
+                    kdf += 1
+        return kdf, total
+
+
+def bench_auth(cfg, servers, res):
+    say(f"\n== auth: Bearer / Basic manifest GET and token issuance, wrk -t1 -c{cfg.conns} "
+        f"-d{cfg.duration}s, {cfg.runs} runs; distribution with token auth (berthd's tokens)")
+    berthd = servers[0]
+    cert = make_token_cert(cfg)
+    dist = start_distribution(cfg, "distribution-token", f"""auth:
+  token:
+    realm: http://{berthd.host}/service/token
+    service: harbor-registry
+    issuer: harbor-token-issuer
+    rootcertbundle: {cert}
+""")
+    try:
+        _bench_auth(cfg, berthd, dist, res)
+    finally:
+        peak = dist.peak_kb()
+        if peak is not None:
+            res.add("auth_peak_rss", "distribution", peak)
+        if not dist.alive():
+            say(f"  !! distribution-token died (exit {dist.proc.returncode}): "
+                f"{tail(cfg, 'distribution-token.err')}")
+        dist.stop()
+
+
+def _bench_auth(cfg, berthd, dist, res):
+    time.sleep(1.0)
+    say(f"  distribution-token pid {dist.proc.pid} on {dist.host}, idle RSS "
+        f"{dist.status_kb('VmRSS')} KiB")
+    pull, push = f"repository:{AUTH_REPO}:pull", f"repository:{AUTH_REPO}:pull,push"
+    layer = os.urandom(1024)
+    config, manifest = image_parts(layer, "sha256:" + sha256_hex(layer))
+    # The same image on both: berthd through its own (Basic) auth, distribution
+    # with a push token from berthd's token service.
+    targets = {}
+    for s, auth in ((berthd, BASIC), (dist, "Bearer " + get_token(berthd, push))):
+        try:
+            reg = Registry(s.host, auth)
+            reg.push_blob(AUTH_REPO, layer)
+            reg.push_blob(AUTH_REPO, config)
+            reg.push_manifest(AUTH_REPO, "latest", manifest)
+            reg.close()
+        except Exception as e:  # noqa: BLE001
+            hint = ""
+            if s is dist:
+                hint = (" -- distribution did not accept berthd's push token; its log: " +
+                        tail(cfg, "distribution-token.err", 600))
+            res.fail("auth_bearer_rps", s.name.split("-")[0], f"push failed: {e}{hint}")
+            continue
+        targets[s] = f"/v2/{AUTH_REPO}/manifests/latest"
+    # Each server: a token GET answers 200 with the bytes, no token 401, a
+    # token with a broken signature 401.
+    ok = []
+    for s in list(targets):
+        key = "berthd" if s is berthd else "distribution"
+        tok = get_token(berthd, pull)
+        bad = tok[:-4] + ("AAAA" if not tok.endswith("AAAA") else "BBBB")
+        r1, b1 = http_call(s.host, "GET", targets[s], auth="Bearer " + tok,
+                           headers={"Accept": ACCEPT})
+        r2, _ = http_call(s.host, "GET", targets[s], auth=None, headers={"Accept": ACCEPT})
+        r3, _ = http_call(s.host, "GET", targets[s], auth="Bearer " + bad,
+                          headers={"Accept": ACCEPT})
+        line = (f"token {r1.status}{' same bytes' if b1 == manifest else ' OTHER BYTES'}, "
+                f"no token {r2.status}, bad signature {r3.status}")
+        if r1.status == 200 and b1 == manifest and r2.status == 401 and r3.status == 401:
+            say(f"  {s.name}: accepts berthd's token: {line}")
+            ok.append(s)
+        else:
+            msg = f"{s.name} does not behave as a token-auth registry: {line}"
+            if s is dist:
+                msg += "; its log: " + tail(cfg, "distribution-token.err", 600)
+            res.fail("auth_bearer_rps", key, msg)
+    res.add("auth_verified", "distribution", 1 if dist in ok else 0)
+    if berthd not in ok:
+        raise RuntimeError("berthd does not serve the pushed manifest with a token")
+    url = {s: f"http://{s.host}{targets[s]}" for s in ok}
+    q = urllib.parse.urlencode({"service": "harbor-registry", "scope": pull})
+    token_url = f"http://{berthd.host}/service/token?{q}"
+    accept = [f"Accept: {ACCEPT}"]
+
+    for i in range(cfg.runs):
+        for s in order(ok, i):
+            key = "berthd" if s is berthd else "distribution"
+            try:
+                tok = get_token(berthd, pull)  # one fresh token per server run
+                windowed = s.reset_peak()
+                c0 = s.cpu()
+                rps = wrk(cfg, url[s], accept, auth="Bearer " + tok)
+                res.add("auth_bearer_rps", key, rps)
+                res.add("auth_bearer_cpu", key, (s.cpu() - c0) / (rps * cfg.duration) * 1e6)
+                if windowed:
+                    res.add("auth_bearer_rss", key, s.status_kb("VmHWM"))
+                say(f"  run {i + 1} Bearer manifest GET {s.name:<18} {rps:10.0f} req/s")
+            except Exception as e:  # noqa: BLE001
+                res.fail("auth_bearer_rps", key, str(e))
+        # Basic: a user whose password berthd has not checked yet, so all
+        # connections start with a cache miss at once (as when a cached entry
+        # expires under load): one argon2id check, the others wait for it.
+        try:
+            user, pw = f"bench-basic-{i}", f"Bench-Basic-{i}x"
+            create_member(berthd, user, pw)
+            windowed = berthd.reset_peak()
+            c0 = berthd.cpu()
+            rps = wrk(cfg, url[berthd], accept, auth=basic_for(user, pw))
+            res.add("auth_basic_rps", "berthd", rps)
+            res.add("auth_basic_cpu", "berthd", (berthd.cpu() - c0) / (rps * cfg.duration) * 1e6)
+            if windowed:  # else the kernel refused clear_refs: no per-run peak
+                res.add("auth_basic_rss", "berthd", berthd.status_kb("VmHWM"))
+            say(f"  run {i + 1} Basic  manifest GET berthd             {rps:10.0f} req/s")
+        except Exception as e:  # noqa: BLE001
+            res.fail("auth_basic_rps", "berthd", str(e))
+        try:
+            c0 = berthd.cpu()
+            rps = wrk(cfg, token_url)
+            res.add("auth_token_rps", "berthd", rps)
+            res.add("auth_token_cpu", "berthd", (berthd.cpu() - c0) / (rps * cfg.duration) * 1e6)
+            say(f"  run {i + 1} token issuance (Basic) berthd         {rps:10.0f} req/s")
+        except Exception as e:  # noqa: BLE001
+            res.fail("auth_token_rps", "berthd", str(e))
+
+    # What one password check costs berthd: the first request of a user whose
+    # password is not cached, against the same request once it is.
+    try:
+        user, pw = "bench-kdf-cost", "Bench-Kdf-Cost1"
+        create_member(berthd, user, pw)
+        cost = []
+        for _ in range(2):
+            c0 = berthd.cpu_ns()
+            r, _ = http_call(berthd.host, "GET", "/v2/", auth=basic_for(user, pw))
+            cost.append((berthd.cpu_ns() - c0) / 1e9)
+            if r.status != 200:
+                raise RuntimeError(f"GET /v2/ as {user}: HTTP {r.status}")
+        res.add("auth_kdf_cpu", "berthd", cost[0])
+        res.add("auth_cached_cpu", "berthd", cost[1])
+        say(f"  one password check: berthd CPU {cost[0] * 1e3:.1f} ms uncached, "
+            f"{cost[1] * 1e6:.0f} µs cached")
+    except Exception as e:  # noqa: BLE001
+        res.fail("auth_kdf_cpu", "berthd", str(e))
+
+    # No password hashing on the Bearer path: count argon2id-sized mmaps in
+    # berthd during a Bearer run, then in one uncached Basic check (control:
+    # shows the method sees a check when there is one).
+    if not shutil.which("strace"):
+        res.fail("auth_kdf_bearer", "berthd", "strace not installed")
+        return
+    try:
+        tok = get_token(berthd, pull)
+        n = {}
+        with KdfWatch(cfg, berthd, "bearer") as w:
+            wrk(cfg, url[berthd], accept, auth="Bearer " + tok, duration=3, counts=n)
+        kdf, total = w.counts()
+        res.add("auth_kdf_bearer", "berthd", kdf)
+        res.add("auth_kdf_bearer_reqs", "berthd", n.get("requests") or 0)
+        say(f"  strace, Bearer wrk: {n.get('requests')} requests, {total} mmaps, "
+            f"{kdf} argon2id-sized")
+        user, pw = "bench-kdf-control", "Bench-Kdf-Control1"
+        create_member(berthd, user, pw)
+        with KdfWatch(cfg, berthd, "control") as w:
+            r, _ = http_call(berthd.host, "GET", "/v2/", auth=basic_for(user, pw))
+        kdf, total = w.counts()
+        res.add("auth_kdf_control", "berthd", kdf)
+        say(f"  strace, control (one uncached Basic GET /v2/ -> {r.status}): {total} mmaps, "
+            f"{kdf} argon2id-sized")
+    except Exception as e:  # noqa: BLE001
+        res.fail("auth_kdf_bearer", "berthd", str(e))
 
 
 def curl_get(url, expect_size):
@@ -685,6 +1018,8 @@ def fmt(v, unit):
         return f"{v * 1000:.0f} ms"
     if unit == "us":
         return f"{v:.0f} µs"
+    if unit == "ms":
+        return f"{v * 1000:.1f} ms"
     if unit == "MiB":
         return f"{v / 1024:.1f} MiB"
     return str(v)
@@ -706,6 +1041,12 @@ def build_rows(cfg, res):
         rows.append((label, fmt(res.median(metric, B), unit), fmt(res.median(metric, D), unit),
                      "-" if r is None else f"{r:.2f}×", target or "-", verdict))
 
+    def one(label, metric, server, unit, other="-"):
+        """A row for one server only."""
+        v = fmt(res.median(metric, server), unit)
+        rows.append((label, v if server == B else other, v if server == D else other,
+                     "-", "-", "-"))
+
     if "push" in cfg.only:
         row(f"Cold push, {cfg.push_mib} MiB image (skopeo)", "push", "s", "≤ 0.7×",
             lambda r: r <= 0.7)
@@ -718,6 +1059,28 @@ def build_rows(cfg, res):
         row(f"Manifest GET by tag (wrk -c{cfg.conns})", "manifest_rps", "req/s", "≥ 10×",
             lambda r: r >= 10)
         row(f"1 KiB blob GET (wrk -c{cfg.conns})", "blob_rps", "req/s")
+    if "auth" in cfg.only:
+        verified = res.median("auth_verified", D)
+        dnote = "" if verified else " (distribution rejected berthd's tokens: see errors)"
+        row(f"Authenticated manifest GET, Bearer token (wrk -c{cfg.conns}; distribution: "
+            f"token auth){dnote}",
+            "auth_bearer_rps", "req/s", "≥ 5×", lambda r: r >= 5)
+        b, d = res.median("auth_basic_rps", B), res.median("auth_bearer_rps", D)
+        rows.append((f"Authenticated manifest GET, berthd Basic vs distribution Bearer",
+                     fmt(b, "req/s"), fmt(d, "req/s"),
+                     "-" if (b is None or not d) else f"{b / d:.2f}×", "-", "-"))
+        one("Token issuance, GET /service/token, Basic, pull scope", "auth_token_rps", B,
+            "req/s", "no token issuer")
+        kb, kc = res.median("auth_kdf_bearer", B), res.median("auth_kdf_control", B)
+        nreq = res.median("auth_kdf_bearer_reqs", B)
+        if kb is None or kc is None:
+            shown, verdict = "ERR", "n/a"
+        else:
+            shown = (f"{kb:.0f} argon2id allocations in {nreq:,.0f} Bearer requests "
+                     f"(control, one uncached Basic check: {kc:.0f})")
+            verdict = "n/a" if kc < 1 else ("PASS" if kb == 0 else "MISS")
+        rows.append(("Password hashing on the Bearer path (strace)", shown, "-", "-", "none",
+                     verdict))
     if "big" in cfg.only:
         row(f"{cfg.big_mib} MiB blob upload, once (curl -T)", "big_upload", "s")
         row(f"{cfg.big_mib} MiB blob GET (curl)", "big_mbps", "MB/s")
@@ -735,7 +1098,21 @@ def build_rows(cfg, res):
     if "wrk" in cfg.only:
         row("Server CPU per manifest GET", "manifest_cpu", "us")
         row("Server CPU per 1 KiB blob GET", "blob_cpu", "us")
+    if "auth" in cfg.only:
+        row("Server CPU per Bearer manifest GET", "auth_bearer_cpu", "us")
+        one("Server CPU per Basic manifest GET", "auth_basic_cpu", B, "us")
+        one("Server CPU per token issued", "auth_token_cpu", B, "us")
+        one("Server CPU, one GET /v2/ on a new connection, password not cached (argon2id)",
+            "auth_kdf_cpu", B, "ms")
+        one("... the same GET again, password cached", "auth_cached_cpu", B, "ms")
     row("Idle RSS after start", "idle_rss", "MiB")
+    if "auth" in cfg.only:
+        row("Peak RSS during a Bearer manifest GET run", "auth_bearer_rss", "MiB")
+        b = res.values.get(("auth_basic_rss", B))
+        rows.append(("Peak RSS during a Basic manifest GET run (median, max)",
+                     "ERR" if not b else f"{fmt(statistics.median(b), 'MiB')}, "
+                                         f"{fmt(max(b), 'MiB')}", "-", "-", "-", "-"))
+        one("Peak RSS (VmHWM) of the token-auth distribution instance", "auth_peak_rss", D, "MiB")
     row("Peak RSS (VmHWM) after the run", "peak_rss", "MiB", "≤ 0.5×", lambda r: r <= 0.5)
     return rows
 
@@ -750,6 +1127,9 @@ def render_table(rows):
     return "\n".join([line(head), sep] + [line(r) for r in rows])
 
 
+COUNTS = {"auth_verified", "auth_kdf_bearer", "auth_kdf_bearer_reqs", "auth_kdf_control"}
+
+
 def render_raw(res):
     lines = []
     names = {"push": "push s", "pull": "pull s", "floor": "skopeo oci:->dir: s",
@@ -759,11 +1139,27 @@ def render_raw(res):
              "idle_rss": "idle RSS KiB", "peak_rss": "peak RSS KiB",
              "push_cpu": "push server CPU s", "pull_cpu": "pull server CPU s",
              "small_cpu": "small pushes server CPU s", "manifest_cpu": "manifest GET CPU µs",
-             "blob_cpu": "blob GET CPU µs"}
+             "blob_cpu": "blob GET CPU µs",
+             "auth_verified": "distribution accepted berthd's tokens (1 yes)",
+             "auth_bearer_rps": "Bearer manifest req/s", "auth_basic_rps": "Basic manifest req/s",
+             "auth_token_rps": "token issuance req/s", "auth_bearer_cpu": "Bearer manifest CPU µs",
+             "auth_basic_cpu": "Basic manifest CPU µs", "auth_token_cpu": "token issuance CPU µs",
+             "auth_kdf_cpu": "uncached password check CPU s",
+             "auth_cached_cpu": "cached password GET /v2/ CPU s",
+             "auth_bearer_rss": "peak RSS in a Bearer run KiB",
+             "auth_basic_rss": "peak RSS in a Basic run KiB",
+             "auth_peak_rss": "token-auth distribution peak RSS KiB",
+             "auth_kdf_bearer": "argon2id-sized mmaps in the strace'd Bearer run",
+             "auth_kdf_bearer_reqs": "requests in the strace'd Bearer run",
+             "auth_kdf_control": "argon2id-sized mmaps in the control"}
     rank = {m: i for i, m in enumerate(names)}
     for (metric, server), vals in sorted(res.values.items(),
                                          key=lambda kv: (rank.get(kv[0][0], 99), kv[0][1])):
-        shown = ", ".join(f"{v:.3f}" if v < 10 else f"{v:.0f}" for v in vals)
+        if metric in COUNTS:
+            shown = ", ".join(f"{v:.0f}" for v in vals)
+        else:
+            shown = ", ".join(f"{v:.3g}" if 0 < v < 0.01 else f"{v:.3f}" if v < 10 else
+                              f"{v:.0f}" for v in vals)
         lines.append(f"- {names.get(metric, metric)}, {server}: {shown}")
     for (metric, server), msg in sorted(res.errors.items()):
         lines.append(f"- ERROR {names.get(metric, metric)}, {server}: {msg}")
@@ -837,6 +1233,7 @@ Versions: berthd {info['berthd']} (Release build); {info['distribution']}; {info
 Settings: {cfg.runs} runs per measurement (median shown), servers alternated run by run;
 wrk `-t1 -c{cfg.conns} -d{cfg.duration}s`. Load average (1/5/15 min) at start {cfg.load_start},
 at end {cfg.load_end}: other work on the machine shows up in every figure.
+`uptime` at start: `{cfg.uptime_start}`; at end: `{cfg.uptime_end}`.
 
 {table}
 
@@ -876,6 +1273,7 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     t_start = time.time()
     cfg.load_start = loadavg()
+    cfg.uptime_start = cmd_out(["uptime"])
     res = Results()
     say(f"berth bench: runs={cfg.runs} duration={cfg.duration}s connections={cfg.conns} "
         f"push={cfg.push_mib}MiB big={cfg.big_mib}MiB small={cfg.small_n} steps={sorted(cfg.only)}")
@@ -888,7 +1286,7 @@ def main():
         say(f"{s.name} pid {s.proc.pid} on {s.host}, idle RSS {s.idle_rss_kb} KiB")
     create_project(servers[0].host)
     steps = [("push", bench_push_pull), ("small", bench_small), ("wrk", bench_wrk),
-             ("big", bench_big)]
+             ("auth", bench_auth), ("big", bench_big)]
     for name, fn in steps:
         if name not in cfg.only:
             continue
@@ -901,7 +1299,7 @@ def main():
             if not s.alive():
                 say(f"  !! {s.name} died (exit {s.proc.returncode}): {tail(cfg, s.name + '.err')}")
     for s in servers:
-        peak = s.status_kb("VmHWM")
+        peak = s.peak_kb()
         if peak is not None:
             res.add("peak_rss", s.name, peak)
         say(f"{s.name} peak RSS (VmHWM) {peak} KiB")
@@ -909,6 +1307,7 @@ def main():
         s.stop()
     elapsed = time.time() - t_start
     cfg.load_end = loadavg()
+    cfg.uptime_end = cmd_out(["uptime"])
     rows = build_rows(cfg, res)
     table = render_table(rows)
     raw = render_raw(res)

@@ -3,18 +3,21 @@
 # on this machine, in one run, and prints medians and berthd/distribution
 # ratios against the project's targets.
 #
-#   scripts/bench/run.sh                         full run (~8-10 min)
+#   scripts/bench/run.sh                         full run (~10 min)
 #   BENCH_WRITE_DOCS=1 scripts/bench/run.sh      ... and update docs/benchmarks.md
 #   BENCH_RUNS=3 BENCH_DURATION=3 BENCH_BIG_MIB=256 scripts/bench/run.sh   quick look
-#   BENCH_ONLY=wrk,big scripts/bench/run.sh      only some steps (push,small,wrk,big)
+#   BENCH_ONLY=wrk,big scripts/bench/run.sh      only some steps (push,small,wrk,auth,big)
+#   BENCH_ONLY=auth scripts/bench/run.sh         token issuance, Bearer/Basic manifest GET
+#                                                vs distribution with token auth (~4 min)
 #
 # Other knobs: BENCH_CONNECTIONS, BENCH_PUSH_MIB, BENCH_SMALL_N,
 # BENCH_SMALL_CLIENT=python|skopeo, BENCH_BUILD_DIR (default build-bench/),
 # BENCH_SKIP_BUILD=1, BENCH_TMPDIR (where the temporary data goes; needs
 # ~3.5 GiB free with the default 1 GiB blob). See scripts/bench/bench.py.
 #
-# Needs: skopeo, curl, wrk, docker-registry, python3 (stdlib only), and a
-# C++ toolchain to build berthd. Uses at most 2 build jobs.
+# Needs: skopeo, curl, wrk, docker-registry, openssl, python3 (stdlib only),
+# and a C++ toolchain to build berthd; strace for the auth step's "no password
+# hashing on the Bearer path" check. Uses at most 2 build jobs.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,11 +25,11 @@ root="$(cd "$here/../.." && pwd)"
 build="${BENCH_BUILD_DIR:-$root/build-bench}"
 
 missing=()
-for tool in skopeo curl wrk docker-registry /usr/bin/python3 cmake ninja; do
+for tool in skopeo curl wrk docker-registry openssl /usr/bin/python3 cmake ninja; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then
-  echo "run.sh: missing tools: ${missing[*]} (apt-get install skopeo curl wrk docker-registry cmake ninja-build)" >&2
+  echo "run.sh: missing tools: ${missing[*]} (apt-get install skopeo curl wrk docker-registry openssl cmake ninja-build)" >&2
   exit 2
 fi
 
