@@ -1,5 +1,6 @@
 // RegistryStore against both metadata backends: SQLite (a temp file) and
-// PostgreSQL (the ctest "pg" fixture; one fresh database per test).
+// PostgreSQL (the ctest "pg" fixture; one fresh database per test); the
+// fixture's plumbing is in store_test_support.h.
 #include "store/registry_store.h"
 
 #include <gmock/gmock.h>
@@ -30,6 +31,7 @@
 #include "store/migrations.h"
 #include "store/pg_database.h"
 #include "store/sqlite_database.h"
+#include "store_test_support.h"
 
 namespace berth {
 namespace {
@@ -43,63 +45,12 @@ constexpr char kOciManifest[] = "application/vnd.oci.image.manifest.v1+json";
 constexpr char kOciIndex[] = "application/vnd.oci.image.index.v1+json";
 constexpr char kConfigType[] = "application/vnd.oci.image.config.v1+json";
 
-enum class Backend { kSqlite, kPostgres };
-
-// ---- PostgreSQL plumbing -----------------------------------------------------
-
-// The fixture's DSN: BERTH_TEST_PG_DSN, else the file pg_server_start wrote.
-std::string AdminDsn() {
-  if (const char* e = std::getenv("BERTH_TEST_PG_DSN"); e != nullptr && *e != '\0') return e;
-  std::ifstream in(BERTH_PG_DSN_FILE);
-  std::string dsn;
-  std::getline(in, dsn);
-  return std::string(Trim(dsn));
-}
-
-// The same server, another database.
-std::string WithDatabase(const std::string& dsn, const std::string& db) {
-  size_t scheme = dsn.find("://");
-  if (scheme == std::string::npos) return dsn + " dbname=" + db;  // key=value form
-  size_t q = dsn.find('?', scheme + 3);
-  std::string params = q == std::string::npos ? "" : dsn.substr(q);
-  std::string head = dsn.substr(0, q == std::string::npos ? dsn.size() : q);
-  size_t slash = head.find('/', scheme + 3);
-  if (slash != std::string::npos) head.resize(slash);
-  return head + "/" + db + params;
-}
-
-// Runs one statement outside a transaction (CREATE/DROP DATABASE need that).
-Status PgExec(const std::string& dsn, const std::string& sql) {
-  PGconn* c = PQconnectdb(dsn.c_str());
-  if (PQstatus(c) != CONNECTION_OK) {
-    Status s = Status::IOError("cannot connect to " + dsn + ": " + PQerrorMessage(c));
-    PQfinish(c);
-    return s;
-  }
-  PGresult* r = PQexec(c, sql.c_str());
-  Status s;
-  if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-    s = Status::Internal(sql + ": " + PQresultErrorMessage(r));
-  }
-  PQclear(r);
-  PQfinish(c);
-  return s;
-}
-
-// Runs a query returning one integer; -1 on error.
-int64_t PgQueryInt(const std::string& dsn, const std::string& sql) {
-  PGconn* c = PQconnectdb(dsn.c_str());
-  int64_t out = -1;
-  if (PQstatus(c) == CONNECTION_OK) {
-    PGresult* r = PQexec(c, sql.c_str());
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-      out = ParseInt64(PQgetvalue(r, 0, 0)).value_or(-1);
-    }
-    PQclear(r);
-  }
-  PQfinish(c);
-  return out;
-}
+using store_test::AdminDsn;
+using store_test::Backend;
+using store_test::BackendName;
+using store_test::PgExec;
+using store_test::PgQueryInt;
+using store_test::WithDatabase;
 
 // ---- Helpers -------------------------------------------------------------------
 
@@ -134,68 +85,17 @@ NewManifest Index(const std::string& repo, const std::string& digest,
   return m;
 }
 
-std::string BackendName(Backend b) { return b == Backend::kSqlite ? "Sqlite" : "Postgres"; }
-void PrintTo(Backend b, std::ostream* os) { *os << BackendName(b); }
-
-class RegistryStoreTest : public ::testing::TestWithParam<Backend> {
+class RegistryStoreTest : public store_test::StoreTestBase {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "berth-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    if (GetParam() == Backend::kSqlite) {
-      auto db = SqliteDatabase::Open(dir_ + "/berth.db", 8);
-      ASSERT_TRUE(db.ok()) << db.status().ToString();
-      db_ = std::move(*db);
-    } else {
-      admin_dsn_ = AdminDsn();
-      ASSERT_FALSE(admin_dsn_.empty())
-          << "no PostgreSQL DSN: run through ctest (fixture pg_server_start writes "
-          << BERTH_PG_DSN_FILE << ") or set BERTH_TEST_PG_DSN";
-      static std::atomic<int> counter{0};
-      pg_db_name_ = "berth_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-      // An ICU "en" default collation sorts "a" before "B" and ignores
-      // punctuation, so ordering tests prove the schema's COLLATE "C".
-      Status created = PgExec(admin_dsn_, "CREATE DATABASE " + pg_db_name_ +
-                                              " TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER "
-                                              "icu ICU_LOCALE 'en' LOCALE 'C.UTF-8'");
-      if (!created.ok()) {
-        std::fprintf(stderr, "note: no ICU database (%s); using the server default\n",
-                     created.message().c_str());
-        created = PgExec(admin_dsn_, "CREATE DATABASE " + pg_db_name_);
-      }
-      ASSERT_TRUE(created.ok()) << created.ToString();
-      auto db = PgDatabase::Open(WithDatabase(admin_dsn_, pg_db_name_), 8);
-      ASSERT_TRUE(db.ok()) << db.status().ToString();
-      db_ = std::move(*db);
-    }
-    auto v = Migrate(*db_);
-    ASSERT_TRUE(v.ok()) << v.status().ToString();
-    version_ = *v;
+    StoreTestBase::SetUp();
+    if (HasFatalFailure()) return;
     store_ = std::make_unique<RegistryStore>(*db_);
   }
 
   void TearDown() override {
     store_.reset();
-    db_.reset();
-    if (!pg_db_name_.empty()) {
-      Status s = PgExec(admin_dsn_, "DROP DATABASE IF EXISTS " + pg_db_name_ + " WITH (FORCE)");
-      EXPECT_TRUE(s.ok()) << s.ToString();
-    }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  int64_t QueryInt(const std::string& sql) {
-    int64_t out = -1;
-    Status s = RunInTransaction(*db_, false, [&](SqlTransaction& tx) -> Status {
-      auto r = tx.Exec(sql);
-      if (!r.ok()) return r.status();
-      if (r->rows.size() != 1) return Status::Internal("expected one row from " + sql);
-      out = r->rows[0].Int(0);
-      return {};
-    });
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return out;
+    StoreTestBase::TearDown();
   }
 
   void Link(const std::string& repo, const std::string& digest, int64_t size) {
@@ -239,12 +139,7 @@ class RegistryStoreTest : public ::testing::TestWithParam<Backend> {
     return out;
   }
 
-  std::string dir_;
-  std::string admin_dsn_;
-  std::string pg_db_name_;
-  std::unique_ptr<SqlDatabase> db_;
   std::unique_ptr<RegistryStore> store_;
-  int version_ = 0;
 };
 
 // ---- Migrations ------------------------------------------------------------------

@@ -45,7 +45,9 @@ StatusOr<std::vector<QueryTerm>> ParseQ(std::string_view q) {
   for (char c : q) {
     if (c == '"') quoted = !quoted;
     if (!quoted && (c == '[' || c == '{' || c == '(')) ++depth;
-    if (!quoted && (c == ']' || c == '}' || c == ')')) --depth;
+    // Never below zero: a stray closer in one value must not swallow the
+    // commas that separate the terms after it.
+    if (!quoted && (c == ']' || c == '}' || c == ')') && depth > 0) --depth;
     if (c == ',' && depth == 0 && !quoted) {
       parts.push_back(cur);
       cur.clear();

@@ -197,7 +197,7 @@ StatusOr<UserGroupRecord> UserStore::EnsureGroup(std::string_view name, int type
   int64_t now = NowUnixMillis();
   std::string normal_dn = type == kGroupTypeLdap ? NormalizeGroupDn(dn) : std::string(dn);
   dn = normal_dn;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+  auto find_or_insert = [&](SqlTransaction& tx) -> Status {
     // LDAP groups are identified by DN (lower(): rows stored before DNs were
     // normalized), others by name.
     std::string where = type == kGroupTypeLdap ? "group_type = $1 AND lower(ldap_group_dn) = $2"
@@ -217,7 +217,13 @@ StatusOr<UserGroupRecord> UserStore::EnsureGroup(std::string_view name, int type
     if (!ins.ok()) return ins.status();
     out = {ins->rows.at(0).Int(0), std::string(name), type, std::string(dn), now, now};
     return {};
-  }));
+  };
+  Status s = RunInTransaction(db_, true, find_or_insert);
+  // Concurrent first sign-ins of a group's members: on PostgreSQL both may
+  // miss the row and insert; the loser's unique violation means the group
+  // now exists, so look again.
+  if (s.code() == Code::kConflict) s = RunInTransaction(db_, true, find_or_insert);
+  BERTH_RETURN_IF_ERROR(s);
   return out;
 }
 
