@@ -1,6 +1,8 @@
 #include "auth/authenticator.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "auth/secret_hash.h"
 #include "common/clock.h"
@@ -42,7 +44,8 @@ Authenticator::Authenticator(AuthSettings settings, UserStore& users, RobotStore
       mode_(mode_backend),
       limiter_(limiter),
       audit_(audit),
-      log_(log) {}
+      log_(log),
+      kdf_slots_(std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 2, 1024)) {}
 
 void Authenticator::InvalidateCache() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -172,10 +175,20 @@ StatusOr<Identity> Authenticator::Password(const std::string& username,
   return id;
 }
 
+StatusOr<Identity> Authenticator::CheckInSlot(const std::string& username,
+                                              const std::string& password) {
+  kdf_slots_.acquire();
+  struct SlotRelease {
+    std::counting_semaphore<1024>& slots;
+    ~SlotRelease() { slots.release(); }
+  } release_slot{kdf_slots_};
+  return User(username, password);
+}
+
 StatusOr<Identity> Authenticator::CheckOnce(const std::string& key, const std::string& username,
                                             const std::string& password,
                                             const std::string& remote, int64_t now) {
-  StatusOr<Identity> id = User(username, password);
+  StatusOr<Identity> id = CheckInSlot(username, password);
   if (!id.ok()) {
     if (id.status().code() == Code::kUnauthenticated) {
       limiter_.RecordFailure(username, remote, now);

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <memory>
 #include <optional>
+#include <semaphore>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -80,6 +81,12 @@ class Authenticator {
     std::optional<StatusOr<Identity>> result;
   };
   std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;
+  // Password checks in progress across all users, at most one per core:
+  // each costs ~19 MiB and a core for tens of ms, so a burst of different
+  // users signing in queues instead of multiplying memory.
+  std::counting_semaphore<1024> kdf_slots_;
+  // User() inside one of kdf_slots_.
+  StatusOr<Identity> CheckInSlot(const std::string& username, const std::string& password);
   StatusOr<Identity> CheckOnce(const std::string& key, const std::string& username,
                                const std::string& password, const std::string& remote,
                                int64_t now);

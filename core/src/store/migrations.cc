@@ -155,6 +155,15 @@ const std::vector<Migration>& AllMigrations() {
        {
            R"(ALTER TABLE harbor_user ADD COLUMN admin_in_auth INTEGER NOT NULL DEFAULT 0)",
        }},
+      {4,
+       "names users and groups sort by: bytewise on PostgreSQL too, as on SQLite",
+       {
+           R"({{POSTGRES}}ALTER TABLE user_group ALTER COLUMN group_name TYPE TEXT COLLATE "C")",
+           R"({{POSTGRES}}ALTER TABLE user_group ALTER COLUMN ldap_group_dn TYPE TEXT COLLATE "C")",
+           R"({{POSTGRES}}ALTER TABLE harbor_user ALTER COLUMN email TYPE TEXT COLLATE "C")",
+           R"({{POSTGRES}}ALTER TABLE harbor_user ALTER COLUMN realname TYPE TEXT COLLATE "C")",
+           R"({{POSTGRES}}ALTER TABLE robot ALTER COLUMN description TYPE TEXT COLLATE "C")",
+       }},
   };
   return kMigrations;
 }
@@ -168,6 +177,8 @@ std::string RenderForDialect(const char* statement, SqlDialect dialect) {
     }
   };
   bool pg = dialect == SqlDialect::kPostgres;
+  // {{POSTGRES}} marks a statement that only PostgreSQL needs.
+  if (s.rfind("{{POSTGRES}}", 0) == 0) return pg ? s.substr(12) : std::string();
   replace("{{ID}}", pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
   replace("{{NAME}}", pg ? "TEXT COLLATE \"C\"" : "TEXT");
   return s;
@@ -196,7 +207,9 @@ StatusOr<int> Migrate(SqlDatabase& db) {
       if (!have.ok()) return have.status();
       if (!have->rows.empty()) return {};
       for (const char* stmt : m.statements) {
-        auto r = tx.Exec(RenderForDialect(stmt, db.dialect()));
+        std::string sql = RenderForDialect(stmt, db.dialect());
+        if (sql.empty()) continue;  // for the other dialect
+        auto r = tx.Exec(sql);
         if (!r.ok()) {
           return Status::Internal("migration " + std::to_string(m.version) + " (" + m.name +
                                   ") failed: " + r.status().message());

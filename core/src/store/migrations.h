@@ -12,8 +12,9 @@ namespace berth {
 struct Migration {
   int version;
   const char* name;
-  // Statements, with dialect tokens: {{ID}} (auto-increment primary key) and
-  // {{NAME}} (text compared bytewise, for ASCIIbetical ordering).
+  // Statements, with dialect tokens: {{ID}} (auto-increment primary key),
+  // {{NAME}} (text compared bytewise, for ASCIIbetical ordering), and a
+  // leading {{POSTGRES}} for statements only PostgreSQL runs.
   std::vector<const char*> statements;
 };
 
@@ -24,7 +25,7 @@ const std::vector<Migration>& AllMigrations();
 // advisory lock). Returns the resulting version.
 StatusOr<int> Migrate(SqlDatabase& db);
 
-// Replaces dialect tokens.
+// Replaces dialect tokens; "" for a statement of the other dialect.
 std::string RenderForDialect(const char* statement, SqlDialect dialect);
 
 }  // namespace berth

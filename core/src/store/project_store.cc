@@ -90,9 +90,11 @@ StatusOr<ProjectRecord> ProjectStore::Create(const std::string& name, int64_t ow
       if (!m.ok()) return m.status();
     }
     // Repositories pushed before the project existed (or re-created) join it.
+    // (A bare repository name is its own project's, as at push time.)
     std::string prefix = name + "/";
-    return tx.Exec("UPDATE repository SET project_id = $1 WHERE substr(name, 1, $3) = $2",
-                   {SqlInt(id), SqlText(prefix), SqlInt(static_cast<int64_t>(prefix.size()))})
+    return tx.Exec("UPDATE repository SET project_id = $1 WHERE substr(name, 1, $3) = $2 OR name = $4",
+                   {SqlInt(id), SqlText(prefix), SqlInt(static_cast<int64_t>(prefix.size())),
+                    SqlText(name)})
         .status();
   });
   if (s.code() == Code::kConflict) {
