@@ -1,5 +1,6 @@
 #include "http/http_server.h"
 
+#include <Poco/Net/HTTPMessage.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -38,6 +39,14 @@ HttpHandler* Router::Match(const std::string& path) const {
 
 namespace {
 
+// How much of an unread request body is read and discarded to keep the
+// connection (what Go's net/http does too).
+constexpr int64_t kMaxDrainBytes = 256 * 1024;
+
+bool IsHttp1Version(const std::string& v) {
+  return v.size() == 8 && v.compare(0, 7, "HTTP/1.") == 0 && v[7] >= '0' && v[7] <= '9';
+}
+
 bool IsUsableRequestId(const std::string& id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
@@ -73,7 +82,17 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     std::string error;
     try {
       HttpHandler* h = router_.Match(ctx.path);
-      if (h != nullptr) {
+      if (!IsHttp1Version(req.getVersion())) {
+        // Poco answers in the request's own version: bytes that merely parse
+        // as a request line (a TLS ClientHello sent to this plain-HTTP port,
+        // which the docker CLI tries first on an insecure registry) got a
+        // status line that is not HTTP, and the client gave up instead of
+        // falling back to plain HTTP. Only HTTP/1.x is served.
+        resp.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+        resp.setKeepAlive(false);
+        ctx.route = "bad_request";
+        SendApiError(ctx, Status::InvalidArgument("malformed or unsupported HTTP version"));
+      } else if (h != nullptr) {
         h->Handle(ctx);
       } else {
         ctx.route = "unknown";
@@ -98,6 +117,11 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
       }
     }
     if (ctx.status == 0) ctx.status = static_cast<int>(resp.getStatus());
+    // A body the handler did not read (a refusal before it: 401, 405, 413...)
+    // would otherwise stay on the keep-alive connection and be parsed as the
+    // next request (helm's token POST then GET got a 400). Read a small rest;
+    // close the connection after a large one.
+    if (resp.getKeepAlive() && !ctx.DrainBody(kMaxDrainBytes)) resp.setKeepAlive(false);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     metrics_.AddInFlight(-1);
     metrics_.ObserveRequest(ctx.route, ctx.method, ctx.status, secs, ctx.bytes_in, ctx.bytes_out);

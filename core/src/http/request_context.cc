@@ -149,4 +149,24 @@ Status RequestContext::ReadBody(size_t max_bytes, std::string* out) {
   return {};
 }
 
+bool RequestContext::DrainBody(int64_t max_bytes) {
+  if (ContentLength() == 0) return true;
+  Body();
+  // Straight on the counting buffer, whatever state the handler left the
+  // istream in: it remembers the end of the body, so this never waits for
+  // bytes of the next request.
+  char buf[16 * 1024];
+  int64_t drained = 0;
+  try {
+    for (;;) {
+      std::streamsize n = counting_buf_->sgetn(buf, static_cast<std::streamsize>(sizeof buf));
+      if (n <= 0) return true;
+      drained += n;
+      if (drained > max_bytes) return false;
+    }
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace berth

@@ -60,6 +60,10 @@ struct RequestContext {
   // add theirs) when it exceeds max_bytes, kInvalidArgument when it ends
   // before its Content-Length.
   Status ReadBody(size_t max_bytes, std::string* out);
+  // Reads and discards what the handler left of the body, up to max_bytes.
+  // False when more is left (or the read failed): the connection must then
+  // close, or the rest would be parsed as the next request on it.
+  bool DrainBody(int64_t max_bytes);
 
  private:
   std::unique_ptr<std::streambuf> counting_buf_;
