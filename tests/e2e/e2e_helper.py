@@ -6,6 +6,7 @@ Subcommands:
       Writes an OCI image layout in DIR holding one image tagged TAG, with one
       gzip'd tar layer per SIZE (bytes of fresh random, incompressible data).
       Prints the manifest digest. DIR/e2e-image.json records the digests.
+      The config says linux and $E2E_IMAGE_ARCH (default amd64).
   verify-dir DIR MANIFEST_DIGEST [LAYOUT_DIR]
       Checks an image pulled with `skopeo copy ... dir:DIR`: every blob's
       sha256 equals its name, manifest.json hashes to MANIFEST_DIGEST, every
@@ -80,7 +81,7 @@ def make_layout(layout, tag, sizes):
         })
     config = {
         "created": "2024-01-01T00:00:00Z",
-        "architecture": "amd64",
+        "architecture": os.environ.get("E2E_IMAGE_ARCH", "amd64"),
         "os": "linux",
         "config": {"Labels": {"berth.e2e.nonce": os.urandom(8).hex()}},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
