@@ -69,6 +69,20 @@ TEST(Metrics, RequestCountersAndBytes) {
   EXPECT_EQ(s.at(R"(berth_http_request_duration_seconds_count{route="v2_manifest"})"), 1);
 }
 
+// Arbitrary method tokens (or the bytes of a TLS handshake parsed as one)
+// share one series instead of adding one per request.
+TEST(Metrics, UnknownMethodsShareOneLabel) {
+  Metrics m;
+  m.ObserveRequest("bad_request", "\x16\x03\x01", 400, 0.001, 0, 0);
+  m.ObserveRequest("bad_request", "FROBNICATE", 400, 0.001, 0, 0);
+  m.ObserveRequest("bad_request", "get", 400, 0.001, 0, 0);
+  auto s = Samples(m.RenderPrometheus());
+  EXPECT_EQ(s.at(R"(berth_http_requests_total{route="bad_request",method="other",status="400"})"), 3);
+  size_t series = 0;
+  for (const auto& kv : s) series += kv.first.rfind("berth_http_requests_total{", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(series, 1u);
+}
+
 TEST(Metrics, HistogramBucketsAreCumulative) {
   Metrics m;
   const double observations[] = {0.0001, 0.0005, 0.0007, 0.003, 0.05, 0.7, 3, 100};
@@ -106,10 +120,10 @@ TEST(Metrics, FloatValuesRenderInShortestForm) {
 
 TEST(Metrics, LabelValuesAreEscaped) {
   Metrics m;
-  m.ObserveRequest("a\"b\\c\nd", "G\"ET", 200, 0.001, 0, 0);
+  m.ObserveRequest("a\"b\\c\nd", "GET", 200, 0.001, 0, 0);
   std::string text = m.RenderPrometheus();
   auto s = Samples(text);  // also checks that every line stays well-formed
-  EXPECT_EQ(s.at(R"(berth_http_requests_total{route="a\"b\\c\nd",method="G\"ET",status="200"})"), 1);
+  EXPECT_EQ(s.at(R"(berth_http_requests_total{route="a\"b\\c\nd",method="GET",status="200"})"), 1);
 }
 
 TEST(Metrics, InFlightGauge) {

@@ -33,10 +33,21 @@ std::string Escape(std::string_view v) {
   }
   return out;
 }
+// The method label takes the request's method only when it is a standard
+// one: any other token a client sends would add a series per request.
+std::string_view MethodLabel(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST",    "PUT",  "PATCH",
+                                                "DELETE", "OPTIONS", "CONNECT", "TRACE"};
+  for (std::string_view m : kKnown) {
+    if (method == m) return m;
+  }
+  return "other";
+}
 }  // namespace
 
 void Metrics::ObserveRequest(std::string_view route, std::string_view method, int status,
                              double seconds, int64_t bytes_in, int64_t bytes_out) {
+  method = MethodLabel(method);
   std::string key;
   key.reserve(route.size() + method.size() + 6);
   key.append(route).push_back('\0');
