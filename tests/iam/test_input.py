@@ -61,10 +61,7 @@ class Input(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.reg is not None:
-            alive, tail = cls.reg.alive(), cls.reg.stderr_tail()
-            rc = cls.reg.cleanup()
-            if not alive or rc != 0:
-                raise AssertionError("berthd died or exited with %s:\n%s" % (rc, tail))
+            cls.reg.cleanup_checked(cls.__name__)
 
     @classmethod
     def all_users(cls):

@@ -183,13 +183,7 @@ class MatrixApi(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.reg is not None:
-            alive = cls.reg.alive()
-            tail = cls.reg.stderr_tail()
-            rc = cls.reg.cleanup()
-            if not alive:
-                raise AssertionError("berthd died:\n" + tail)
-            if rc != 0:
-                raise AssertionError("berthd exited with %s:\n%s" % (rc, tail))
+            cls.reg.cleanup_checked(cls.__name__)
 
     @classmethod
     def extra_setup(cls):

@@ -62,10 +62,7 @@ class HostileTokens(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.reg is not None:
-            alive, tail = cls.reg.alive(), cls.reg.stderr_tail()
-            rc = cls.reg.cleanup()
-            if not alive or rc != 0:
-                raise AssertionError("berthd died or exited with %s:\n%s" % (rc, tail))
+            cls.reg.cleanup_checked(cls.__name__)
 
     # -- helpers -------------------------------------------------------------------
 
@@ -336,10 +333,7 @@ class StaleCredentials(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.reg is not None:
-            alive, tail = cls.reg.alive(), cls.reg.stderr_tail()
-            rc = cls.reg.cleanup()
-            if not alive or rc != 0:
-                raise AssertionError("berthd died or exited with %s:\n%s" % (rc, tail))
+            cls.reg.cleanup_checked(cls.__name__)
 
     def project(self, name, public=False):
         self.b.admin("POST", API + "/projects",

@@ -297,6 +297,16 @@ class Registry:
             else:
                 shutil.rmtree(self.root, ignore_errors=True)
 
+    def cleanup_checked(self, what):
+        """cleanup(), then fails if berthd had died before it or did not exit
+        0 on SIGTERM; `what` names the test class in the message."""
+        alive, tail = self.alive(), self.stderr_tail()
+        rc = self.cleanup()
+        if not alive:
+            raise AssertionError("berthd died during %s:\n%s" % (what, tail))
+        if rc != 0:
+            raise AssertionError("berthd exited with %s after SIGTERM (%s):\n%s" % (rc, what, tail))
+
     # -- logs ------------------------------------------------------------
 
     def stderr_tail(self, n=30):
@@ -549,13 +559,7 @@ class RegistryTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.reg is not None:
-            alive = cls.reg.alive()
-            tail = cls.reg.stderr_tail()
-            rc = cls.reg.cleanup()
-            if not alive:
-                raise AssertionError("berthd died during %s:\n%s" % (cls.__name__, tail))
-            if rc != 0:
-                raise AssertionError("berthd exited with %s after SIGTERM:\n%s" % (rc, tail))
+            cls.reg.cleanup_checked(cls.__name__)
 
     def setUp(self):
         self.assertTrue(self.reg.alive(), "berthd is not running:\n" + self.reg.stderr_tail())
