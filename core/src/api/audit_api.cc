@@ -54,13 +54,17 @@ void RegisterAuditApi(ApiRouter& r, AuditLog& log, AuditStore& audit, AccessEval
     const std::vector<int64_t>* scope = nullptr;
     if (!evaluator.CanSystem(who, "audit-log", "list")) {
       // Others see the logs of the projects whose logs they may list.
+      // Every page of the projects they see (ordered by id, so stable).
       ListQuery all;
       all.page_size = 1000;
       ProjectVisibility v{false, who.user_id, who.group_ids};
-      BERTH_ASSIGN_OR_RETURN(auto page, projects.List(all, v));
-      for (const auto& p : page.items) {
-        BERTH_ASSIGN_OR_RETURN(bool ok, evaluator.Can(who, p, "log", "list"));
-        if (ok) visible.push_back(p.project_id);
+      for (;; ++all.page) {
+        BERTH_ASSIGN_OR_RETURN(auto page, projects.List(all, v));
+        for (const auto& p : page.items) {
+          BERTH_ASSIGN_OR_RETURN(bool ok, evaluator.Can(who, p, "log", "list"));
+          if (ok) visible.push_back(p.project_id);
+        }
+        if (static_cast<int64_t>(page.items.size()) < all.page_size) break;
       }
       scope = &visible;
     }
