@@ -1377,6 +1377,9 @@ TEST(ListQueryTest, ParseQ) {
   EXPECT_THAT((*unbalanced)[0].values, ElementsAre("a)"));
   EXPECT_EQ((*unbalanced)[1].key, "email");
 
+  // An unmatched quote is refused rather than swallowing the terms after it.
+  EXPECT_FALSE(ParseQ("name=\"x,email=b").ok());
+  EXPECT_FALSE(ParseQ("name=a,email=\"b").ok());
   for (const char* bad : {"novalue", "=x", "k=", "k= ", "k=~", "k=~\"\"", "k=[15]", "k={}",
                           "k=()", "k={  }", "a=1,", ",a=1", "a=1,,b=2"}) {
     auto r = ParseQ(bad);

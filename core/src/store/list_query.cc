@@ -55,6 +55,8 @@ StatusOr<std::vector<QueryTerm>> ParseQ(std::string_view q) {
       cur += c;
     }
   }
+  // An open quote would have swallowed every term after it.
+  if (quoted) return Bad("unterminated quote in q");
   parts.push_back(cur);
   for (const auto& part : parts) {
     size_t eq = part.find('=');
