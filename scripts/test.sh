@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cmake --preset default >/dev/null
+# BERTH_BUILD_TESTS=ON explicitly: scripts/run.sh may have turned it off in
+# the same build directory's cache.
+cmake --preset default -DBERTH_BUILD_TESTS=ON >/dev/null
 cmake --build --preset default
-ctest --preset default -j2 --timeout 1200 "$@"
+# A run that executes no test is a failure, not a pass.
+ctest --preset default -j2 --timeout 1200 --no-tests=error "$@"
