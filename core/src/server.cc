@@ -8,6 +8,13 @@
 
 #include "api/api_router.h"
 #include "api/audit_api.h"
+#include "api/jobservice_api.h"
+#include "api/system_job_api.h"
+#include "audit/audit_purge.h"
+#include "gc/garbage_collector.h"
+#include "jobs/job_service.h"
+#include "store/gc_store.h"
+#include "store/job_store.h"
 #include "api/project_api.h"
 #include "api/robot_api.h"
 #include "api/session_api.h"
@@ -116,6 +123,11 @@ struct Server::Parts {
   std::unique_ptr<ProjectController> project_controller;
   std::unique_ptr<UserController> user_controller;
   std::unique_ptr<RobotController> robot_controller;
+  // Background work.
+  std::unique_ptr<JobStore> job_store;
+  std::unique_ptr<JobService> jobs;
+  std::unique_ptr<GcStore> gc_store;
+  std::unique_ptr<GarbageCollector> gc;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<HttpServer> http;
@@ -187,6 +199,7 @@ Status Server::Init() {
   log_.Info("metadata store ready",
             {{"driver", config_.metadata.driver}, {"schema_version", *version}});
   p.store = std::make_unique<RegistryStore>(*p.db);
+  p.store->set_link_refresh_ms(config_.gc.time_window_s * 1000 / 2);
   p.users = std::make_unique<UserStore>(*p.db);
   p.projects = std::make_unique<ProjectStore>(*p.db);
   p.robots = std::make_unique<RobotStore>(*p.db);
@@ -314,6 +327,25 @@ Status Server::Init() {
            }},
           {"storage", [storage] { return storage->Stat("/").status(); }}});
 
+  // The job service and its first consumers.
+  p.job_store = std::make_unique<JobStore>(*p.db);
+  JobServiceOptions jopts;
+  jopts.workers = config_.jobs.workers;
+  jopts.lease_ms = int64_t{config_.jobs.lease_s} * 1000;
+  jopts.poll_ms = config_.jobs.poll_ms;
+  jopts.tick_ms = std::min<int64_t>(1000, jopts.lease_ms / 3);
+  p.jobs = std::make_unique<JobService>(*p.job_store, jopts, log_, p.metrics);
+  p.gc_store = std::make_unique<GcStore>(*p.db);
+  p.gc = std::make_unique<GarbageCollector>(*p.store, *p.gc_store, *p.blobs, *p.uploads,
+                                            config_.gc.time_window_s * 1000,
+                                            config_.gc.upload_grace_s * 1000);
+  GarbageCollector* gc = p.gc.get();
+  // One GC at a time across all nodes; never retried (Harbor's MaxFails 1).
+  p.jobs->Register({kGcJobKind, 1, 10000, 600000, 1}, [gc](JobContext& ctx) { return gc->Run(ctx); });
+  AuditStore* audit_store = p.audit_store.get();
+  p.jobs->Register({kPurgeAuditJobKind, 1, 10000, 600000, 1},
+                   [audit_store](JobContext& ctx) { return RunAuditPurge(*audit_store, ctx); });
+
   p.api = std::make_unique<ApiRouter>(*p.authenticator, *p.sessions);
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
   RegisterProjectApi(*p.api, *p.project_controller);
@@ -322,6 +354,16 @@ Status Server::Init() {
   RegisterAuditApi(*p.api, *p.audit, *p.audit_store, *p.evaluator, *p.projects,
                    *p.project_controller);
   RegisterSessionApi(*p.api, *p.authenticator, *p.sessions, *p.audit, config_.external_url);
+  RegisterJobServiceApi(*p.api, *p.jobs, *p.evaluator);
+  RegisterSystemJobApi(*p.api, *p.jobs, *p.evaluator,
+                       {"/api/v2.0/system/gc", "gc", kGcJobKind, "garbage-collection",
+                        [](const nlohmann::json& params) -> StatusOr<std::string> {
+                          BERTH_RETURN_IF_ERROR(ParseGcParams(params.dump()).status());
+                          return params.dump();
+                        }});
+  RegisterSystemJobApi(*p.api, *p.jobs, *p.evaluator,
+                       {"/api/v2.0/system/purgeaudit", "purgeaudit", kPurgeAuditJobKind,
+                        "purge-audit", ValidatePurgeAuditParams});
 
   p.router.Add("/v2", p.v2.get());
   p.router.Add("/api", p.api.get());
@@ -336,6 +378,7 @@ Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->http->Start());
   parts_->dispatcher->Start();
   parts_->audit->Start();
+  BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
 }
@@ -351,6 +394,7 @@ void Server::Stop() {
   cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
+  if (parts_ && parts_->jobs) parts_->jobs->Stop();
   if (parts_ && parts_->dispatcher) parts_->dispatcher->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();
 }

@@ -121,7 +121,8 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
   try {
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
-                                     "metadata", "storage", "plugins", "notifications", "auth"},
+                                     "metadata", "storage", "plugins", "notifications", "auth",
+                                     "jobs", "gc"},
                                     "the top level", origin));
     BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
     BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
@@ -190,6 +191,24 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       if (YAML::Node db = a["db"]) {
         if (!db.IsMap()) return Bad(origin, "'auth.db' must be a mapping");
         ac.db_config_json = ToJson(db).dump();
+      }
+    }
+    if (YAML::Node j = root["jobs"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(j, {"workers", "lease_s", "poll_ms"}, "jobs", origin));
+      BERTH_RETURN_IF_ERROR(ReadInt(j, "workers", origin, &c.jobs.workers, 1, 256));
+      BERTH_RETURN_IF_ERROR(ReadInt(j, "lease_s", origin, &c.jobs.lease_s, 2, 86400));
+      BERTH_RETURN_IF_ERROR(ReadInt(j, "poll_ms", origin, &c.jobs.poll_ms, 10, 600000));
+    }
+    if (YAML::Node g = root["gc"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(g, {"time_window_s", "upload_grace_s"}, "gc", origin));
+      int v = 0;
+      if (g["time_window_s"]) {
+        BERTH_RETURN_IF_ERROR(ReadInt(g, "time_window_s", origin, &v, 0, 365 * 86400));
+        c.gc.time_window_s = v;
+      }
+      if (g["upload_grace_s"]) {
+        BERTH_RETURN_IF_ERROR(ReadInt(g, "upload_grace_s", origin, &v, 0, 365 * 86400));
+        c.gc.upload_grace_s = v;
       }
     }
     if (YAML::Node n = root["notifications"]) {

@@ -67,6 +67,19 @@ struct NotificationsConfig {
   size_t max_queue = 10000;
 };
 
+// The job service (core/src/jobs): this node's worker pool.
+struct JobsConfig {
+  int workers = 4;
+  int lease_s = 30;    // a job whose node stops renewing for this long runs elsewhere
+  int poll_ms = 1000;  // how often idle workers look for jobs other nodes queued
+};
+
+struct GcConfig {
+  // Blobs and untagged artifacts touched within this window are kept.
+  int64_t time_window_s = 7200;
+  int64_t upload_grace_s = 86400;  // upload sessions idle this long are removed
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./berth-data";
@@ -78,6 +91,8 @@ struct Config {
   MetadataConfig metadata;
   StorageConfig storage;
   NotificationsConfig notifications;
+  JobsConfig jobs;
+  GcConfig gc;
   std::vector<std::string> plugin_dirs;
   // provider name -> JSON config, for plugin kinds chosen by name later.
   std::map<std::string, std::string> plugin_configs;

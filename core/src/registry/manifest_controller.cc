@@ -71,7 +71,8 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
   m.blobs = parsed.RequiredBlobs();
   for (const auto& c : parsed.manifests) m.children.push_back({c.digest.ToString(), c.platform_json});
   if (!ref.is_digest) m.tag = ref.tag;
-  BERTH_ASSIGN_OR_RETURN(ArtifactRecord rec, store_.PutManifest(m));
+  BERTH_ASSIGN_OR_RETURN(ArtifactRecord rec,
+                         store_.PutManifest(m, [&] { return blobs_.CheckPresent(digest); }));
   cache_.Put(m.digest, std::make_shared<const std::string>(std::move(body)));
   Emit({ArtifactEventKind::kPushed, std::string(repo), m.digest, m.media_type, m.tag, actor,
         NowUnixMillis()});

@@ -227,7 +227,8 @@ StatusOr<BlobRef> UploadController::Complete(std::string_view repo, std::string_
     }
   }
   BERTH_RETURN_IF_ERROR(blobs_.CommitUpload(rec.uuid, actual));
-  BERTH_RETURN_IF_ERROR(store_.LinkBlob(repo, actual.ToString(), size));
+  BERTH_RETURN_IF_ERROR(store_.LinkBlob(repo, actual.ToString(), size,
+                                       [&] { return blobs_.CheckPresent(actual); }));
   lock.unlock();
   DropState(rec.uuid);
   store_.DeleteUpload(rec.uuid);

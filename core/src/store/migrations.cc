@@ -164,6 +164,71 @@ const std::vector<Migration>& AllMigrations() {
            R"({{POSTGRES}}ALTER TABLE harbor_user ALTER COLUMN realname TYPE TEXT COLLATE "C")",
            R"({{POSTGRES}}ALTER TABLE robot ALTER COLUMN description TYPE TEXT COLLATE "C")",
        }},
+      {5,
+       "job service: durable jobs with leases, job logs, queues, worker pools, schedules",
+       {
+           R"(CREATE TABLE job (
+                id {{ID}},
+                kind TEXT NOT NULL,
+                params TEXT NOT NULL DEFAULT '{}',
+                status TEXT NOT NULL,
+                trigger_kind TEXT NOT NULL DEFAULT 'Manual',
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL DEFAULT 1,
+                lost INTEGER NOT NULL DEFAULT 0,
+                run_at BIGINT NOT NULL,
+                enqueue_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                start_time BIGINT NOT NULL DEFAULT 0,
+                end_time BIGINT NOT NULL DEFAULT 0,
+                worker TEXT NOT NULL DEFAULT '',
+                lease_token TEXT NOT NULL DEFAULT '',
+                lease_expires_at BIGINT NOT NULL DEFAULT 0,
+                check_in TEXT NOT NULL DEFAULT '',
+                error TEXT NOT NULL DEFAULT '',
+                vendor_type TEXT NOT NULL DEFAULT '',
+                vendor_id BIGINT NOT NULL DEFAULT 0,
+                stop_requested INTEGER NOT NULL DEFAULT 0))",
+           R"(CREATE INDEX job_runnable_idx ON job (status, run_at))",
+           R"(CREATE INDEX job_vendor_idx ON job (vendor_type, vendor_id, id))",
+           R"(CREATE TABLE job_log (
+                id {{ID}},
+                job_id BIGINT NOT NULL,
+                ts BIGINT NOT NULL,
+                line TEXT NOT NULL))",
+           R"(CREATE INDEX job_log_job_idx ON job_log (job_id, id))",
+           R"(CREATE TABLE job_queue (
+                kind TEXT PRIMARY KEY,
+                paused INTEGER NOT NULL DEFAULT 0,
+                update_time BIGINT NOT NULL))",
+           R"(CREATE TABLE job_pool (
+                pool_id TEXT PRIMARY KEY,
+                pid BIGINT NOT NULL,
+                host TEXT NOT NULL,
+                concurrency INTEGER NOT NULL,
+                start_at BIGINT NOT NULL,
+                heartbeat_at BIGINT NOT NULL))",
+           R"(CREATE TABLE schedule (
+                id {{ID}},
+                vendor_type TEXT NOT NULL,
+                vendor_id BIGINT NOT NULL DEFAULT 0,
+                cron TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                params TEXT NOT NULL DEFAULT '{}',
+                next_run BIGINT NOT NULL,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (vendor_type, vendor_id)))",
+           // Garbage collection: a blob row with deleting = 1 is being removed
+           // (its file may already be gone) and counts as absent everywhere;
+           // touched_at is the last time a client saw the link (refreshed at
+           // most every half GC window) so GC leaves alone what a push in
+           // progress may still reference.
+           R"(ALTER TABLE blob ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0)",
+           R"(ALTER TABLE repository_blob ADD COLUMN touched_at BIGINT NOT NULL DEFAULT 0)",
+           R"(UPDATE repository_blob SET touched_at = created_at)",
+           R"(CREATE INDEX artifact_digest_idx ON artifact (digest))",
+       }},
   };
   return kMigrations;
 }

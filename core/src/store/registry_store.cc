@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "store/digest_lock.h"
 
 namespace berth {
 
@@ -113,30 +114,63 @@ StatusOr<NamePage> RegistryStore::ListRepositories(std::string_view last, int64_
 StatusOr<std::optional<int64_t>> RegistryStore::GetLinkedBlobSize(std::string_view repo,
                                                                   std::string_view digest) {
   std::optional<int64_t> out;
+  int64_t touched_at = 0;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     auto r = tx.Exec(
-        "SELECT b.size FROM repository_blob rb JOIN repository r ON r.id = rb.repository_id "
-        "JOIN blob b ON b.digest = rb.digest WHERE r.name = $1 AND rb.digest = $2",
+        "SELECT b.size, rb.touched_at FROM repository_blob rb "
+        "JOIN repository r ON r.id = rb.repository_id "
+        "JOIN blob b ON b.digest = rb.digest WHERE r.name = $1 AND rb.digest = $2 AND "
+        "b.deleting = 0",
         {SqlText(repo), SqlText(digest)});
     if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = r->rows[0].Int(0);
+    if (!r->rows.empty()) {
+      out = r->rows[0].Int(0);
+      touched_at = r->rows[0].Int(1);
+    }
     return {};
+  }));
+  int64_t now = NowUnixMillis();
+  if (!out || link_refresh_ms_ <= 0 || touched_at >= now - link_refresh_ms_) return out;
+  // Stale: refresh it under the digest's lock, so a concurrent GC either
+  // sees the fresh link or has already removed the blob (and we say so).
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    out.reset();
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {std::string(digest)}));
+    auto r = tx.Exec(
+        "SELECT b.size, rb.repository_id FROM repository_blob rb "
+        "JOIN repository r ON r.id = rb.repository_id "
+        "JOIN blob b ON b.digest = rb.digest WHERE r.name = $1 AND rb.digest = $2 AND "
+        "b.deleting = 0",
+        {SqlText(repo), SqlText(digest)});
+    if (!r.ok()) return r.status();
+    if (r->rows.empty()) return {};
+    out = r->rows[0].Int(0);
+    return tx.Exec("UPDATE repository_blob SET touched_at = $3 WHERE repository_id = $1 AND "
+                   "digest = $2",
+                   {SqlInt(r->rows[0].Int(1)), SqlText(digest), SqlInt(now)})
+        .status();
   }));
   return out;
 }
 
-Status RegistryStore::LinkBlob(std::string_view repo, std::string_view digest, int64_t size) {
+Status RegistryStore::LinkBlob(std::string_view repo, std::string_view digest, int64_t size,
+                               const ContentCheck& present) {
   int64_t now = NowUnixMillis();
   return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {std::string(digest)}));
+    // A row always has its bytes: check them under the lock, after any GC
+    // removal of this digest has finished.
+    if (present) BERTH_RETURN_IF_ERROR(present());
     BERTH_ASSIGN_OR_RETURN(int64_t repo_id, EnsureRepository(tx, repo, now));
     auto b = tx.Exec(
         "INSERT INTO blob (digest, size, created_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (digest) DO NOTHING",
+        "ON CONFLICT (digest) DO UPDATE SET deleting = 0",
         {SqlText(digest), SqlInt(size), SqlInt(now)});
     if (!b.ok()) return b.status();
     auto l = tx.Exec(
-        "INSERT INTO repository_blob (repository_id, digest, created_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (repository_id, digest) DO NOTHING",
+        "INSERT INTO repository_blob (repository_id, digest, created_at, touched_at) "
+        "VALUES ($1, $2, $3, $3) "
+        "ON CONFLICT (repository_id, digest) DO UPDATE SET touched_at = $3",
         {SqlInt(repo_id), SqlText(digest), SqlInt(now)});
     return l.status();
   });
@@ -196,10 +230,15 @@ StatusOr<std::vector<UploadRecord>> RegistryStore::ListUploadsStartedBefore(int6
   return out;
 }
 
-StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m) {
+StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m,
+                                                    const ContentCheck& manifest_present) {
   ArtifactRecord out;
   int64_t now = NowUnixMillis();
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    std::vector<std::string> locked = m.blobs;
+    locked.push_back(m.digest);
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), std::move(locked)));
+    if (manifest_present) BERTH_RETURN_IF_ERROR(manifest_present());
     BERTH_ASSIGN_OR_RETURN(int64_t repo_id, EnsureRepository(tx, m.repository, now));
     int64_t total = m.manifest_size;
     std::set<std::string> seen;
@@ -207,7 +246,7 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m) {
       if (!seen.insert(d).second) continue;
       auto r = tx.Exec(
           "SELECT b.size FROM repository_blob rb JOIN blob b ON b.digest = rb.digest "
-          "WHERE rb.repository_id = $1 AND rb.digest = $2",
+          "WHERE rb.repository_id = $1 AND rb.digest = $2 AND b.deleting = 0",
           {SqlInt(repo_id), SqlText(d)});
       if (!r.ok()) return r.status();
       if (r->rows.empty()) return BlobUnknown(d, "blob");
@@ -232,6 +271,12 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m) {
          SqlText(m.annotations_json), SqlInt(now)});
     if (!ins.ok()) return ins.status();
     bool created = ins->affected > 0;
+    if (!created) {
+      // A push again is a push: untagged-artifact GC goes by push time.
+      auto up = tx.Exec("UPDATE artifact SET push_time = $3 WHERE repository_id = $1 AND digest = $2",
+                        {SqlInt(repo_id), SqlText(m.digest), SqlInt(now)});
+      if (!up.ok()) return up.status();
+    }
     auto sel = tx.Exec(std::string("SELECT ") + kArtifactColumns +
                            " FROM artifact a WHERE a.repository_id = $1 AND a.digest = $2",
                        {SqlInt(repo_id), SqlText(m.digest)});
@@ -339,6 +384,32 @@ Status RegistryStore::DeleteArtifact(std::string_view repo, std::string_view dig
     }
     return DeleteArtifactDeep(tx, *repo_id, id);
   });
+}
+
+StatusOr<bool> RegistryStore::DeleteArtifactIfUntagged(int64_t artifact_id,
+                                                      int64_t pushed_before) {
+  bool deleted = false;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    deleted = false;
+    auto a = tx.Exec("SELECT repository_id, digest FROM artifact WHERE id = $1",
+                     {SqlInt(artifact_id)});
+    if (!a.ok()) return a.status();
+    if (a->rows.empty()) return {};
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {a->rows[0].Text(1)}));
+    // Re-checked under the lock: a push that tags it or pushes it again
+    // meanwhile keeps it.
+    auto still = tx.Exec(
+        "SELECT 1 FROM artifact a WHERE a.id = $1 AND a.push_time < $2 AND "
+        "NOT EXISTS (SELECT 1 FROM tag t WHERE t.artifact_id = a.id) AND "
+        "NOT EXISTS (SELECT 1 FROM artifact_reference ar WHERE ar.child_id = a.id)",
+        {SqlInt(artifact_id), SqlInt(pushed_before)});
+    if (!still.ok()) return still.status();
+    if (still->rows.empty()) return {};
+    BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, a->rows[0].Int(0), artifact_id));
+    deleted = true;
+    return {};
+  }));
+  return deleted;
 }
 
 StatusOr<NamePage> RegistryStore::ListTags(std::string_view repo, std::string_view last,

@@ -4,6 +4,7 @@
 #define BERTH_STORE_REGISTRY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,19 +65,31 @@ struct NamePage {
   bool more = false;
 };
 
+// Checks, inside the transaction and under the digest's lock, that the
+// content is in storage (garbage collection may have just removed it).
+using ContentCheck = std::function<Status()>;
+
 // Thread-safe (each call is its own transaction).
 class RegistryStore {
  public:
   explicit RegistryStore(SqlDatabase& db) : db_(db) {}
 
+  // A link older than this is refreshed when a client looks at it, so that
+  // garbage collection (which spares links seen within its time window)
+  // leaves alone a blob a push in progress has just found. 0: never.
+  void set_link_refresh_ms(int64_t ms) { link_refresh_ms_ = ms; }
+
   StatusOr<std::optional<RepositoryRecord>> GetRepository(std::string_view name);
   StatusOr<NamePage> ListRepositories(std::string_view last, int64_t limit);
 
-  // The blob's size when it is linked into the repository.
+  // The blob's size when it is linked into the repository (and not being
+  // garbage collected); refreshes a stale link (see set_link_refresh_ms).
   StatusOr<std::optional<int64_t>> GetLinkedBlobSize(std::string_view repo,
                                                      std::string_view digest);
-  // Records the blob and links it into the repository (creating the repository).
-  Status LinkBlob(std::string_view repo, std::string_view digest, int64_t size);
+  // Records the blob and links it into the repository (creating the
+  // repository). `present` must confirm the bytes are stored.
+  Status LinkBlob(std::string_view repo, std::string_view digest, int64_t size,
+                  const ContentCheck& present = nullptr);
   // kNotFound when the blob was not linked.
   Status UnlinkBlob(std::string_view repo, std::string_view digest);
 
@@ -87,7 +100,9 @@ class RegistryStore {
 
   // Stores a manifest's metadata and moves its tag, atomically. Fails with
   // MANIFEST_BLOB_UNKNOWN when a blob or child is missing from the repository.
-  StatusOr<ArtifactRecord> PutManifest(const NewManifest& m);
+  // `manifest_present` confirms the manifest's bytes are stored.
+  StatusOr<ArtifactRecord> PutManifest(const NewManifest& m,
+                                       const ContentCheck& manifest_present = nullptr);
   StatusOr<std::optional<ArtifactRecord>> GetArtifactByDigest(std::string_view repo,
                                                               std::string_view digest);
   StatusOr<std::optional<ArtifactRecord>> GetArtifactByTag(std::string_view repo,
@@ -97,6 +112,10 @@ class RegistryStore {
   // Deletes the artifact and its tags; children no longer tagged or referenced
   // go with it. kPreconditionFailed when an index in the repository uses it.
   Status DeleteArtifact(std::string_view repo, std::string_view digest);
+  // Garbage collection of untagged artifacts: deletes it (as DeleteArtifact
+  // does) only if it is still untagged, not part of an index, and last
+  // pushed before the cutoff. False when it was kept.
+  StatusOr<bool> DeleteArtifactIfUntagged(int64_t artifact_id, int64_t pushed_before);
   StatusOr<NamePage> ListTags(std::string_view repo, std::string_view last, int64_t limit);
   // Artifacts whose subject is `digest`, optionally of one artifact type.
   StatusOr<std::vector<ArtifactRecord>> ListReferrers(std::string_view repo,
@@ -105,6 +124,7 @@ class RegistryStore {
 
  private:
   SqlDatabase& db_;
+  int64_t link_refresh_ms_ = 0;
 };
 
 }  // namespace berth
