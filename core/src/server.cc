@@ -206,6 +206,16 @@ Status Server::Init() {
   p.session_store = std::make_unique<SessionStore>(*p.db);
   p.audit_store = std::make_unique<AuditStore>(*p.db);
   p.audit = std::make_unique<AuditLog>(*p.audit_store, log_);
+  // The job service and its first consumers.
+  p.job_store = std::make_unique<JobStore>(*p.db);
+  JobServiceOptions jopts;
+  // Webhook deliveries get their own workers (they wait on receivers).
+  jopts.workers = config_.jobs.workers +
+                  (config_.notifications.endpoints.empty() ? 0 : config_.notifications.workers);
+  jopts.lease_ms = int64_t{config_.jobs.lease_s} * 1000;
+  jopts.poll_ms = config_.jobs.poll_ms;
+  jopts.tick_ms = std::min<int64_t>(1000, jopts.lease_ms / 3);
+  p.jobs = std::make_unique<JobService>(*p.job_store, jopts, log_, p.metrics);
 
   // Auth backends: the database one always (local users, the administrator),
   // plus the one auth.mode names.
@@ -293,7 +303,7 @@ Status Server::Init() {
         }
         return c;
       },
-      log_, p.metrics);
+      *p.jobs, log_, p.metrics);
   NotificationDispatcher* dispatcher = p.dispatcher.get();
   AuditLog* audit = p.audit.get();
   p.manifests->set_event_sink([dispatcher, audit](const ArtifactEvent& e) {
@@ -327,14 +337,6 @@ Status Server::Init() {
            }},
           {"storage", [storage] { return storage->Stat("/").status(); }}});
 
-  // The job service and its first consumers.
-  p.job_store = std::make_unique<JobStore>(*p.db);
-  JobServiceOptions jopts;
-  jopts.workers = config_.jobs.workers;
-  jopts.lease_ms = int64_t{config_.jobs.lease_s} * 1000;
-  jopts.poll_ms = config_.jobs.poll_ms;
-  jopts.tick_ms = std::min<int64_t>(1000, jopts.lease_ms / 3);
-  p.jobs = std::make_unique<JobService>(*p.job_store, jopts, log_, p.metrics);
   p.gc_store = std::make_unique<GcStore>(*p.db);
   p.gc = std::make_unique<GarbageCollector>(*p.store, *p.gc_store, *p.blobs, *p.uploads,
                                             config_.gc.time_window_s * 1000,
@@ -376,7 +378,6 @@ Status Server::Init() {
 
 Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->http->Start());
-  parts_->dispatcher->Start();
   parts_->audit->Start();
   BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
@@ -395,7 +396,6 @@ void Server::Stop() {
   if (maintenance_.joinable()) maintenance_.join();
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
   if (parts_ && parts_->jobs) parts_->jobs->Stop();
-  if (parts_ && parts_->dispatcher) parts_->dispatcher->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();
 }
 
@@ -406,6 +406,13 @@ void Server::MaintenanceLoop() {
     parts_->sessions->PurgeExpired();
     auto purged = parts_->uploads->PurgeStale(NowUnixMillis() - kUploadMaxAgeMillis);
     if (purged.ok() && *purged > 0) log_.Info("purged abandoned uploads", {{"count", *purged}});
+    // Finished runs kept per kind, as Harbor's *_EXECUTION_RETENTION_COUNT.
+    for (auto [kind, keep] : {std::pair<const char*, int64_t>{kGcJobKind, 50},
+                              {kPurgeAuditJobKind, 50},
+                              {kWebhookJobKind, 10000}}) {
+      auto pruned = parts_->job_store->PruneFinished(kind, keep);
+      if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
+    }
     lock.lock();
     cv_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
   }

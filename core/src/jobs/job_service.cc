@@ -116,19 +116,22 @@ Status JobService::SetSchedule(const std::string& vendor_type, int64_t vendor_id
 }
 
 void JobService::WorkerLoop(int index) {
-  std::vector<std::string> kinds;
   std::map<std::string, int> caps;
   for (const auto& [name, k] : kinds_) {
-    kinds.push_back(name);
     if (k.first.max_running > 0) caps[name] = k.first.max_running;
   }
   const std::string worker = pool_id_ + ":" + std::to_string(index);
   while (true) {
     uint64_t seen;
+    std::vector<std::string> kinds;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       seen = wakeups_;
+      for (const auto& [name, k] : kinds_) {
+        if (k.first.max_local > 0 && local_running_[name] >= k.first.max_local) continue;
+        kinds.push_back(name);
+      }
     }
     JobClaim claim;
     claim.kinds = kinds;
@@ -146,7 +149,14 @@ void JobService::WorkerLoop(int index) {
       continue;
     }
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms),
+    // A retry this node queued may be due before the next poll.
+    int64_t wait = options_.poll_ms;
+    if (next_retry_ms_ > 0) {
+      int64_t until = next_retry_ms_ - NowUnixMillis();
+      if (until <= 0) next_retry_ms_ = 0;
+      wait = std::max<int64_t>(1, std::min(wait, until));
+    }
+    cv_.wait_for(lock, std::chrono::milliseconds(wait),
                  [&] { return stopping_ || wakeups_ != seen; });
   }
 }
@@ -170,6 +180,7 @@ void JobService::RunJob(int index, JobRecord job) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) run->stop->store(true);
     running_[job.id] = run;
+    local_running_[job.kind]++;
   }
   metrics_.Add(m_started_, 1);
   JobContext& ctx = *run->ctx;
@@ -189,6 +200,7 @@ void JobService::RunJob(int index, JobRecord job) {
     std::lock_guard<std::mutex> lock(mu_);
     shutting_down = stopping_;
     running_.erase(job.id);
+    local_running_[job.kind]--;
   }
   JobOutcome out;
   const JobKind& kind = kit->second.first;
@@ -203,15 +215,17 @@ void JobService::RunJob(int index, JobRecord job) {
     ctx.Warn("interrupted by shutdown; queued again");
   } else if (result.ok()) {
     out.status = kJobSuccess;
-  } else if (job.attempts < kind.max_attempts) {
+  } else if (job.attempts < kind.max_attempts && !ctx.gave_up()) {
     int64_t backoff = kind.retry_backoff_ms;
     for (int i = 1; i < job.attempts && backoff < kind.max_backoff_ms; ++i) backoff *= 2;
     backoff = std::min(backoff, kind.max_backoff_ms);
     out.status = kJobPending;
     out.error = result.message();
     out.retry_at = NowUnixMillis() + backoff;
-    ctx.Warn("failed: " + result.message() + "; retry in " + std::to_string(backoff / 1000) + "s");
+    ctx.Warn("failed: " + result.message() + "; retry in " + std::to_string(backoff) + " ms");
     metrics_.Add(m_retried_, 1);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next_retry_ms_ == 0 || out.retry_at < next_retry_ms_) next_retry_ms_ = out.retry_at;
   } else {
     out.status = kJobError;
     out.error = result.message();
@@ -229,6 +243,7 @@ void JobService::RunJob(int index, JobRecord job) {
               {{"job_id", job.id}, {"kind", job.kind}});
     return;
   }
+  cv_.notify_all();  // a local slot of this kind is free again
   if (out.status == kJobSuccess) metrics_.Add(m_succeeded_, 1);
   if (out.status == kJobError) metrics_.Add(m_failed_, 1);
   log_.Info("job finished", {{"job_id", job.id}, {"kind", job.kind}, {"status", out.status},
@@ -268,6 +283,11 @@ void JobService::Tick() {
       r->stop->store(true);
     }
   }
+  if (now - last_pool_beat_ < 5000) {
+    FireSchedules(now);
+    return;
+  }
+  last_pool_beat_ = now;
   if (Status s = store_.UpsertPool({pool_id_, static_cast<int64_t>(getpid()), options_.host,
                                     options_.workers, started_at_, now});
       !s.ok()) {

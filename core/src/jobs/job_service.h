@@ -34,6 +34,7 @@ struct JobKind {
   int64_t retry_backoff_ms = 10000;  // before the 2nd attempt; doubles after
   int64_t max_backoff_ms = 600000;
   int max_running = 0;          // across all nodes; 0 = no limit
+  int max_local = 0;            // on this node; 0 = no limit (keeps workers for other kinds)
 };
 
 class JobContext {
@@ -51,6 +52,9 @@ class JobContext {
   void Error(const std::string& line) { Log("ERROR", line); }
   // A short progress note shown as the job's check_in.
   void CheckIn(const std::string& note);
+  // The error this run returns is final: no retry whatever max_attempts says.
+  void GiveUp() { give_up_ = true; }
+  bool gave_up() const { return give_up_; }
 
   // For the service: lines not yet written, and the latest check-in.
   std::vector<std::pair<int64_t, std::string>> TakeLines();
@@ -63,6 +67,7 @@ class JobContext {
   std::mutex mu_;
   std::vector<std::pair<int64_t, std::string>> lines_;
   std::string check_in_;
+  std::atomic<bool> give_up_{false};
 };
 
 using JobHandler = std::function<Status(JobContext&)>;
@@ -124,12 +129,15 @@ class JobService {
   uint32_t m_started_, m_succeeded_, m_failed_, m_retried_;
   std::string pool_id_;
   int64_t started_at_ = 0;
+  int64_t last_pool_beat_ = 0;  // ticker thread only
   std::map<std::string, std::pair<JobKind, JobHandler>> kinds_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
   uint64_t wakeups_ = 0;
   std::map<int64_t, std::shared_ptr<Running>> running_;
+  std::map<std::string, int> local_running_;  // per kind
+  int64_t next_retry_ms_ = 0;  // earliest retry this node queued; 0 = none
   std::vector<std::thread> workers_;
   std::thread ticker_;
 };

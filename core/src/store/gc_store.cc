@@ -59,9 +59,12 @@ StatusOr<bool> GcStore::MarkDeleting(std::string_view digest, int64_t cutoff) {
   bool marked = false;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {std::string(digest)}));
-    auto u = tx.Exec(std::string("UPDATE blob SET deleting = 1 WHERE digest = $2 AND "
-                                 "(deleting = 1 OR (created_at < $1 AND NOT ") +
-                         kReferenced + "))",
+    // kReferenced names the row b: select it under that alias (an UPDATE
+    // cannot alias its table portably).
+    auto u = tx.Exec(std::string("UPDATE blob SET deleting = 1 WHERE digest IN ("
+                                 "SELECT b.digest FROM blob b WHERE b.digest = $2 AND "
+                                 "(b.deleting = 1 OR (b.created_at < $1 AND NOT ") +
+                         kReferenced + ")))",
                      {SqlInt(cutoff), SqlText(digest)});
     if (!u.ok()) return u.status();
     marked = u->affected == 1;

@@ -112,6 +112,18 @@ StatusOr<std::optional<JobRecord>> JobStore::Claim(const JobClaim& c) {
   if (c.kinds.empty()) return std::optional<JobRecord>();
   const bool pg = db_.dialect() == SqlDialect::kPostgres;
   std::optional<JobRecord> out;
+  // Idle workers poll: look before taking the write lock (SQLite has one).
+  bool any = false;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(
+        "SELECT 1 FROM job WHERE (status IN ('Pending', 'Scheduled') AND run_at <= $1) OR "
+        "(status = 'Running' AND lease_expires_at < $1) LIMIT 1",
+        {SqlInt(c.now)});
+    if (!r.ok()) return r.status();
+    any = !r->rows.empty();
+    return {};
+  }));
+  if (!any) return out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     out.reset();
     // Kinds at their cap are left out; on PostgreSQL an advisory lock per
@@ -206,13 +218,18 @@ StatusOr<bool> JobStore::Finish(int64_t id, std::string_view token, const JobOut
   int64_t now = NowUnixMillis();
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     bool retry = o.status == kJobPending;
-    auto u = tx.Exec(
-        "UPDATE job SET status = $3, error = $4, run_at = CASE WHEN $5 > 0 THEN $5 ELSE run_at END, "
-        "end_time = $6, update_time = $7, lease_token = '', lease_expires_at = 0 "
-        "WHERE id = $1 AND lease_token = $2 AND status = 'Running'",
-        {SqlInt(id), SqlText(token),
-         SqlText(retry ? (o.retry_at > now ? kJobScheduled : kJobPending) : o.status),
-         SqlText(o.error), SqlInt(retry ? o.retry_at : 0), SqlInt(retry ? 0 : now), SqlInt(now)});
+    // (Two statements rather than CASE WHEN $n > 0: PostgreSQL would type
+    // that parameter as a 32-bit integer.)
+    auto u = retry
+        ? tx.Exec("UPDATE job SET status = $3, error = $4, run_at = $5, update_time = $6, "
+                  "lease_token = '', lease_expires_at = 0 "
+                  "WHERE id = $1 AND lease_token = $2 AND status = 'Running'",
+                  {SqlInt(id), SqlText(token), SqlText(o.retry_at > now ? kJobScheduled : kJobPending),
+                   SqlText(o.error), SqlInt(o.retry_at), SqlInt(now)})
+        : tx.Exec("UPDATE job SET status = $3, error = $4, end_time = $5, update_time = $5, "
+                  "lease_token = '', lease_expires_at = 0 "
+                  "WHERE id = $1 AND lease_token = $2 AND status = 'Running'",
+                  {SqlInt(id), SqlText(token), SqlText(o.status), SqlText(o.error), SqlInt(now)});
     if (!u.ok()) return u.status();
     owned = u->affected == 1;
     return {};
