@@ -110,6 +110,7 @@ struct Server::Parts {
   std::unique_ptr<RobotStore> robots;
   std::unique_ptr<SessionStore> session_store;
   std::unique_ptr<AuditStore> audit_store;
+  std::unique_ptr<AuditForwarder> audit_forwarder;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PluginAuthBackend> db_auth;
   std::unique_ptr<PluginAuthBackend> mode_auth;
@@ -206,6 +207,10 @@ Status Server::Init() {
   p.session_store = std::make_unique<SessionStore>(*p.db);
   p.audit_store = std::make_unique<AuditStore>(*p.db);
   p.audit = std::make_unique<AuditLog>(*p.audit_store, log_);
+  if (!config_.audit.forward_endpoint.empty()) {
+    p.audit_forwarder = std::make_unique<AuditForwarder>(config_.audit.forward_endpoint, log_);
+    p.audit->set_forwarder(p.audit_forwarder.get(), config_.audit.skip_database);
+  }
   // The job service and its first consumers.
   p.job_store = std::make_unique<JobStore>(*p.db);
   JobServiceOptions jopts;

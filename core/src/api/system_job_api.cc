@@ -28,12 +28,14 @@ nlohmann::json ScheduleObj(const ScheduleRecord& s) {
   return j;
 }
 
-// Harbor's GCHistory / ExecHistory.
+// Harbor's GCHistory / ExecHistory (schedule: how the run was triggered).
 nlohmann::json HistoryJson(const JobRecord& j) {
+  const bool scheduled = j.trigger == "Schedule";
   return {{"id", j.id},
           {"job_name", j.kind},
-          {"job_kind", j.trigger == "Schedule" ? "SCHEDULE" : "MANUAL"},
+          {"job_kind", scheduled ? "SCHEDULE" : "MANUAL"},
           {"job_parameters", j.params_json},
+          {"schedule", {{"type", scheduled ? "Schedule" : "Manual"}}},
           {"job_status", j.status},
           {"deleted", false},
           {"creation_time", ApiTime(j.enqueue_time)},

@@ -122,7 +122,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
-                                     "jobs", "gc"},
+                                     "jobs", "gc", "audit"},
                                     "the top level", origin));
     BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
     BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
@@ -198,6 +198,23 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       BERTH_RETURN_IF_ERROR(ReadInt(j, "workers", origin, &c.jobs.workers, 1, 256));
       BERTH_RETURN_IF_ERROR(ReadInt(j, "lease_s", origin, &c.jobs.lease_s, 2, 86400));
       BERTH_RETURN_IF_ERROR(ReadInt(j, "poll_ms", origin, &c.jobs.poll_ms, 10, 600000));
+    }
+    if (YAML::Node au = root["audit"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(au, {"forward_endpoint", "skip_database"}, "audit", origin));
+      BERTH_RETURN_IF_ERROR(ReadString(au, "forward_endpoint", origin, &c.audit.forward_endpoint));
+      std::string skip;
+      BERTH_RETURN_IF_ERROR(ReadString(au, "skip_database", origin, &skip));
+      if (!skip.empty() && skip != "true" && skip != "false") {
+        return Bad(origin, "'audit.skip_database' must be true or false");
+      }
+      c.audit.skip_database = skip == "true";
+      if (c.audit.skip_database && c.audit.forward_endpoint.empty()) {
+        return Bad(origin, "'audit.skip_database' needs 'audit.forward_endpoint'");
+      }
+      if (!c.audit.forward_endpoint.empty() &&
+          c.audit.forward_endpoint.rfind(':') == std::string::npos) {
+        return Bad(origin, "'audit.forward_endpoint' must be host:port");
+      }
     }
     if (YAML::Node g = root["gc"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(g, {"time_window_s", "upload_grace_s"}, "gc", origin));

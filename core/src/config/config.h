@@ -80,6 +80,12 @@ struct GcConfig {
   int64_t upload_grace_s = 86400;  // upload sessions idle this long are removed
 };
 
+// Where audit entries go besides (or instead of) the database.
+struct AuditConfig {
+  std::string forward_endpoint;  // syslog over TCP, "host:port"; "" = off
+  bool skip_database = false;    // only forward (needs forward_endpoint)
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./berth-data";
@@ -92,6 +98,7 @@ struct Config {
   StorageConfig storage;
   NotificationsConfig notifications;
   JobsConfig jobs;
+  AuditConfig audit;
   GcConfig gc;
   std::vector<std::string> plugin_dirs;
   // provider name -> JSON config, for plugin kinds chosen by name later.

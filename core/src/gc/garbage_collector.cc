@@ -57,6 +57,9 @@ StatusOr<GcParams> ParseGcParams(const std::string& json) {
     double h = it->get<double>();
     if (h < 0) return Bad("time_window", "must not be negative");
     p.time_window_ms = static_cast<int64_t>(h * 3600 * 1000);
+    // An explicit 0 asks for no window (as Harbor's time_window: 0); in
+    // GcParams 0 means the collector's default, so it becomes 1 ms.
+    if (p.time_window_ms == 0) p.time_window_ms = 1;
   }
   return p;
 }
