@@ -177,8 +177,11 @@ class Response:
 class Registry:
     """One berthd process on a private data directory."""
 
-    def __init__(self, root=None):
+    def __init__(self, root=None, config=None):
+        """`config`: optional YAML text berthd reads as its configuration file
+        (BERTH_CONFIG); the harness's environment settings still override it."""
         self.root = root or tempfile.mkdtemp(prefix="berth-protocol-")
+        self.config = config
         self.data_dir = os.path.join(self.root, "data")
         self.proc = None
         self.port = None
@@ -200,6 +203,11 @@ class Registry:
             env.update(BERTH_METADATA_DRIVER="postgres", BERTH_POSTGRES_DSN=dsn)
         env.update(BERTH_LISTEN="127.0.0.1:0", BERTH_DATA_DIR=self.data_dir,
                    BERTH_LOG_LEVEL="info", BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        if self.config is not None:
+            config_path = os.path.join(self.root, "berth.yml")
+            with open(config_path, "w") as f:
+                f.write(self.config)
+            env["BERTH_CONFIG"] = config_path
         out = open(self.stdout_path, "wb")
         err = open(self.stderr_path, "wb")
         try:
