@@ -4,6 +4,7 @@
 #define BERTH_STORE_REGISTRY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,7 +65,20 @@ struct NamePage {
   bool more = false;
 };
 
+// Writes a blob's or manifest's bytes to storage. In a project with a storage
+// limit it runs inside the accounting transaction, after the quota admitted
+// the push and before the metadata commits, so refused content is never
+// stored; elsewhere it runs before the transaction (content first, metadata
+// second). It may run twice when the transaction is retried.
+using ContentCommit = std::function<Status()>;
+
 // Thread-safe (each call is its own transaction).
+//
+// Storage quotas: every call that changes what a project references (LinkBlob,
+// UnlinkBlob, PutManifest, DeleteArtifact, DeleteRepository) keeps the
+// project's usage exact in the same transaction (store/storage_accounting.h);
+// the pushing ones refuse with 403 DENIED when the project would go over its
+// limit, and then write nothing.
 class RegistryStore {
  public:
   explicit RegistryStore(SqlDatabase& db) : db_(db) {}
@@ -75,9 +89,14 @@ class RegistryStore {
   // The blob's size when it is linked into the repository.
   StatusOr<std::optional<int64_t>> GetLinkedBlobSize(std::string_view repo,
                                                      std::string_view digest);
-  // Records the blob and links it into the repository (creating the repository).
-  Status LinkBlob(std::string_view repo, std::string_view digest, int64_t size);
-  // kNotFound when the blob was not linked.
+  // Records the blob and links it into the repository (creating the
+  // repository). The blob counts against the project's quota until a manifest
+  // of the repository claims it (then as long as an artifact uses it), it is
+  // unlinked, or it is released as stale (QuotaStore::ReleaseStalePending).
+  Status LinkBlob(std::string_view repo, std::string_view digest, int64_t size,
+                  const ContentCommit& commit = nullptr);
+  // kNotFound when the blob was not linked. Releases its quota charge unless
+  // an artifact of the project still uses it.
   Status UnlinkBlob(std::string_view repo, std::string_view digest);
 
   Status CreateUpload(const UploadRecord& upload);
@@ -87,7 +106,8 @@ class RegistryStore {
 
   // Stores a manifest's metadata and moves its tag, atomically. Fails with
   // MANIFEST_BLOB_UNKNOWN when a blob or child is missing from the repository.
-  StatusOr<ArtifactRecord> PutManifest(const NewManifest& m);
+  // Charges the manifest and claims the repository's pending blobs it uses.
+  StatusOr<ArtifactRecord> PutManifest(const NewManifest& m, const ContentCommit& commit = nullptr);
   StatusOr<std::optional<ArtifactRecord>> GetArtifactByDigest(std::string_view repo,
                                                               std::string_view digest);
   StatusOr<std::optional<ArtifactRecord>> GetArtifactByTag(std::string_view repo,
@@ -96,7 +116,12 @@ class RegistryStore {
   Status DeleteTag(std::string_view repo, std::string_view tag);
   // Deletes the artifact and its tags; children no longer tagged or referenced
   // go with it. kPreconditionFailed when an index in the repository uses it.
+  // Gives back the quota of every blob no other artifact of the project uses.
   Status DeleteArtifact(std::string_view repo, std::string_view digest);
+  // Deletes the repository with its artifacts, tags and blob links, and gives
+  // back the quota of what nothing else in the project uses. kNotFound
+  // (NAME_UNKNOWN) when it does not exist.
+  Status DeleteRepository(std::string_view repo);
   StatusOr<NamePage> ListTags(std::string_view repo, std::string_view last, int64_t limit);
   // Artifacts whose subject is `digest`, optionally of one artifact type.
   StatusOr<std::vector<ArtifactRecord>> ListReferrers(std::string_view repo,
@@ -104,6 +129,8 @@ class RegistryStore {
                                                       std::string_view artifact_type);
 
  private:
+  // Whether pushes into the repository's project are checked against a limit.
+  StatusOr<bool> HasStorageLimit(std::string_view repo);
   SqlDatabase& db_;
 };
 
