@@ -177,8 +177,9 @@ class Response:
 class Registry:
     """One berthd process on a private data directory."""
 
-    def __init__(self, root=None):
+    def __init__(self, root=None, extra_env=None):
         self.root = root or tempfile.mkdtemp(prefix="berth-protocol-")
+        self.extra_env = dict(extra_env or {})  # more BERTH_* settings for berthd
         self.data_dir = os.path.join(self.root, "data")
         self.proc = None
         self.port = None
@@ -200,6 +201,7 @@ class Registry:
             env.update(BERTH_METADATA_DRIVER="postgres", BERTH_POSTGRES_DSN=dsn)
         env.update(BERTH_LISTEN="127.0.0.1:0", BERTH_DATA_DIR=self.data_dir,
                    BERTH_LOG_LEVEL="info", BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        env.update(self.extra_env)
         out = open(self.stdout_path, "wb")
         err = open(self.stderr_path, "wb")
         try:
