@@ -32,7 +32,8 @@ SWAGGER = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "refer
                                         "harbor-api-v2.0-swagger.yaml"))
 
 # The recount, written independently of berthd's: what a project's artifacts
-# use, its manifests, and the blobs uploaded into it that no manifest claimed.
+# use, its manifests, and the blobs uploaded into it (still linked) that no
+# manifest claimed.
 RECOUNT_SQL = """
 SELECT COALESCE(SUM(size), 0) FROM (
   SELECT digest, MAX(size) AS size FROM (
@@ -44,6 +45,7 @@ SELECT COALESCE(SUM(size), 0) FROM (
       WHERE r.project_id = {pid}
     UNION ALL
     SELECT bp.digest, b.size FROM blob_pending bp JOIN repository r ON r.id = bp.repository_id
+      JOIN repository_blob rb ON rb.repository_id = bp.repository_id AND rb.digest = bp.digest
       JOIN blob b ON b.digest = bp.digest WHERE r.project_id = {pid}) c
   GROUP BY digest) t
 """

@@ -454,6 +454,22 @@ TEST_P(QuotaStoreTest, RecountRepairsDrift) {
   EXPECT_EQ(quotas_->Recount(p + 100).status().code(), Code::kNotFound);
 }
 
+// A garbage collector that drops links with its own SQL instead of
+// RegistryStore::UnlinkBlob leaves the usage stale; the recount repairs it.
+TEST_P(QuotaStoreTest, RecountRepairsLinksDroppedBehindTheStoresBack) {
+  int64_t p = Project("gc");
+  ASSERT_OK(Link("gc/app", Dg("orphan"), 64));
+  ASSERT_OK(Link("gc/app", Dg("kept"), 8));
+  ASSERT_OK(registry_->PutManifest(Image("gc/app", Dg("m"), {Dg("kept")}, "v", 1)));
+  EXPECT_EQ(Used(p), 73);
+  ASSERT_OK(ExecSql("DELETE FROM repository_blob WHERE digest = $1", {SqlText(Dg("orphan"))}));
+  auto r = quotas_->Recount(p);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->previous_used, 73);
+  EXPECT_EQ(r->used, 9) << "an unlinked upload no longer counts";
+  EXPECT_EQ(RecountAgrees(p), 9);
+}
+
 TEST_P(QuotaStoreTest, MigrationGivesExistingProjectsAQuotaWithRecountedUsage) {
   int64_t p = Project("old");
   ASSERT_OK(Link("old/app", Dg("a"), 300));

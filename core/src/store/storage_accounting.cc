@@ -21,6 +21,7 @@ constexpr char kChargeStateSql[] =
     "OR EXISTS (SELECT 1 FROM artifact a JOIN repository r ON r.id = a.repository_id "
     "WHERE a.digest = $2 AND r.project_id = $1) "
     "OR EXISTS (SELECT 1 FROM blob_pending bp JOIN repository r ON r.id = bp.repository_id "
+    "JOIN repository_blob rb ON rb.repository_id = bp.repository_id AND rb.digest = bp.digest "
     "WHERE bp.digest = $2 AND r.project_id = $1) THEN 1 ELSE 0 END, "
     "COALESCE((SELECT size FROM blob WHERE digest = $2), "
     "(SELECT MAX(a.manifest_size) FROM artifact a JOIN repository r ON r.id = a.repository_id "
@@ -39,6 +40,7 @@ constexpr char kRecountSql[] =
     "UNION ALL "
     "SELECT bp.digest, COALESCE(b.size, 0) FROM blob_pending bp "
     "JOIN repository r ON r.id = bp.repository_id "
+    "JOIN repository_blob rb ON rb.repository_id = bp.repository_id AND rb.digest = bp.digest "
     "LEFT JOIN blob b ON b.digest = bp.digest WHERE r.project_id = $1"
     ") c GROUP BY c.digest";
 

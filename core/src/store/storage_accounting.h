@@ -7,7 +7,8 @@
 //   * every blob an artifact of the project uses (artifact_blob),
 //   * every manifest of the project (artifact.digest, manifest_size bytes),
 //   * every blob uploaded or mounted into one of its repositories that no
-//     manifest of that repository has claimed yet (blob_pending).
+//     manifest of that repository has claimed yet (blob_pending), while the
+//     repository still links it.
 // project_blob materialises that set and quota.used_storage is its sum. Each
 // transaction that changes one of the three sources locks the project's quota
 // row first and then reconciles the digests it touched, so usage equals a
