@@ -16,6 +16,7 @@
 #include "store/gc_store.h"
 #include "store/job_store.h"
 #include "api/project_api.h"
+#include "api/quota_api.h"
 #include "api/robot_api.h"
 #include "api/session_api.h"
 #include "api/user_api.h"
@@ -34,8 +35,11 @@
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
 #include "plugin/plugin_auth_backend.h"
+#include "quota/quota_controller.h"
+#include "quota/quota_recount_job.h"
 #include "store/audit_store.h"
 #include "store/project_store.h"
+#include "store/quota_store.h"
 #include "store/robot_store.h"
 #include "store/session_store.h"
 #include "store/user_store.h"
@@ -64,6 +68,9 @@ namespace {
 
 // Uploads untouched for this long are abandoned.
 constexpr int64_t kUploadMaxAgeMillis = 24LL * 3600 * 1000;
+// Blobs uploaded this long ago that no manifest claimed (failed pushes) stop
+// counting against their project's quota; their links stay for GC.
+constexpr int64_t kPendingBlobMaxAgeMillis = 24LL * 3600 * 1000;
 
 std::string ExecutableDir() {
   std::error_code ec;
@@ -107,6 +114,8 @@ struct Server::Parts {
   // Identity and access.
   std::unique_ptr<UserStore> users;
   std::unique_ptr<ProjectStore> projects;
+  std::unique_ptr<QuotaStore> quota_store;
+  std::unique_ptr<QuotaController> quotas;
   std::unique_ptr<RobotStore> robots;
   std::unique_ptr<SessionStore> session_store;
   std::unique_ptr<AuditStore> audit_store;
@@ -203,6 +212,7 @@ Status Server::Init() {
   p.store->set_link_refresh_ms(config_.gc.time_window_s * 1000 / 2);
   p.users = std::make_unique<UserStore>(*p.db);
   p.projects = std::make_unique<ProjectStore>(*p.db);
+  p.quota_store = std::make_unique<QuotaStore>(*p.db);
   p.robots = std::make_unique<RobotStore>(*p.db);
   p.session_store = std::make_unique<SessionStore>(*p.db);
   p.audit_store = std::make_unique<AuditStore>(*p.db);
@@ -274,8 +284,11 @@ Status Server::Init() {
         if (!s) return std::optional<Identity>();
         return std::optional<Identity>(s->identity);
       });
+  p.quotas = std::make_unique<QuotaController>(*p.quota_store, *p.evaluator,
+                                               config_.quota.storage_per_project);
   p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
                                                              *p.audit, config_.auth);
+  p.project_controller->set_quotas(p.quotas.get());
   if (config_.auth.mode == "ldap" && p.mode_auth) {
     AuthBackend* ldap = p.mode_auth.get();
     p.project_controller->set_ldap_group_check([ldap](const std::string& dn) -> Status {
@@ -356,6 +369,15 @@ Status Server::Init() {
   p.api = std::make_unique<ApiRouter>(*p.authenticator, *p.sessions);
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
   RegisterProjectApi(*p.api, *p.project_controller);
+  RegisterQuotaApi(*p.api, *p.quotas);
+  QuotaController* quotas = p.quotas.get();
+  p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
+                   [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });
+  // Berth's own: Harbor has no recount endpoint, so it takes the shape of
+  // Harbor's other system jobs (history, log, schedule, run now).
+  RegisterSystemJobApi(*p.api, *p.jobs, *p.evaluator,
+                       {"/api/v2.0/system/quotarecount", "quotarecount", kQuotaRecountJobKind,
+                        "quota", ValidateQuotaRecountParams});
   RegisterUserApi(*p.api, *p.user_controller, *p.project_controller);
   RegisterRobotApi(*p.api, *p.robot_controller);
   RegisterAuditApi(*p.api, *p.audit, *p.audit_store, *p.evaluator, *p.projects,
@@ -414,9 +436,16 @@ void Server::MaintenanceLoop() {
     // Finished runs kept per kind, as Harbor's *_EXECUTION_RETENTION_COUNT.
     for (auto [kind, keep] : {std::pair<const char*, int64_t>{kGcJobKind, 50},
                               {kPurgeAuditJobKind, 50},
+                              {kQuotaRecountJobKind, 50},
                               {kWebhookJobKind, 10000}}) {
       auto pruned = parts_->job_store->PruneFinished(kind, keep);
       if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
+    }
+    auto released = parts_->quotas->ReleaseStalePending(NowUnixMillis() - kPendingBlobMaxAgeMillis);
+    if (!released.ok()) {
+      log_.Warn("releasing stale pending blobs failed", {{"error", released.status().message()}});
+    } else if (*released > 0) {
+      log_.Info("released the quota of blobs no manifest claimed", {{"count", *released}});
     }
     lock.lock();
     cv_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });

@@ -177,11 +177,13 @@ class Response:
 class Registry:
     """One berthd process on a private data directory."""
 
-    def __init__(self, root=None, config=None):
+    def __init__(self, root=None, config=None, extra_env=None):
         """`config`: optional YAML text berthd reads as its configuration file
-        (BERTH_CONFIG); the harness's environment settings still override it."""
+        (BERTH_CONFIG); the harness's environment settings still override it.
+        `extra_env`: more BERTH_* settings for berthd."""
         self.root = root or tempfile.mkdtemp(prefix="berth-protocol-")
         self.config = config
+        self.extra_env = dict(extra_env or {})
         self.data_dir = os.path.join(self.root, "data")
         self.proc = None
         self.port = None
@@ -208,6 +210,7 @@ class Registry:
             with open(config_path, "w") as f:
                 f.write(self.config)
             env["BERTH_CONFIG"] = config_path
+        env.update(self.extra_env)
         out = open(self.stdout_path, "wb")
         err = open(self.stderr_path, "wb")
         try:

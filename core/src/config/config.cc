@@ -97,6 +97,16 @@ Status ReadInt(const YAML::Node& parent, const char* key, const std::string& ori
   return {};
 }
 
+Status ReadInt64(const YAML::Node& parent, const char* key, const std::string& origin,
+                 int64_t* out) {
+  YAML::Node n = parent[key];
+  if (!n) return {};
+  auto v = n.IsScalar() ? ParseInt64(n.Scalar()) : std::nullopt;
+  if (!v) return Bad(origin, std::string("'") + key + "' must be an integer");
+  *out = *v;
+  return {};
+}
+
 Status CheckKeys(const YAML::Node& map, const std::set<std::string>& allowed,
                  const std::string& where, const std::string& origin) {
   if (!map.IsMap()) return Bad(origin, "'" + where + "' must be a mapping");
@@ -122,7 +132,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
-                                     "jobs", "gc", "audit"},
+                                     "jobs", "gc", "audit", "quota"},
                                     "the top level", origin));
     BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
     BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
@@ -228,6 +238,11 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
         c.gc.upload_grace_s = v;
       }
     }
+    if (YAML::Node q = root["quota"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(q, {"storage_per_project"}, "quota", origin));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt64(q, "storage_per_project", origin, &c.quota.storage_per_project));
+    }
     if (YAML::Node n = root["notifications"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(n,
                                       {"endpoints", "max_attempts", "initial_backoff_ms",
@@ -328,6 +343,15 @@ Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& g
   set("BERTH_POSTGRES_DSN", &metadata.postgres_dsn);
   set("BERTH_ADMIN_PASSWORD", &auth.admin_password);
   set("BERTH_AUTH_MODE", &auth.mode);
+  if (const char* v = getenv("BERTH_QUOTA_STORAGE_PER_PROJECT"); v != nullptr && *v != '\0') {
+    auto n = ParseInt64(v);
+    if (!n) {
+      return Status::InvalidArgument(
+          "BERTH_QUOTA_STORAGE_PER_PROJECT must be an integer number of bytes, got '" +
+          std::string(v) + "'");
+    }
+    quota.storage_per_project = *n;
+  }
   if (const char* v = getenv("BERTH_PLUGIN_DIRS"); v != nullptr && *v != '\0') {
     plugin_dirs.clear();
     for (auto& d : Split(v, ':')) {
@@ -362,6 +386,11 @@ Status Config::Finalize() {
                                    metadata.driver + "'");
   }
   if (storage.driver.empty()) return Status::InvalidArgument("storage.driver must not be empty");
+  if (quota.storage_per_project != -1 && quota.storage_per_project <= 0) {
+    return Status::InvalidArgument(
+        "quota.storage_per_project must be -1 (unlimited) or a positive number of bytes, got " +
+        std::to_string(quota.storage_per_project));
+  }
   if (auth.mode != "db" && auth.mode != "ldap" && auth.mode != "oidc") {
     return Status::InvalidArgument("auth.mode must be db, ldap or oidc, got '" + auth.mode + "'");
   }

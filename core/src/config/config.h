@@ -86,6 +86,13 @@ struct AuditConfig {
   bool skip_database = false;    // only forward (needs forward_endpoint)
 };
 
+// Harbor's project quotas.
+struct QuotaConfig {
+  // Hard storage limit (bytes) of projects created without one; -1 =
+  // unlimited. Harbor's storage_per_project. Existing projects keep theirs.
+  int64_t storage_per_project = -1;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./berth-data";
@@ -100,6 +107,7 @@ struct Config {
   JobsConfig jobs;
   AuditConfig audit;
   GcConfig gc;
+  QuotaConfig quota;
   std::vector<std::string> plugin_dirs;
   // provider name -> JSON config, for plugin kinds chosen by name later.
   std::map<std::string, std::string> plugin_configs;

@@ -126,7 +126,16 @@ Status GarbageCollector::DeleteUntagged(const GcParams& p, int64_t cutoff, JobCo
         r->artifacts_deleted++;
         continue;
       }
-      BERTH_ASSIGN_OR_RETURN(bool gone, registry_.DeleteArtifactIfUntagged(a.id, cutoff));
+      auto deleted = registry_.DeleteArtifactIfUntagged(a.id, cutoff);
+      if (!deleted.ok() && deleted.status().code() == Code::kConflict) {
+        // Referenced meanwhile: on PostgreSQL an index pushed with it as a
+        // child can commit between the re-check and the delete, and the
+        // foreign key refuses the delete. It stays; the run goes on.
+        ctx.Info("kept untagged artifact " + a.repository + "@" + a.digest +
+                 ": referenced meanwhile (" + deleted.status().message() + ")");
+        continue;
+      }
+      BERTH_ASSIGN_OR_RETURN(bool gone, std::move(deleted));
       if (gone) {
         ctx.Info("deleted untagged artifact " + a.repository + "@" + a.digest);
         r->artifacts_deleted++;

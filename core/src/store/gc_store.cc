@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "store/digest_lock.h"
+#include "store/storage_accounting.h"
 
 namespace berth {
 
@@ -97,6 +98,19 @@ StatusOr<bool> GcStore::FinishDelete(std::string_view digest, int64_t cutoff,
   bool removed = false;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     removed = false;
+    // The quota rows of the projects whose repositories link the blob come
+    // first (the order writers take them in), then the digest's lock: the
+    // links go with the blob, and so does any pending charge they carried.
+    auto projects = tx.Exec(
+        "SELECT DISTINCT r.project_id FROM repository_blob rb "
+        "JOIN repository r ON r.id = rb.repository_id WHERE rb.digest = $1 ORDER BY 1",
+        {SqlText(digest)});
+    if (!projects.ok()) return projects.status();
+    std::vector<accounting::LockedQuota> quotas;
+    for (const auto& row : projects->rows) {
+      BERTH_ASSIGN_OR_RETURN(auto q, accounting::Lock(tx, db_.dialect(), row.Int(0)));
+      if (q) quotas.push_back(*q);
+    }
     BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {std::string(digest)}));
     auto r = tx.Exec(std::string("SELECT b.deleting, CASE WHEN ") + kReferenced +
                          " THEN 1 ELSE 0 END FROM blob b WHERE b.digest = $2",
@@ -110,10 +124,15 @@ StatusOr<bool> GcStore::FinishDelete(std::string_view digest, int64_t cutoff,
     // The file goes first, inside the transaction: if this process dies
     // here, the row stays deleting and the next run finishes it.
     BERTH_RETURN_IF_ERROR(remove_file());
+    auto p = tx.Exec("DELETE FROM blob_pending WHERE digest = $1", {SqlText(digest)});
+    if (!p.ok()) return p.status();
     auto l = tx.Exec("DELETE FROM repository_blob WHERE digest = $1", {SqlText(digest)});
     if (!l.ok()) return l.status();
     auto d = tx.Exec("DELETE FROM blob WHERE digest = $1", {SqlText(digest)});
     if (!d.ok()) return d.status();
+    for (auto& q : quotas) {
+      BERTH_RETURN_IF_ERROR(accounting::Reconcile(tx, q, {std::string(digest)}, false).status());
+    }
     removed = true;
     return {};
   }));
