@@ -501,6 +501,38 @@ class GcContent(ContentMixin, unittest.TestCase):
         self.assertIn("BLOB_UPLOAD_UNKNOWN", r.error_codes())
         self.assertPulls(reg, keep)
 
+    def test_seen_blobs_stay_within_the_window(self):
+        # gc.time_window_s: 6. Blobs no manifest uses, uploaded at T0: the
+        # ones a client looked at after half the window (HEAD, GET, a mount
+        # into another repository) stay; the one nobody looked at goes.
+        reg = self.reg
+        reg.stop()
+        reg.config = "gc:\n  time_window_s: 6\njobs:\n  poll_ms: 100\n"
+        reg.start()
+        blobs = {k: os.urandom(700) for k in ("head", "get", "mount", "none")}
+        t0 = time.monotonic()
+        for data in blobs.values():
+            reg.push_blob("lib/seen", data)
+        time.sleep(max(0, t0 + 4 - time.monotonic()))
+        d = {k: sha256(v) for k, v in blobs.items()}
+        self.assertEqual(reg.request("HEAD", "/v2/lib/seen/blobs/%s" % d["head"]).status, 200)
+        self.assertEqual(reg.request("GET", "/v2/lib/seen/blobs/%s" % d["get"]).status, 200)
+        r = reg.request("POST", "/v2/lib/other/blobs/uploads/?mount=%s&from=lib/seen" % d["mount"])
+        self.assertEqual(r.status, 201, r)
+        if time.monotonic() - t0 > 5.5:
+            self.skipTest("too slow to stay within the window's timing")
+        time.sleep(max(0, t0 + 7.5 - time.monotonic()))
+        _, log = run_job(self, reg, params={"delete_untagged": True})
+        self.assertIn("time_window=6s", log)
+        self.assertEqual(gc_summary(log)[:3], (False, 0, 1), log)
+        files = blob_files(reg)
+        for k in ("head", "get", "mount"):
+            self.assertIn(blob_file(d[k]), files, k)
+        self.assertNotIn(blob_file(d["none"]), files)
+        self.assertEqual(reg.request("GET", "/v2/lib/seen/blobs/%s" % d["none"]).status, 404)
+        r = reg.request("GET", "/v2/lib/seen/blobs/%s" % d["head"])
+        self.assertEqual((r.status, r.body), (200, blobs["head"]))
+
     def test_time_window_parameter_zero_means_no_window(self):
         # On a berthd with the default 2 h window, parameters.time_window 0
         # asks for no window (as Harbor's GC job honours time_window: 0).
