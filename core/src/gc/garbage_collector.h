@@ -7,8 +7,8 @@
 // no artifact references it and no repository link to it was seen within the
 // time window; HEAD, GET and mount refresh a stale link, and every removal
 // re-checks under the digest's lock, as gc_store.h explains. So a push that
-// found a blob (HEAD) and references it (manifest PUT) within the window is
-// safe, and a push racing the very removal gets an error, not a manifest
+// found a blob (HEAD) and references it (manifest PUT) within half the window
+// is safe, and a push racing the very removal gets an error, not a manifest
 // pointing at nothing.
 #ifndef BERTH_GC_GARBAGE_COLLECTOR_H_
 #define BERTH_GC_GARBAGE_COLLECTOR_H_
