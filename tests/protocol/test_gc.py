@@ -510,18 +510,23 @@ class GcContent(ContentMixin, unittest.TestCase):
         reg.config = "gc:\n  time_window_s: 6\njobs:\n  poll_ms: 100\n"
         reg.start()
         blobs = {k: os.urandom(700) for k in ("head", "get", "mount", "none")}
-        t0 = time.monotonic()
         for data in blobs.values():
             reg.push_blob("lib/seen", data)
-        time.sleep(max(0, t0 + 4 - time.monotonic()))
+        # Timed from the end of the pushes: a look refreshes a link only
+        # once it is older than half the window (3 s), and then protects it
+        # for at least that long.
+        t1 = time.monotonic()
+        time.sleep(3.5)
         d = {k: sha256(v) for k, v in blobs.items()}
         self.assertEqual(reg.request("HEAD", "/v2/lib/seen/blobs/%s" % d["head"]).status, 200)
         self.assertEqual(reg.request("GET", "/v2/lib/seen/blobs/%s" % d["get"]).status, 200)
         r = reg.request("POST", "/v2/lib/other/blobs/uploads/?mount=%s&from=lib/seen" % d["mount"])
         self.assertEqual(r.status, 201, r)
-        if time.monotonic() - t0 > 5.5:
+        if time.monotonic() - t1 > 5.5:
             self.skipTest("too slow to stay within the window's timing")
-        time.sleep(max(0, t0 + 7.5 - time.monotonic()))
+        # GC at t1 + 7: the cutoff (t1 + 1) is after every push and before
+        # every look.
+        time.sleep(max(0, t1 + 7 - time.monotonic()))
         _, log = run_job(self, reg, params={"delete_untagged": True})
         self.assertIn("time_window=6s", log)
         self.assertEqual(gc_summary(log)[:3], (False, 0, 1), log)

@@ -14,7 +14,7 @@ Status Bad(const std::string& field, const std::string& why) {
 }  // namespace
 
 StatusOr<std::string> ValidatePurgeAuditParams(const nlohmann::json& p) {
-  nlohmann::json out = {{"audit_retention_hour", 24 * 30}, {"include_operations", "create,delete,pull"},
+  nlohmann::json out = {{"audit_retention_hour", 24 * 30}, {"include_operations", "create,delete,pull,push"},
                         {"dry_run", false}};
   if (auto it = p.find("audit_retention_hour"); it != p.end() && !it->is_null()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0) {

@@ -61,14 +61,14 @@ Status BlobStore::DeleteUpload(std::string_view uuid) {
   return s.IsNotFound() ? Status() : s;
 }
 
-Status BlobStore::CheckPresent(const Digest& d) {
+Status BlobStore::CheckPresent(const Digest& d, const char* api_code) {
   auto fi = Stat(d);
   if (fi.ok()) return {};
   if (!fi.status().IsNotFound()) return fi.status();
-  return Status(Code::kUnavailable,
+  return Status(Code::kNotFound,
                 "blob " + d.ToString() +
                     " was removed by garbage collection while it was being linked; push it again",
-                "BLOB_UNKNOWN");
+                api_code);
 }
 
 }  // namespace berth

@@ -56,10 +56,7 @@ StatusOr<GcParams> ParseGcParams(const std::string& json) {
     if (!it->is_number()) return Bad("time_window", "must be a number of hours");
     double h = it->get<double>();
     if (h < 0) return Bad("time_window", "must not be negative");
-    p.time_window_ms = static_cast<int64_t>(h * 3600 * 1000);
-    // An explicit 0 asks for no window (as Harbor's time_window: 0); in
-    // GcParams 0 means the collector's default, so it becomes 1 ms.
-    if (p.time_window_ms == 0) p.time_window_ms = 1;
+    p.time_window_ms = static_cast<int64_t>(h * 3600 * 1000);  // 0: no window, as Harbor
   }
   return p;
 }
@@ -83,7 +80,7 @@ Status GarbageCollector::Run(JobContext& ctx) {
 
 StatusOr<GcResult> GarbageCollector::Collect(const GcParams& p, JobContext& ctx) {
   GcResult r;
-  int64_t window = p.time_window_ms > 0 ? p.time_window_ms : default_window_ms_;
+  int64_t window = p.time_window_ms >= 0 ? p.time_window_ms : default_window_ms_;
   int64_t started = NowUnixMillis();
   int64_t cutoff = started - window;
   ctx.Info(std::string("start to run gc in job: delete_untagged=") +

@@ -30,7 +30,7 @@ struct GcParams {
   bool delete_untagged = true;
   bool dry_run = false;
   int workers = 1;               // 1..10, as Harbor's API allows
-  int64_t time_window_ms = 0;    // 0: the collector's default
+  int64_t time_window_ms = -1;   // -1: the collector's default; 0: no window
 };
 
 // Parses Harbor's GC parameters (delete_untagged, dry_run, workers,

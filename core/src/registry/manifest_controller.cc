@@ -73,7 +73,7 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
   // the manifest.
   BERTH_ASSIGN_OR_RETURN(ArtifactRecord rec,
                          store_.PutManifest(m, [&] { return blobs_.PutContent(digest, body); },
-                                            [&] { return blobs_.CheckPresent(digest); }));
+                                            [&] { return blobs_.CheckPresent(digest, "MANIFEST_BLOB_UNKNOWN"); }));
   cache_.Put(m.digest, std::make_shared<const std::string>(std::move(body)));
   Emit({ArtifactEventKind::kPushed, std::string(repo), m.digest, m.media_type, m.tag, actor,
         NowUnixMillis()});

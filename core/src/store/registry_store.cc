@@ -501,20 +501,24 @@ StatusOr<bool> RegistryStore::DeleteArtifactIfUntagged(int64_t artifact_id,
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     deleted = false;
     auto a = tx.Exec(
-        "SELECT a.repository_id, a.digest, r.name FROM artifact a "
+        "SELECT a.repository_id, a.digest, r.name, a.subject_digest FROM artifact a "
         "JOIN repository r ON r.id = a.repository_id WHERE a.id = $1",
         {SqlInt(artifact_id)});
     if (!a.ok()) return a.status();
     if (a->rows.empty()) return {};
     // Quota lock, then the digest's: the order every writer takes them in.
     BERTH_ASSIGN_OR_RETURN(auto quota, LockQuotaOf(tx, db_.dialect(), a->rows[0].Text(2)));
-    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {a->rows[0].Text(1)}));
-    // Re-checked under the lock: a push that tags it or pushes it again
-    // meanwhile keeps it.
+    std::vector<std::string> locked = {a->rows[0].Text(1)};
+    if (!a->rows[0].IsNull(3)) locked.push_back(a->rows[0].Text(3));  // a referrer's subject
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), std::move(locked)));
+    // Re-checked under the lock: a push that tags it, pushes it again, or
+    // pushes its subject meanwhile keeps it.
     auto still = tx.Exec(
         "SELECT 1 FROM artifact a WHERE a.id = $1 AND a.push_time < $2 AND "
         "NOT EXISTS (SELECT 1 FROM tag t WHERE t.artifact_id = a.id) AND "
-        "NOT EXISTS (SELECT 1 FROM artifact_reference ar WHERE ar.child_id = a.id)",
+        "NOT EXISTS (SELECT 1 FROM artifact_reference ar WHERE ar.child_id = a.id) AND "
+        "(a.subject_digest IS NULL OR NOT EXISTS (SELECT 1 FROM artifact s WHERE "
+        " s.repository_id = a.repository_id AND s.digest = a.subject_digest))",
         {SqlInt(artifact_id), SqlInt(pushed_before)});
     if (!still.ok()) return still.status();
     if (still->rows.empty()) return {};
