@@ -9,7 +9,8 @@ BUILD_PKGS=(g++ cmake ninja-build ccache pkg-config git
   libcurl4-openssl-dev libyaml-cpp-dev libsqlite3-dev libgtest-dev libgmock-dev
   libargon2-dev libldap2-dev)
 TEST_PKGS=(postgresql-15 skopeo podman buildah uidmap docker-registry python3 curl jq
-  apache2-utils wrk abigail-tools slapd ldap-utils)
+  apache2-utils wrk abigail-tools slapd ldap-utils
+  dpkg-dev systemd)  # packaging test: cpack's dpkg-shlibdeps, systemd-analyze verify
 
 pkgs=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--runtime-only" ]]; then
