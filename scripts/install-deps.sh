@@ -10,7 +10,7 @@ BUILD_PKGS=(g++ cmake ninja-build ccache pkg-config git
   libargon2-dev libldap2-dev)
 TEST_PKGS=(postgresql-15 skopeo podman buildah uidmap docker-registry python3 curl jq
   apache2-utils wrk abigail-tools slapd ldap-utils
-  dpkg-dev systemd mmdebstrap)  # packaging tests: dpkg-shlibdeps, systemd-analyze, a clean root
+  openssl procps dpkg-dev systemd mmdebstrap)  # TLS test CA; packaging tests: dpkg-shlibdeps, systemd-analyze, a clean root
 
 pkgs=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--runtime-only" ]]; then

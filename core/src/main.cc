@@ -210,6 +210,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);  // reload the TLS certificate
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -224,13 +225,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "berthd: %s\n", st.message().c_str());
     return 1;
   }
-  std::string url = "http://" + cfg.listen_host() + ":" + std::to_string(server.port());
+  std::string url = std::string(cfg.tls.enabled() ? "https://" : "http://") + cfg.listen_host() +
+                    ":" + std::to_string(server.port());
   log.Info("berthd listening", {{"url", url}, {"version", BERTH_VERSION}, {"data_dir", cfg.data_dir}});
   std::printf("berthd %s listening on %s (data in %s)\n", BERTH_VERSION, url.c_str(), cfg.data_dir.c_str());
+  if (server.redirect_port() != 0) {
+    std::printf("berthd redirects plain HTTP on %s:%d to HTTPS\n",
+                cfg.tls.redirect_listen.substr(0, cfg.tls.redirect_listen.rfind(':')).c_str(),
+                server.redirect_port());
+  }
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    if (!cfg.tls.enabled()) {
+      log.Info("SIGHUP ignored: nothing to reload without TLS");
+      continue;
+    }
+    berth::Status reloaded = server.ReloadTls();
+    if (!reloaded.ok()) {
+      log.Error("TLS reload failed; the previous certificate stays in service",
+                {{"error", reloaded.message()}});
+    }
+  }
   log.Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.Stop();
   log.Info("stopped");

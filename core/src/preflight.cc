@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "http/tls_context.h"
+
 namespace berth {
 
 namespace {
@@ -42,6 +44,15 @@ PreflightResult Preflight(const Config& config, const std::vector<std::string>& 
                           PluginRegistry& plugins) {
   PreflightResult r;
   if (std::string d = DataDirProblem(config.data_dir); !d.empty()) r.problems.push_back(d);
+  if (config.tls.enabled()) {
+    auto tls = CheckTlsFiles(config.tls);
+    if (tls.ok()) {
+      r.checked.push_back("TLS certificate " + config.tls.cert + " and key " + config.tls.key);
+      if (!tls->empty()) r.checked.push_back("warning: " + *tls);
+    } else {
+      r.problems.push_back(tls.status().message());
+    }
+  }
 
   Status loaded = plugins.LoadDirectories(plugin_dirs);
   if (!loaded.ok()) r.problems.push_back(loaded.message());

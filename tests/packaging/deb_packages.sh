@@ -115,8 +115,9 @@ step "systemd-analyze verify"
 # The root the unit is verified in holds the package and, standing in for the
 # rest of an installed system, the host's targets and slices (verify resolves
 # the unit's default dependencies on sysinit.target, system.slice, ...).
-mkdir -p "$ROOT/usr/lib/systemd/system"
+mkdir -p "$ROOT/usr/lib/systemd/system" "$ROOT/bin"
 cp /lib/systemd/system/*.target /lib/systemd/system/*.slice "$ROOT/usr/lib/systemd/system/"
+cp /bin/kill "$ROOT/bin/kill"    # ExecReload's (procps) on a real system
 systemd-analyze verify --root="$ROOT" /lib/systemd/system/berth.service >"$WORK/verify.log" 2>&1 ||
   fail "systemd-analyze verify failed: $(cat "$WORK/verify.log")"
 [[ -s $WORK/verify.log ]] && fail "systemd-analyze verify warned: $(cat "$WORK/verify.log")"

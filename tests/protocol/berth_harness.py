@@ -187,6 +187,10 @@ class Registry:
         self.stderr_path = None
         self.projects = set()
         self.projects_lock = threading.Lock()
+        # Extra BERTH_* variables for berthd (e.g. BERTH_TLS_CERT), and the
+        # ssl.SSLContext connect() uses when berthd serves HTTPS.
+        self.extra_env = {}
+        self.ssl_context = None
 
     # -- process control -------------------------------------------------
 
@@ -200,6 +204,7 @@ class Registry:
             env.update(BERTH_METADATA_DRIVER="postgres", BERTH_POSTGRES_DSN=dsn)
         env.update(BERTH_LISTEN="127.0.0.1:0", BERTH_DATA_DIR=self.data_dir,
                    BERTH_LOG_LEVEL="info", BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        env.update(self.extra_env)
         out = open(self.stdout_path, "wb")
         err = open(self.stderr_path, "wb")
         try:
@@ -215,8 +220,8 @@ class Registry:
             with open(self.stdout_path, "rb") as f:
                 line = f.readline().decode("utf-8", "replace")
             if line.endswith("\n"):
-                # berthd 0.1.0 listening on http://127.0.0.1:PORT (data in DIR)
-                marker = "listening on http://127.0.0.1:"
+                # berthd 0.1.0 listening on http(s)://127.0.0.1:PORT (data in DIR)
+                marker = "listening on %s://127.0.0.1:" % ("https" if self.ssl_context else "http")
                 if marker not in line:
                     raise RuntimeError("unexpected first line from berthd: %r" % line)
                 self.port = int(line.split(marker, 1)[1].split()[0].rstrip("/"))
@@ -343,6 +348,9 @@ class Registry:
     # -- HTTP ------------------------------------------------------------
 
     def connect(self, timeout=30):
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_context)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def auth_header(self):

@@ -12,7 +12,8 @@ namespace {
 bool AllowsCliSecret(const std::string& method, const std::string& label) {
   static const std::pair<const char*, const char*> kAllowed[] = {
       {"GET", "projects"}, {"POST", "projects"}, {"HEAD", "projects"}, {"GET", "project"},
-      {"GET", "systeminfo"}, {"GET", "version"}, {"GET", "ping"}, {"GET", "health"}};
+      {"GET", "systeminfo"}, {"GET", "getcert"}, {"GET", "version"}, {"GET", "ping"},
+      {"GET", "health"}};
   for (const auto& [m, l] : kAllowed) {
     if (method == m && label == l) return true;
   }
