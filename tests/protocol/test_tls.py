@@ -3,8 +3,8 @@
 tls.redirect_listen), checked with verifying clients against a CA made here
 with the openssl CLI:
 
-  * Python's ssl, curl and skopeo (--tls-verify=true with a cert dir holding
-    the CA) push, pull and call the API; a 3 MiB blob and a range of it come
+  * Python's ssl, curl, skopeo and podman (--tls-verify=true with a cert dir
+    holding the CA) push, pull, log in and call the API; a 3 MiB blob and a range of it come
     back intact over TLS (no sendfile there);
   * TLS 1.2 and 1.3 are served, TLS 1.1 refused by the server;
   * plain HTTP on the TLS port gets no HTTP answer; the redirect port answers
@@ -240,6 +240,36 @@ class Tls(unittest.TestCase):
         run("skopeo", "copy", "--retry-times", "0", "--src-creds", creds, "--src-tls-verify=true",
             "--src-cert-dir", self.certs_d, dest, "dir:" + pulled)
         run(sys.executable, HELPER, "verify-dir", pulled, digest, layout)
+
+    def test_podman_login_and_pull_verified(self):
+        if shutil.which("podman") is None:
+            self.skipTest("podman is not installed (scripts/install-deps.sh)")
+        layout = os.path.join(self.tmp, unique("podlayout"))
+        digest = run(sys.executable, HELPER, "make-layout", layout, "v1", "2048").stdout.decode().strip()
+        creds = "%s:%s" % (ADMIN_USER, ADMIN_PASSWORD)
+        ref = "%s/library/podman-tls:v1" % self.host
+        run("skopeo", "copy", "--retry-times", "0", "--dest-creds", creds, "--dest-cert-dir",
+            self.certs_d, "oci:%s:v1" % layout, "docker://" + ref)
+        # podman on a private vfs store, so nothing of the machine's is touched.
+        pod = os.path.join(self.tmp, unique("podman"))
+        auth = os.path.join(pod, "auth.json")
+        os.makedirs(os.path.join(pod, "tmp"))
+        with open(auth, "w") as f:
+            f.write('{"auths":{}}')
+        podman = ["podman", "--storage-driver", "vfs", "--root", os.path.join(pod, "root"),
+                  "--runroot", os.path.join(pod, "run"), "--tmpdir", os.path.join(pod, "tmp"),
+                  "--events-backend", "none"]
+        bad = run(*podman, "login", "--tls-verify=true", "--authfile", auth, "-u", ADMIN_USER,
+                  "-p", ADMIN_PASSWORD, self.host, check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn(b"x509", bad.stderr)
+        run(*podman, "login", "--tls-verify=true", "--cert-dir", self.certs_d, "--authfile", auth,
+            "-u", ADMIN_USER, "-p", ADMIN_PASSWORD, self.host)
+        run(*podman, "pull", "--tls-verify=true", "--cert-dir", self.certs_d, "--authfile", auth,
+            ref)
+        out = run(*podman, "image", "inspect", "--format", "{{.Digest}}", ref).stdout.decode().strip()
+        self.assertEqual(out, digest)
+        run(*podman, "rmi", "-a", check=False)
 
     def test_blob_and_range_over_tls(self):
         repo = "library/" + unique("tlsblob")
