@@ -14,7 +14,9 @@ namespace {
 // berthd creates data_dir at start: it must be a writable directory, or be
 // creatable under its nearest existing ancestor. access(2) only asks.
 std::string DataDirProblem(const std::string& data_dir) {
-  std::filesystem::path p = std::filesystem::absolute(data_dir);
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(data_dir, ec);
+  if (ec) p = data_dir;
   struct stat st;
   if (::stat(p.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode)) return "data_dir " + p.string() + " is not a directory";
