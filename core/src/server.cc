@@ -8,7 +8,15 @@
 
 #include "api/api_router.h"
 #include "api/audit_api.h"
+#include "api/jobservice_api.h"
+#include "api/system_job_api.h"
+#include "audit/audit_purge.h"
+#include "gc/garbage_collector.h"
+#include "jobs/job_service.h"
+#include "store/gc_store.h"
+#include "store/job_store.h"
 #include "api/project_api.h"
+#include "api/quota_api.h"
 #include "api/robot_api.h"
 #include "api/session_api.h"
 #include "api/user_api.h"
@@ -27,8 +35,11 @@
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
 #include "plugin/plugin_auth_backend.h"
+#include "quota/quota_controller.h"
+#include "quota/quota_recount_job.h"
 #include "store/audit_store.h"
 #include "store/project_store.h"
+#include "store/quota_store.h"
 #include "store/robot_store.h"
 #include "store/session_store.h"
 #include "store/user_store.h"
@@ -59,6 +70,9 @@ namespace {
 
 // Uploads untouched for this long are abandoned.
 constexpr int64_t kUploadMaxAgeMillis = 24LL * 3600 * 1000;
+// Blobs uploaded this long ago that no manifest claimed (failed pushes) stop
+// counting against their project's quota; their links stay for GC.
+constexpr int64_t kPendingBlobMaxAgeMillis = 24LL * 3600 * 1000;
 
 std::string ExecutableDir() {
   std::error_code ec;
@@ -102,9 +116,12 @@ struct Server::Parts {
   // Identity and access.
   std::unique_ptr<UserStore> users;
   std::unique_ptr<ProjectStore> projects;
+  std::unique_ptr<QuotaStore> quota_store;
+  std::unique_ptr<QuotaController> quotas;
   std::unique_ptr<RobotStore> robots;
   std::unique_ptr<SessionStore> session_store;
   std::unique_ptr<AuditStore> audit_store;
+  std::unique_ptr<AuditForwarder> audit_forwarder;
   std::unique_ptr<AuditLog> audit;
   std::unique_ptr<PluginAuthBackend> db_auth;
   std::unique_ptr<PluginAuthBackend> mode_auth;
@@ -118,6 +135,11 @@ struct Server::Parts {
   std::unique_ptr<ProjectController> project_controller;
   std::unique_ptr<UserController> user_controller;
   std::unique_ptr<RobotController> robot_controller;
+  // Background work.
+  std::unique_ptr<JobStore> job_store;
+  std::unique_ptr<JobService> jobs;
+  std::unique_ptr<GcStore> gc_store;
+  std::unique_ptr<GarbageCollector> gc;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<TlsContext> tls;
@@ -213,12 +235,28 @@ Status Server::Init() {
   log_.Info("metadata store ready",
             {{"driver", config_.metadata.driver}, {"schema_version", *version}});
   p.store = std::make_unique<RegistryStore>(*p.db);
+  p.store->set_link_refresh_ms(config_.gc.time_window_s * 1000 / 2);
   p.users = std::make_unique<UserStore>(*p.db);
   p.projects = std::make_unique<ProjectStore>(*p.db);
+  p.quota_store = std::make_unique<QuotaStore>(*p.db);
   p.robots = std::make_unique<RobotStore>(*p.db);
   p.session_store = std::make_unique<SessionStore>(*p.db);
   p.audit_store = std::make_unique<AuditStore>(*p.db);
   p.audit = std::make_unique<AuditLog>(*p.audit_store, log_);
+  if (!config_.audit.forward_endpoint.empty()) {
+    p.audit_forwarder = std::make_unique<AuditForwarder>(config_.audit.forward_endpoint, log_);
+    p.audit->set_forwarder(p.audit_forwarder.get(), config_.audit.skip_database);
+  }
+  // The job service and its first consumers.
+  p.job_store = std::make_unique<JobStore>(*p.db);
+  JobServiceOptions jopts;
+  // Webhook deliveries get their own workers (they wait on receivers).
+  jopts.workers = config_.jobs.workers +
+                  (config_.notifications.endpoints.empty() ? 0 : config_.notifications.workers);
+  jopts.lease_ms = int64_t{config_.jobs.lease_s} * 1000;
+  jopts.poll_ms = config_.jobs.poll_ms;
+  jopts.tick_ms = std::min<int64_t>(1000, jopts.lease_ms / 3);
+  p.jobs = std::make_unique<JobService>(*p.job_store, jopts, log_, p.metrics);
 
   // Auth backends: the database one always (local users, the administrator),
   // plus the one auth.mode names.
@@ -272,8 +310,11 @@ Status Server::Init() {
         if (!s) return std::optional<Identity>();
         return std::optional<Identity>(s->identity);
       });
+  p.quotas = std::make_unique<QuotaController>(*p.quota_store, *p.evaluator,
+                                               config_.quota.storage_per_project);
   p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
                                                              *p.audit, config_.auth);
+  p.project_controller->set_quotas(p.quotas.get());
   if (config_.auth.mode == "ldap" && p.mode_auth) {
     AuthBackend* ldap = p.mode_auth.get();
     p.project_controller->set_ldap_group_check([ldap](const std::string& dn) -> Status {
@@ -306,7 +347,7 @@ Status Server::Init() {
         }
         return c;
       },
-      log_, p.metrics);
+      *p.jobs, log_, p.metrics);
   NotificationDispatcher* dispatcher = p.dispatcher.get();
   AuditLog* audit = p.audit.get();
   p.manifests->set_event_sink([dispatcher, audit](const ArtifactEvent& e) {
@@ -340,14 +381,44 @@ Status Server::Init() {
            }},
           {"storage", [storage] { return storage->Stat("/").status(); }}});
 
+  p.gc_store = std::make_unique<GcStore>(*p.db);
+  p.gc = std::make_unique<GarbageCollector>(*p.store, *p.gc_store, *p.blobs, *p.uploads,
+                                            config_.gc.time_window_s * 1000,
+                                            config_.gc.upload_grace_s * 1000);
+  GarbageCollector* gc = p.gc.get();
+  // One GC at a time across all nodes; never retried (Harbor's MaxFails 1).
+  p.jobs->Register({kGcJobKind, 1, 10000, 600000, 1}, [gc](JobContext& ctx) { return gc->Run(ctx); });
+  AuditStore* audit_store = p.audit_store.get();
+  p.jobs->Register({kPurgeAuditJobKind, 1, 10000, 600000, 1},
+                   [audit_store](JobContext& ctx) { return RunAuditPurge(*audit_store, ctx); });
+
   p.api = std::make_unique<ApiRouter>(*p.authenticator, *p.sessions);
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
   RegisterProjectApi(*p.api, *p.project_controller);
+  RegisterQuotaApi(*p.api, *p.quotas);
+  QuotaController* quotas = p.quotas.get();
+  p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
+                   [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });
+  // Berth's own: Harbor has no recount endpoint, so it takes the shape of
+  // Harbor's other system jobs (history, log, schedule, run now).
+  RegisterSystemJobApi(*p.api, *p.jobs, *p.evaluator,
+                       {"/api/v2.0/system/quotarecount", "quotarecount", kQuotaRecountJobKind,
+                        "quota", ValidateQuotaRecountParams});
   RegisterUserApi(*p.api, *p.user_controller, *p.project_controller);
   RegisterRobotApi(*p.api, *p.robot_controller);
   RegisterAuditApi(*p.api, *p.audit, *p.audit_store, *p.evaluator, *p.projects,
                    *p.project_controller);
   RegisterSessionApi(*p.api, *p.authenticator, *p.sessions, *p.audit, config_.external_url);
+  RegisterJobServiceApi(*p.api, *p.jobs, *p.evaluator);
+  RegisterSystemJobApi(*p.api, *p.jobs, *p.evaluator,
+                       {"/api/v2.0/system/gc", "gc", kGcJobKind, "garbage-collection",
+                        [](const nlohmann::json& params) -> StatusOr<std::string> {
+                          BERTH_RETURN_IF_ERROR(ParseGcParams(params.dump()).status());
+                          return params.dump();
+                        }});
+  RegisterSystemJobApi(*p.api, *p.jobs, *p.evaluator,
+                       {"/api/v2.0/system/purgeaudit", "purgeaudit", kPurgeAuditJobKind,
+                        "purge-audit", ValidatePurgeAuditParams});
 
   p.router.Add("/v2", p.v2.get());
   p.router.Add("/api", p.api.get());
@@ -361,8 +432,8 @@ Status Server::Init() {
 Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->http->Start());
   if (parts_->redirect_http) BERTH_RETURN_IF_ERROR(parts_->redirect_http->Start());
-  parts_->dispatcher->Start();
   parts_->audit->Start();
+  BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
 }
@@ -391,7 +462,7 @@ void Server::Stop() {
   if (maintenance_.joinable()) maintenance_.join();
   if (parts_ && parts_->redirect_http) parts_->redirect_http->Stop(0);
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
-  if (parts_ && parts_->dispatcher) parts_->dispatcher->Stop();
+  if (parts_ && parts_->jobs) parts_->jobs->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();
 }
 
@@ -402,6 +473,20 @@ void Server::MaintenanceLoop() {
     parts_->sessions->PurgeExpired();
     auto purged = parts_->uploads->PurgeStale(NowUnixMillis() - kUploadMaxAgeMillis);
     if (purged.ok() && *purged > 0) log_.Info("purged abandoned uploads", {{"count", *purged}});
+    // Finished runs kept per kind, as Harbor's *_EXECUTION_RETENTION_COUNT.
+    for (auto [kind, keep] : {std::pair<const char*, int64_t>{kGcJobKind, 50},
+                              {kPurgeAuditJobKind, 50},
+                              {kQuotaRecountJobKind, 50},
+                              {kWebhookJobKind, 10000}}) {
+      auto pruned = parts_->job_store->PruneFinished(kind, keep);
+      if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
+    }
+    auto released = parts_->quotas->ReleaseStalePending(NowUnixMillis() - kPendingBlobMaxAgeMillis);
+    if (!released.ok()) {
+      log_.Warn("releasing stale pending blobs failed", {{"error", released.status().message()}});
+    } else if (*released > 0) {
+      log_.Info("released the quota of blobs no manifest claimed", {{"count", *released}});
+    }
     lock.lock();
     cv_.wait_for(lock, std::chrono::minutes(10), [this] { return stopping_; });
   }

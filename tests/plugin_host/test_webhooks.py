@@ -7,6 +7,7 @@ Each test is its own ctest test (see CMakeLists.txt).
 
 import datetime
 import json
+import signal
 import re
 import time
 import uuid as uuidlib
@@ -275,6 +276,30 @@ class Webhooks(h.BerthdTestCase):
         time.sleep(0.6)
         for code in (400, 404):
             self.assertEqual(len(recv[code].received()), 1, "HTTP %d was retried" % code)
+
+
+    # (d) ------------------------------------------------------------------
+
+    def test_pending_delivery_survives_a_restart(self):
+        """Deliveries are jobs in the metadata store: one waiting for its
+        retry when berthd stops (SIGTERM, or SIGKILL) is sent after berthd
+        starts again, with the same payload."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with self.subTest(signal=sig):
+                recv = self.receiver([503, 200])
+                b = self.berthd([endpoint("later", recv.url())], initial_backoff_ms=3000,
+                                max_backoff_ms=3000)
+                b.push_image("library/durable", tag="v%d" % sig)
+                b.wait_log(logged("notification failed; will retry", "later"))
+                self.assertEqual(len(recv.received()), 1)
+                b.stop(sig)
+                time.sleep(3.5)  # the retry falls due while berthd is down
+                self.assertEqual(len(recv.received()), 1)
+                b.start()
+                got = recv.wait(2, timeout=30)
+                self.assertEqual(got[1]["body"], got[0]["body"], "the same payload, resent")
+                done = b.wait_log(logged("notification delivered", "later"), timeout=15)
+                self.assertEqual(done[0]["attempt"], 2, done)
 
 
 if __name__ == "__main__":

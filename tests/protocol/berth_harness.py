@@ -177,8 +177,13 @@ class Response:
 class Registry:
     """One berthd process on a private data directory."""
 
-    def __init__(self, root=None):
+    def __init__(self, root=None, config=None, extra_env=None):
+        """`config`: optional YAML text berthd reads as its configuration file
+        (BERTH_CONFIG); the harness's environment settings still override it.
+        `extra_env`: more BERTH_* settings for berthd."""
         self.root = root or tempfile.mkdtemp(prefix="berth-protocol-")
+        self.config = config
+        self.extra_env = dict(extra_env or {})
         self.data_dir = os.path.join(self.root, "data")
         self.proc = None
         self.port = None
@@ -187,9 +192,8 @@ class Registry:
         self.stderr_path = None
         self.projects = set()
         self.projects_lock = threading.Lock()
-        # Extra BERTH_* variables for berthd (e.g. BERTH_TLS_CERT), and the
-        # ssl.SSLContext connect() uses when berthd serves HTTPS.
-        self.extra_env = {}
+        # The ssl.SSLContext connect() uses when berthd serves HTTPS
+        # (BERTH_TLS_CERT etc. in extra_env).
         self.ssl_context = None
 
     # -- process control -------------------------------------------------
@@ -204,6 +208,11 @@ class Registry:
             env.update(BERTH_METADATA_DRIVER="postgres", BERTH_POSTGRES_DSN=dsn)
         env.update(BERTH_LISTEN="127.0.0.1:0", BERTH_DATA_DIR=self.data_dir,
                    BERTH_LOG_LEVEL="info", BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        if self.config is not None:
+            config_path = os.path.join(self.root, "berth.yml")
+            with open(config_path, "w") as f:
+                f.write(self.config)
+            env["BERTH_CONFIG"] = config_path
         env.update(self.extra_env)
         out = open(self.stdout_path, "wb")
         err = open(self.stderr_path, "wb")

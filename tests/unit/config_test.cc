@@ -331,6 +331,34 @@ TEST(ConfigTls, FinalizeRejectsHalfConfigurations) {
   EXPECT_EQ(plain.external_url, "http://127.0.0.1:5000");
 }
 
+TEST(ConfigQuota, StoragePerProject) {
+  auto c = Config::Parse("", "berth.yml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->quota.storage_per_project, -1) << "unlimited unless configured";
+  c = Config::Parse("quota:\n  storage_per_project: 10737418240\n", "berth.yml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->quota.storage_per_project, int64_t{10737418240});
+  ASSERT_TRUE(c->Finalize().ok());
+  EXPECT_EQ(ParseError("quota:\n  storage: 5\n"), "berth.yml: unknown key 'storage' in quota");
+  EXPECT_EQ(ParseError("quota:\n  storage_per_project: lots\n"),
+            "berth.yml: 'storage_per_project' must be an integer");
+  for (const char* bad : {"0", "-2"}) {
+    auto b = Config::Parse(std::string("quota:\n  storage_per_project: ") + bad + "\n", "berth.yml");
+    ASSERT_TRUE(b.ok());
+    Status s = b->Finalize();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << bad;
+    EXPECT_THAT(s.message(), HasSubstr("quota.storage_per_project")) << bad;
+  }
+  Env env = {{"BERTH_QUOTA_STORAGE_PER_PROJECT", "4096"}};
+  auto e = Config::Load("", FakeEnv(env));
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->quota.storage_per_project, 4096);
+  Env bad_env = {{"BERTH_QUOTA_STORAGE_PER_PROJECT", "4k"}};
+  auto f = Config::Load("", FakeEnv(bad_env));
+  EXPECT_FALSE(f.ok());
+  EXPECT_THAT(f.status().message(), HasSubstr("BERTH_QUOTA_STORAGE_PER_PROJECT"));
+}
+
 TEST(ConfigListen, HostAndPort) {
   Config c;
   c.listen = "[::1]:5000";

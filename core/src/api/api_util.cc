@@ -1,5 +1,7 @@
 #include "api/api_util.h"
 
+#include <cstdint>
+
 #include "common/clock.h"
 #include "common/strings.h"
 #include "http/response.h"
@@ -109,7 +111,11 @@ StatusOr<bool> JsonBool(const nlohmann::json& j, const char* key, bool fallback)
 StatusOr<int64_t> JsonInt(const nlohmann::json& j, const char* key, int64_t fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_number_integer()) return Bad(std::string(key) + " must be an integer");
+  // (An unsigned value past INT64_MAX would wrap to a negative one.)
+  if (!it->is_number_integer() ||
+      (it->is_number_unsigned() && it->get<uint64_t>() > uint64_t{INT64_MAX})) {
+    return Bad(std::string(key) + " must be an integer");
+  }
   return it->get<int64_t>();
 }
 

@@ -39,6 +39,45 @@ Status NormaliseTimes(ListQuery* q) {
   return {};
 }
 
+// The projects whose logs `who` may list; true when every log (system).
+StatusOr<bool> VisibleProjects(const Identity& who, AccessEvaluator& evaluator,
+                               ProjectStore& projects, std::vector<int64_t>* visible) {
+  if (evaluator.CanSystem(who, "audit-log", "list")) return true;
+  // Others see the logs of the projects whose logs they may list.
+  // Every page of the projects they see (ordered by id, so stable).
+  ListQuery all;
+  all.page_size = 1000;
+  ProjectVisibility v{false, who.user_id, who.group_ids};
+  for (;; ++all.page) {
+    BERTH_ASSIGN_OR_RETURN(auto page, projects.List(all, v));
+    for (const auto& p : page.items) {
+      BERTH_ASSIGN_OR_RETURN(bool ok, evaluator.Can(who, p, "log", "list"));
+      if (ok) visible->push_back(p.project_id);
+    }
+    if (static_cast<int64_t>(page.items.size()) < all.page_size) break;
+  }
+  return false;
+}
+
+// Harbor 2.13's extended audit entry.
+nlohmann::json AuditExtJson(const AuditRecord& a) {
+  return {{"id", a.id},
+          {"username", a.username},
+          {"resource", a.resource},
+          {"resource_type", a.resource_type},
+          {"operation", a.operation},
+          {"operation_description", a.operation + " " + a.resource_type + " " + a.resource},
+          {"operation_result", a.operation_result == "success"},
+          {"op_time", ApiTime(a.op_time)}};
+}
+
+// What Berth records, as Harbor's event types (<operation>_<resource type>).
+const char* const kEventTypes[] = {
+    "push_artifact",         "pull_artifact",         "delete_artifact", "delete_tag",
+    "create_project",        "update_project",        "delete_project",  "create_member",
+    "delete_member",         "create_robot",          "delete_robot",    "create_user",
+    "update_user",           "delete_user",           "login_user"};
+
 }  // namespace
 
 void RegisterAuditApi(ApiRouter& r, AuditLog& log, AuditStore& audit, AccessEvaluator& evaluator,
@@ -51,24 +90,8 @@ void RegisterAuditApi(ApiRouter& r, AuditLog& log, AuditStore& audit, AccessEval
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
     BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
     std::vector<int64_t> visible;
-    const std::vector<int64_t>* scope = nullptr;
-    if (!evaluator.CanSystem(who, "audit-log", "list")) {
-      // Others see the logs of the projects whose logs they may list.
-      // Every page of the projects they see (ordered by id, so stable).
-      ListQuery all;
-      all.page_size = 1000;
-      ProjectVisibility v{false, who.user_id, who.group_ids};
-      for (;; ++all.page) {
-        BERTH_ASSIGN_OR_RETURN(auto page, projects.List(all, v));
-        for (const auto& p : page.items) {
-          BERTH_ASSIGN_OR_RETURN(bool ok, evaluator.Can(who, p, "log", "list"));
-          if (ok) visible.push_back(p.project_id);
-        }
-        if (static_cast<int64_t>(page.items.size()) < all.page_size) break;
-      }
-      scope = &visible;
-    }
-    BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, scope));
+    BERTH_ASSIGN_OR_RETURN(bool all, VisibleProjects(who, evaluator, projects, &visible));
+    BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, all ? nullptr : &visible));
     nlohmann::json out = nlohmann::json::array();
     for (const auto& a : page.items) out.push_back(AuditJson(a));
     SetPagination(ctx, q, page.total);
@@ -88,6 +111,43 @@ void RegisterAuditApi(ApiRouter& r, AuditLog& log, AuditStore& audit, AccessEval
     SetPagination(ctx, q, page.total);
     return SendJsonValue(ctx, 200, out);
   });
+  r.Add("GET", "/api/v2.0/auditlog-exts", "auditlog_exts",
+        [&log, &audit, &evaluator, &projects](ApiCall& call) -> Status {
+          auto& ctx = call.ctx;
+          log.Flush();
+          const Identity& who = ctx.identity;
+          if (!who.authenticated()) return Deny(who, "");
+          BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
+          BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
+          std::vector<int64_t> visible;
+          BERTH_ASSIGN_OR_RETURN(bool all, VisibleProjects(who, evaluator, projects, &visible));
+          BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, all ? nullptr : &visible));
+          nlohmann::json out = nlohmann::json::array();
+          for (const auto& a : page.items) out.push_back(AuditExtJson(a));
+          SetPagination(ctx, q, page.total);
+          return SendJsonValue(ctx, 200, out);
+        });
+  r.Add("GET", "/api/v2.0/auditlog-exts/events", "auditlog_ext_events", [](ApiCall& call) -> Status {
+    if (!call.ctx.identity.authenticated()) return Deny(call.ctx.identity, "");
+    nlohmann::json out = nlohmann::json::array();
+    for (const char* e : kEventTypes) out.push_back({{"event_type", e}});
+    return SendJsonValue(call.ctx, 200, out);
+  });
+  r.Add("GET", "/api/v2.0/projects/{project_name}/auditlog-exts", "project_auditlog_exts",
+        [&log, &audit, &pc](ApiCall& call) -> Status {
+          auto& ctx = call.ctx;
+          log.Flush();
+          BERTH_ASSIGN_OR_RETURN(ProjectRecord p, pc.Resolve(call.Param("project_name"), true));
+          BERTH_RETURN_IF_ERROR(pc.Check(ctx.identity, p, "log", "list"));
+          BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
+          BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
+          std::vector<int64_t> only = {p.project_id};
+          BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, &only));
+          nlohmann::json out = nlohmann::json::array();
+          for (const auto& a : page.items) out.push_back(AuditExtJson(a));
+          SetPagination(ctx, q, page.total);
+          return SendJsonValue(ctx, 200, out);
+        });
 }
 
 }  // namespace berth

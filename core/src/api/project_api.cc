@@ -1,6 +1,7 @@
 #include "api/project_api.h"
 
 #include "api/api_util.h"
+#include "api/quota_api.h"
 #include "auth/rbac.h"
 #include "common/strings.h"
 #include "http/response.h"
@@ -110,7 +111,11 @@ void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
     if (registry_id != 0) {
       return Status::InvalidArgument("proxy-cache projects (registry_id) are not supported yet", "BAD_REQUEST");
     }
-    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Create(ctx.identity, name, md));
+    std::optional<int64_t> storage_limit;
+    if (auto sl = body.find("storage_limit"); sl != body.end() && !sl->is_null()) {
+      BERTH_ASSIGN_OR_RETURN(storage_limit, JsonInt(body, "storage_limit", -1));
+    }
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Create(ctx.identity, name, md, storage_limit));
     bool by_name = EqualsIgnoreCase(ctx.Header("X-Resource-Name-In-Location"), "true");
     return SendCreated(ctx, std::string(kBase) + "/" + (by_name ? p.name : std::to_string(p.project_id)));
   });
@@ -162,6 +167,10 @@ void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
                         {"developer_count", count(rbac::kDeveloper)},
                         {"guest_count", count(rbac::kGuest)},
                         {"limited_guest_count", count(rbac::kLimitedGuest)}};
+    if (s.quota) {
+      j["quota"] = {{"hard", StorageResourceList(s.quota->hard_storage)},
+                    {"used", StorageResourceList(s.quota->used_storage)}};
+    }
     return SendJsonValue(ctx, 200, j);
   });
 

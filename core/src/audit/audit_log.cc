@@ -55,7 +55,8 @@ void AuditLog::Run() {
     batch.swap(pending_);
     bool stop = stopping_;
     lock.unlock();
-    if (!batch.empty()) {
+    if (!batch.empty() && forwarder_ != nullptr) forwarder_->Send(batch);
+    if (!batch.empty() && !skip_database_) {
       Status s = store_.AddBatch(batch);
       if (!s.ok()) log_.Error("audit log write failed", {{"error", s.message()}, {"entries", static_cast<int64_t>(batch.size())}});
     }

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "audit/audit_forwarder.h"
 #include "common/logger.h"
 #include "store/audit_store.h"
 
@@ -17,6 +18,12 @@ class AuditLog {
  public:
   AuditLog(AuditStore& store, Logger& log);
   ~AuditLog();
+  // Optional: entries also go to a syslog endpoint; with skip_database only
+  // there. Before Start().
+  void set_forwarder(AuditForwarder* f, bool skip_database) {
+    forwarder_ = f;
+    skip_database_ = skip_database && f != nullptr;
+  }
   void Start();
   void Stop();
   // op_time is filled in when zero.
@@ -28,6 +35,8 @@ class AuditLog {
   void Run();
   AuditStore& store_;
   Logger& log_;
+  AuditForwarder* forwarder_ = nullptr;
+  bool skip_database_ = false;
   std::mutex mu_;
   std::condition_variable cv_, flushed_;
   std::vector<AuditRecord> pending_;

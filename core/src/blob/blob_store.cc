@@ -61,4 +61,14 @@ Status BlobStore::DeleteUpload(std::string_view uuid) {
   return s.IsNotFound() ? Status() : s;
 }
 
+Status BlobStore::CheckPresent(const Digest& d) {
+  auto fi = Stat(d);
+  if (fi.ok()) return {};
+  if (!fi.status().IsNotFound()) return fi.status();
+  return Status(Code::kUnavailable,
+                "blob " + d.ToString() +
+                    " was removed by garbage collection while it was being linked; push it again",
+                "BLOB_UNKNOWN");
+}
+
 }  // namespace berth

@@ -26,6 +26,9 @@ class BlobStore {
   Status GetContent(const Digest& d, std::string* out, size_t max_size);
   // Stores bytes whose digest the caller computed; a no-op when present.
   Status PutContent(const Digest& d, std::string_view data);
+  // OK when the blob's bytes are stored; kUnavailable (retry) when they are
+  // not, i.e. garbage collection removed them while a push was linking them.
+  Status CheckPresent(const Digest& d);
 
   // Upload streams.
   Status CreateUpload(std::string_view uuid);

@@ -98,6 +98,16 @@ Status ReadInt(const YAML::Node& parent, const char* key, const std::string& ori
   return {};
 }
 
+Status ReadInt64(const YAML::Node& parent, const char* key, const std::string& origin,
+                 int64_t* out) {
+  YAML::Node n = parent[key];
+  if (!n) return {};
+  auto v = n.IsScalar() ? ParseInt64(n.Scalar()) : std::nullopt;
+  if (!v) return Bad(origin, std::string("'") + key + "' must be an integer");
+  *out = *v;
+  return {};
+}
+
 Status CheckKeys(const YAML::Node& map, const std::set<std::string>& allowed,
                  const std::string& where, const std::string& origin) {
   if (!map.IsMap()) return Bad(origin, "'" + where + "' must be a mapping");
@@ -123,7 +133,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
-                                     "tls"},
+                                     "tls", "jobs", "gc", "audit", "quota"},
                                     "the top level", origin));
     BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
     BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
@@ -203,6 +213,46 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
         if (!db.IsMap()) return Bad(origin, "'auth.db' must be a mapping");
         ac.db_config_json = ToJson(db).dump();
       }
+    }
+    if (YAML::Node j = root["jobs"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(j, {"workers", "lease_s", "poll_ms"}, "jobs", origin));
+      BERTH_RETURN_IF_ERROR(ReadInt(j, "workers", origin, &c.jobs.workers, 1, 256));
+      BERTH_RETURN_IF_ERROR(ReadInt(j, "lease_s", origin, &c.jobs.lease_s, 2, 86400));
+      BERTH_RETURN_IF_ERROR(ReadInt(j, "poll_ms", origin, &c.jobs.poll_ms, 10, 600000));
+    }
+    if (YAML::Node au = root["audit"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(au, {"forward_endpoint", "skip_database"}, "audit", origin));
+      BERTH_RETURN_IF_ERROR(ReadString(au, "forward_endpoint", origin, &c.audit.forward_endpoint));
+      std::string skip;
+      BERTH_RETURN_IF_ERROR(ReadString(au, "skip_database", origin, &skip));
+      if (!skip.empty() && skip != "true" && skip != "false") {
+        return Bad(origin, "'audit.skip_database' must be true or false");
+      }
+      c.audit.skip_database = skip == "true";
+      if (c.audit.skip_database && c.audit.forward_endpoint.empty()) {
+        return Bad(origin, "'audit.skip_database' needs 'audit.forward_endpoint'");
+      }
+      if (!c.audit.forward_endpoint.empty() &&
+          c.audit.forward_endpoint.rfind(':') == std::string::npos) {
+        return Bad(origin, "'audit.forward_endpoint' must be host:port");
+      }
+    }
+    if (YAML::Node g = root["gc"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(g, {"time_window_s", "upload_grace_s"}, "gc", origin));
+      int v = 0;
+      if (g["time_window_s"]) {
+        BERTH_RETURN_IF_ERROR(ReadInt(g, "time_window_s", origin, &v, 0, 365 * 86400));
+        c.gc.time_window_s = v;
+      }
+      if (g["upload_grace_s"]) {
+        BERTH_RETURN_IF_ERROR(ReadInt(g, "upload_grace_s", origin, &v, 0, 365 * 86400));
+        c.gc.upload_grace_s = v;
+      }
+    }
+    if (YAML::Node q = root["quota"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(q, {"storage_per_project"}, "quota", origin));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt64(q, "storage_per_project", origin, &c.quota.storage_per_project));
     }
     if (YAML::Node n = root["notifications"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(n,
@@ -309,6 +359,15 @@ Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& g
   set("BERTH_TLS_CA", &tls.ca);
   set("BERTH_TLS_CLIENT_CA", &tls.client_ca);
   set("BERTH_TLS_REDIRECT_LISTEN", &tls.redirect_listen);
+  if (const char* v = getenv("BERTH_QUOTA_STORAGE_PER_PROJECT"); v != nullptr && *v != '\0') {
+    auto n = ParseInt64(v);
+    if (!n) {
+      return Status::InvalidArgument(
+          "BERTH_QUOTA_STORAGE_PER_PROJECT must be an integer number of bytes, got '" +
+          std::string(v) + "'");
+    }
+    quota.storage_per_project = *n;
+  }
   if (const char* v = getenv("BERTH_PLUGIN_DIRS"); v != nullptr && *v != '\0') {
     plugin_dirs.clear();
     for (auto& d : Split(v, ':')) {
@@ -343,6 +402,11 @@ Status Config::Finalize() {
                                    metadata.driver + "'");
   }
   if (storage.driver.empty()) return Status::InvalidArgument("storage.driver must not be empty");
+  if (quota.storage_per_project != -1 && quota.storage_per_project <= 0) {
+    return Status::InvalidArgument(
+        "quota.storage_per_project must be -1 (unlimited) or a positive number of bytes, got " +
+        std::to_string(quota.storage_per_project));
+  }
   if (auth.mode != "db" && auth.mode != "ldap" && auth.mode != "oidc") {
     return Status::InvalidArgument("auth.mode must be db, ldap or oidc, got '" + auth.mode + "'");
   }

@@ -79,6 +79,32 @@ struct NotificationsConfig {
   size_t max_queue = 10000;
 };
 
+// The job service (core/src/jobs): this node's worker pool.
+struct JobsConfig {
+  int workers = 4;
+  int lease_s = 30;    // a job whose node stops renewing for this long runs elsewhere
+  int poll_ms = 1000;  // how often idle workers look for jobs other nodes queued
+};
+
+struct GcConfig {
+  // Blobs and untagged artifacts touched within this window are kept.
+  int64_t time_window_s = 7200;
+  int64_t upload_grace_s = 86400;  // upload sessions idle this long are removed
+};
+
+// Where audit entries go besides (or instead of) the database.
+struct AuditConfig {
+  std::string forward_endpoint;  // syslog over TCP, "host:port"; "" = off
+  bool skip_database = false;    // only forward (needs forward_endpoint)
+};
+
+// Harbor's project quotas.
+struct QuotaConfig {
+  // Hard storage limit (bytes) of projects created without one; -1 =
+  // unlimited. Harbor's storage_per_project. Existing projects keep theirs.
+  int64_t storage_per_project = -1;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./berth-data";
@@ -91,6 +117,10 @@ struct Config {
   MetadataConfig metadata;
   StorageConfig storage;
   NotificationsConfig notifications;
+  JobsConfig jobs;
+  AuditConfig audit;
+  GcConfig gc;
+  QuotaConfig quota;
   std::vector<std::string> plugin_dirs;
   // provider name -> JSON config, for plugin kinds chosen by name later.
   std::map<std::string, std::string> plugin_configs;

@@ -74,7 +74,8 @@ StatusOr<ProjectRecord> ProjectController::Resolve(const std::string& ref, bool 
 }
 
 StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std::string& name,
-                                                  std::map<std::string, std::string> md) {
+                                                  std::map<std::string, std::string> md,
+                                                  std::optional<int64_t> storage_limit) {
   if (!who.authenticated()) return Deny(who, "");
   // With "everyone", Harbor lets every user and every system-level robot
   // create projects (never project-level robots).
@@ -86,8 +87,13 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
   BERTH_RETURN_IF_ERROR(ValidateProjectName(name));
   if (!md.count("public")) md["public"] = "false";
   BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
+  int64_t limit = quotas_ ? quotas_->default_storage_limit() : -1;
+  if (storage_limit && who.sysadmin) {
+    BERTH_RETURN_IF_ERROR(QuotaController::ValidateStorageLimit(*storage_limit, "storage_limit"));
+    limit = *storage_limit;
+  }
   int64_t owner = who.kind == Identity::Kind::kUser ? who.user_id : 0;
-  BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md));
+  BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md, 0, limit));
   audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0});
   return p;
 }
@@ -153,6 +159,12 @@ StatusOr<ProjectSummary> ProjectController::Summary(const Identity& who, const P
   BERTH_ASSIGN_OR_RETURN(bool members, evaluator_.Can(who, p, "member", "list"));
   if (members) {
     BERTH_ASSIGN_OR_RETURN(s.role_counts, projects_.RoleCounts(p.project_id));
+  }
+  // Members see their project's quota (every role may read it); the public
+  // project policies do not include it.
+  BERTH_ASSIGN_OR_RETURN(bool quota, evaluator_.Can(who, p, "quota", "read"));
+  if (quota && quotas_ != nullptr) {
+    BERTH_ASSIGN_OR_RETURN(s.quota, quotas_->ForProject(p.project_id));
   }
   return s;
 }

@@ -13,6 +13,7 @@
 #include "auth/denial.h"
 #include "auth/identity.h"
 #include "config/config.h"
+#include "quota/quota_controller.h"
 #include "store/project_store.h"
 #include "store/user_store.h"
 
@@ -33,6 +34,7 @@ struct MemberSpec {
 struct ProjectSummary {
   int64_t repo_count = 0;
   std::map<int, int64_t> role_counts;
+  std::optional<QuotaRecord> quota;  // when the caller may read it
 };
 
 // ^[a-z0-9]+(?:[._-][a-z0-9]+)*$, 1-255 characters.
@@ -48,8 +50,12 @@ class ProjectController {
 
   // A numeric reference is an id unless `is_name` (X-Is-Resource-Name).
   StatusOr<ProjectRecord> Resolve(const std::string& name_or_id, bool is_name);
+  // `storage_limit` (ProjectReq.storage_limit) is honoured for system
+  // administrators; everyone else's project gets the configured default, as
+  // in Harbor.
   StatusOr<ProjectRecord> Create(const Identity& who, const std::string& name,
-                                 std::map<std::string, std::string> metadata);
+                                 std::map<std::string, std::string> metadata,
+                                 std::optional<int64_t> storage_limit = std::nullopt);
   StatusOr<bool> Exists(const std::string& name);
   // The project, if `who` may read it.
   StatusOr<ProjectRecord> Get(const Identity& who, const std::string& name_or_id, bool is_name);
@@ -71,6 +77,8 @@ class ProjectController {
   // Confirms an LDAP group DN exists in the directory (set with auth mode ldap).
   using LdapGroupCheck = std::function<Status(const std::string& dn)>;
   void set_ldap_group_check(LdapGroupCheck fn) { ldap_group_check_ = std::move(fn); }
+  // Storage quotas: default limits for new projects, quota in summaries.
+  void set_quotas(QuotaController* quotas) { quotas_ = quotas; }
 
   StatusOr<MemberRecord> AddMember(const Identity& who, const ProjectRecord& p, const MemberSpec& m);
   StatusOr<Page<MemberRecord>> Members(const Identity& who, const ProjectRecord& p,
@@ -86,6 +94,7 @@ class ProjectController {
   AuditLog& audit_;
   const AuthConfig& auth_;
   LdapGroupCheck ldap_group_check_;
+  QuotaController* quotas_ = nullptr;
 };
 
 }  // namespace berth

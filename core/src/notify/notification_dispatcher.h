@@ -1,28 +1,26 @@
-// NotificationDispatcher: turns artifact events into deliveries to the
-// configured endpoints, off the request path, with retries and exponential
-// backoff. The queue is in memory: deliveries pending at shutdown are lost
-// (logged), as are events beyond max_queue.
+// NotificationDispatcher: turns artifact events into webhook deliveries to
+// the configured endpoints. Each delivery is a WEBHOOK job on the job
+// service, so it survives a restart (a delivery pending when berthd stops is
+// sent after it starts again, by this node or another), is retried with
+// exponential backoff, and shows its status and log in the job API.
 #ifndef BERTH_NOTIFY_NOTIFICATION_DISPATCHER_H_
 #define BERTH_NOTIFY_NOTIFICATION_DISPATCHER_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <memory>
-#include <mutex>
-#include <queue>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/logger.h"
 #include "config/config.h"
 #include "http/metrics.h"
+#include "jobs/job_service.h"
 #include "notify/event_payload.h"
 #include "notify/notifier.h"
 
 namespace berth {
+
+inline constexpr char kWebhookJobKind[] = "WEBHOOK";
 
 struct NotificationTarget {
   NotificationEndpointConfig endpoint;
@@ -32,45 +30,25 @@ struct NotificationTarget {
 class NotificationDispatcher {
  public:
   using ContextFn = std::function<PayloadContext(const ArtifactEvent&)>;
+  // Registers the WEBHOOK job kind: construct before jobs.Start().
   NotificationDispatcher(std::vector<NotificationTarget> targets,
-                         const NotificationsConfig& options, ContextFn context, Logger& log,
-                         Metrics& metrics);
-  ~NotificationDispatcher();
-  void Start();
-  void Stop();
-  // Never blocks on delivery.
+                         const NotificationsConfig& options, ContextFn context, JobService& jobs,
+                         Logger& log, Metrics& metrics);
+  // Queues one delivery per endpoint that wants the event (a write to the
+  // metadata store; the delivery itself happens on a job worker).
   void OnArtifactEvent(const ArtifactEvent& e);
 
  private:
-  struct Task {
-    int64_t due_ms;
-    uint64_t seq;
-    size_t target;
-    // The event until the first attempt builds the payload (on a worker:
-    // building it may read the metadata store).
-    std::shared_ptr<const ArtifactEvent> event;
-    Delivery delivery;
-    bool operator>(const Task& o) const {
-      return due_ms != o.due_ms ? due_ms > o.due_ms : seq > o.seq;
-    }
-  };
-  void Worker();
-  void Run(Task task);
-  void BuildDelivery(Task& task);
-  int64_t Backoff(int attempt) const;
+  Status Deliver(JobContext& ctx);
+  const NotificationTarget* Target(const std::string& name) const;
 
   std::vector<NotificationTarget> targets_;
   NotificationsConfig options_;
   ContextFn context_;
+  JobService& jobs_;
   Logger& log_;
   uint32_t m_delivered_, m_failed_, m_retried_, m_dropped_;
   Metrics& metrics_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::priority_queue<Task, std::vector<Task>, std::greater<Task>> queue_;
-  uint64_t seq_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
 };
 
 }  // namespace berth

@@ -49,7 +49,8 @@ StatusOr<bool> BlobController::Mount(std::string_view repo, const Digest& d,
   auto fi = blobs_.Stat(d);
   if (!fi.ok()) return false;
   if (admission_) BERTH_RETURN_IF_ERROR(admission_(repo, BlobRef{d, *size}));
-  BERTH_RETURN_IF_ERROR(store_.LinkBlob(repo, d.ToString(), *size));
+  BERTH_RETURN_IF_ERROR(
+      store_.LinkBlob(repo, d.ToString(), *size, nullptr, [&] { return blobs_.CheckPresent(d); }));
   return true;
 }
 

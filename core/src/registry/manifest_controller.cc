@@ -56,10 +56,6 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
   if (admission_) {
     BERTH_RETURN_IF_ERROR(admission_(repo, parsed, ref, static_cast<int64_t>(body.size())));
   }
-  // Content first, metadata second: a crash in between leaves an unreferenced
-  // object for GC, never metadata pointing at nothing.
-  BERTH_RETURN_IF_ERROR(blobs_.PutContent(digest, body));
-
   NewManifest m;
   m.repository = std::string(repo);
   m.digest = digest.ToString();
@@ -71,7 +67,13 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
   m.blobs = parsed.RequiredBlobs();
   for (const auto& c : parsed.manifests) m.children.push_back({c.digest.ToString(), c.platform_json});
   if (!ref.is_digest) m.tag = ref.tag;
-  BERTH_ASSIGN_OR_RETURN(ArtifactRecord rec, store_.PutManifest(m));
+  // Content first, metadata second: a crash in between leaves an unreferenced
+  // object for GC, never metadata pointing at nothing. In a project with a
+  // storage limit the store writes the content only once the quota admitted
+  // the manifest.
+  BERTH_ASSIGN_OR_RETURN(ArtifactRecord rec,
+                         store_.PutManifest(m, [&] { return blobs_.PutContent(digest, body); },
+                                            [&] { return blobs_.CheckPresent(digest); }));
   cache_.Put(m.digest, std::make_shared<const std::string>(std::move(body)));
   Emit({ArtifactEventKind::kPushed, std::string(repo), m.digest, m.media_type, m.tag, actor,
         NowUnixMillis()});

@@ -226,8 +226,18 @@ StatusOr<BlobRef> UploadController::Complete(std::string_view repo, std::string_
       return s;
     }
   }
-  BERTH_RETURN_IF_ERROR(blobs_.CommitUpload(rec.uuid, actual));
-  BERTH_RETURN_IF_ERROR(store_.LinkBlob(repo, actual.ToString(), size));
+  // The store moves the bytes to their content address inside its quota
+  // check when the project has a limit, so a refused blob is never stored.
+  Status linked = store_.LinkBlob(repo, actual.ToString(), size,
+                                  [&] { return blobs_.CommitUpload(rec.uuid, actual); },
+                                  [&] { return blobs_.CheckPresent(actual); });
+  if (!linked.ok()) {
+    if (linked.code() == Code::kPermissionDenied) {  // over quota: the bytes go
+      lock.unlock();
+      Discard(rec.uuid);
+    }
+    return linked;
+  }
   lock.unlock();
   DropState(rec.uuid);
   store_.DeleteUpload(rec.uuid);

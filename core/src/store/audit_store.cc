@@ -55,4 +55,32 @@ StatusOr<Page<AuditRecord>> AuditStore::List(const ListQuery& q,
   return page;
 }
 
+StatusOr<int64_t> AuditStore::Purge(int64_t before, const std::vector<std::string>& operations,
+                                    bool dry_run) {
+  int64_t n = 0;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, !dry_run, [&](SqlTransaction& tx) -> Status {
+    std::string where = "op_time < $1";
+    std::vector<SqlValue> params = {SqlInt(before)};
+    if (!operations.empty()) {
+      where += " AND operation IN (";
+      for (size_t i = 0; i < operations.size(); ++i) {
+        where += (i ? ", $" : "$") + std::to_string(i + 2);
+        params.push_back(SqlText(operations[i]));
+      }
+      where += ")";
+    }
+    if (dry_run) {
+      auto r = tx.Exec("SELECT COUNT(*) FROM audit_log WHERE " + where, params);
+      if (!r.ok()) return r.status();
+      n = r->rows.at(0).Int(0);
+      return {};
+    }
+    auto r = tx.Exec("DELETE FROM audit_log WHERE " + where, params);
+    if (!r.ok()) return r.status();
+    n = r->affected;
+    return {};
+  }));
+  return n;
+}
+
 }  // namespace berth

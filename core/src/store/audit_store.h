@@ -31,6 +31,10 @@ class AuditStore {
   // Keys: username, resource, resource_type, operation, operation_result,
   // op_time (unix millis), project_id.
   StatusOr<Page<AuditRecord>> List(const ListQuery& q, const std::vector<int64_t>* project_ids);
+  // Deletes (or with dry_run counts) entries older than the cutoff whose
+  // operation is one of `operations` (every operation when empty).
+  StatusOr<int64_t> Purge(int64_t before_unix_millis, const std::vector<std::string>& operations,
+                          bool dry_run);
 
  private:
   SqlDatabase& db_;

@@ -164,6 +164,127 @@ const std::vector<Migration>& AllMigrations() {
            R"({{POSTGRES}}ALTER TABLE harbor_user ALTER COLUMN realname TYPE TEXT COLLATE "C")",
            R"({{POSTGRES}}ALTER TABLE robot ALTER COLUMN description TYPE TEXT COLLATE "C")",
        }},
+      {5,
+       "job service: durable jobs with leases, job logs, queues, worker pools, schedules",
+       {
+           R"(CREATE TABLE job (
+                id {{ID}},
+                kind TEXT NOT NULL,
+                params TEXT NOT NULL DEFAULT '{}',
+                status TEXT NOT NULL,
+                trigger_kind TEXT NOT NULL DEFAULT 'Manual',
+                attempts INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL DEFAULT 1,
+                lost INTEGER NOT NULL DEFAULT 0,
+                run_at BIGINT NOT NULL,
+                enqueue_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                start_time BIGINT NOT NULL DEFAULT 0,
+                end_time BIGINT NOT NULL DEFAULT 0,
+                worker TEXT NOT NULL DEFAULT '',
+                lease_token TEXT NOT NULL DEFAULT '',
+                lease_expires_at BIGINT NOT NULL DEFAULT 0,
+                check_in TEXT NOT NULL DEFAULT '',
+                error TEXT NOT NULL DEFAULT '',
+                vendor_type TEXT NOT NULL DEFAULT '',
+                vendor_id BIGINT NOT NULL DEFAULT 0,
+                stop_requested INTEGER NOT NULL DEFAULT 0))",
+           R"(CREATE INDEX job_runnable_idx ON job (status, run_at))",
+           R"(CREATE INDEX job_vendor_idx ON job (vendor_type, vendor_id, id))",
+           R"(CREATE TABLE job_log (
+                id {{ID}},
+                job_id BIGINT NOT NULL,
+                ts BIGINT NOT NULL,
+                line TEXT NOT NULL))",
+           R"(CREATE INDEX job_log_job_idx ON job_log (job_id, id))",
+           R"(CREATE TABLE job_queue (
+                kind TEXT PRIMARY KEY,
+                paused INTEGER NOT NULL DEFAULT 0,
+                update_time BIGINT NOT NULL))",
+           R"(CREATE TABLE job_pool (
+                pool_id TEXT PRIMARY KEY,
+                pid BIGINT NOT NULL,
+                host TEXT NOT NULL,
+                concurrency INTEGER NOT NULL,
+                start_at BIGINT NOT NULL,
+                heartbeat_at BIGINT NOT NULL))",
+           R"(CREATE TABLE schedule (
+                id {{ID}},
+                vendor_type TEXT NOT NULL,
+                vendor_id BIGINT NOT NULL DEFAULT 0,
+                cron TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                params TEXT NOT NULL DEFAULT '{}',
+                next_run BIGINT NOT NULL,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (vendor_type, vendor_id)))",
+           // Garbage collection: a blob row with deleting = 1 is being removed
+           // (its file may already be gone) and counts as absent everywhere;
+           // touched_at is the last time a client saw the link (refreshed at
+           // most every half GC window) so GC leaves alone what a push in
+           // progress may still reference.
+           R"(ALTER TABLE blob ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0)",
+           R"(ALTER TABLE repository_blob ADD COLUMN touched_at BIGINT NOT NULL DEFAULT 0)",
+           R"(UPDATE repository_blob SET touched_at = created_at)",
+           R"(CREATE INDEX artifact_digest_idx ON artifact (digest))",
+       }},
+      // (5 belongs to another change; Migrate applies each version not yet
+      // recorded, so the gap is harmless.) Idempotent statements: a database
+      // whose later rows of schema_migrations were removed can rerun them.
+      {6,
+       "quotas: project storage limits, and usage kept with the references it counts",
+       {
+           R"(CREATE TABLE IF NOT EXISTS quota (
+                id {{ID}},
+                reference TEXT NOT NULL,
+                reference_id BIGINT NOT NULL,
+                hard_storage BIGINT NOT NULL DEFAULT -1,
+                used_storage BIGINT NOT NULL DEFAULT 0,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (reference, reference_id)))",
+           // What each project is charged for, once per digest (see
+           // store/storage_accounting.h).
+           R"(CREATE TABLE IF NOT EXISTS project_blob (
+                project_id BIGINT NOT NULL,
+                digest TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                PRIMARY KEY (project_id, digest)))",
+           R"(CREATE INDEX IF NOT EXISTS project_blob_digest_idx ON project_blob (digest))",
+           // Blobs uploaded or mounted into a repository that no manifest of
+           // it has claimed yet: they count until claimed, unlinked or stale.
+           R"(CREATE TABLE IF NOT EXISTS blob_pending (
+                repository_id BIGINT NOT NULL,
+                digest TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (repository_id, digest)))",
+           R"(CREATE INDEX IF NOT EXISTS blob_pending_digest_idx ON blob_pending (digest))",
+           R"(CREATE INDEX IF NOT EXISTS blob_pending_created_idx ON blob_pending (created_at))",
+           R"(CREATE INDEX IF NOT EXISTS artifact_digest_idx ON artifact (digest))",
+           R"(CREATE INDEX IF NOT EXISTS repository_project_idx ON repository (project_id))",
+           // Existing projects: unlimited, charged with what their artifacts use.
+           R"(INSERT INTO quota (reference, reference_id, hard_storage, used_storage,
+                                 creation_time, update_time)
+                SELECT 'project', project_id, -1, 0, creation_time, creation_time FROM project
+                WHERE true ON CONFLICT (reference, reference_id) DO NOTHING)",
+           R"(INSERT INTO project_blob (project_id, digest, size)
+                SELECT project_id, digest, size FROM (
+                  SELECT c.project_id AS project_id, c.digest AS digest, MAX(c.size) AS size FROM (
+                    SELECT r.project_id AS project_id, ab.digest AS digest,
+                           COALESCE(b.size, 0) AS size
+                      FROM artifact_blob ab JOIN artifact a ON a.id = ab.artifact_id
+                      JOIN repository r ON r.id = a.repository_id
+                      LEFT JOIN blob b ON b.digest = ab.digest
+                    UNION ALL
+                    SELECT r.project_id, a.digest, a.manifest_size
+                      FROM artifact a JOIN repository r ON r.id = a.repository_id) c
+                  JOIN quota q ON q.reference = 'project' AND q.reference_id = c.project_id
+                  GROUP BY c.project_id, c.digest) t
+                WHERE true ON CONFLICT (project_id, digest) DO NOTHING)",
+           R"(UPDATE quota SET used_storage = COALESCE((SELECT SUM(pb.size) FROM project_blob pb
+                WHERE pb.project_id = quota.reference_id), 0) WHERE reference = 'project')",
+       }},
   };
   return kMigrations;
 }

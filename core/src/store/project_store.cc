@@ -1,6 +1,7 @@
 #include "store/project_store.h"
 
 #include "common/clock.h"
+#include "store/storage_accounting.h"
 
 namespace berth {
 
@@ -67,7 +68,7 @@ Status ProjectStore::LoadMetadata(SqlTransaction& tx, ProjectRecord* p) {
 
 StatusOr<ProjectRecord> ProjectStore::Create(const std::string& name, int64_t owner_id,
                                              const std::map<std::string, std::string>& metadata,
-                                             int64_t registry_id) {
+                                             int64_t registry_id, int64_t storage_limit) {
   int64_t now = NowUnixMillis();
   int64_t id = 0;
   Status s = RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
@@ -92,10 +93,13 @@ StatusOr<ProjectRecord> ProjectStore::Create(const std::string& name, int64_t ow
     // Repositories pushed before the project existed (or re-created) join it.
     // (A bare repository name is its own project's, as at push time.)
     std::string prefix = name + "/";
-    return tx.Exec("UPDATE repository SET project_id = $1 WHERE substr(name, 1, $3) = $2 OR name = $4",
-                   {SqlInt(id), SqlText(prefix), SqlInt(static_cast<int64_t>(prefix.size())),
-                    SqlText(name)})
-        .status();
+    auto adopt = tx.Exec(
+        "UPDATE repository SET project_id = $1 WHERE substr(name, 1, $3) = $2 OR name = $4",
+        {SqlInt(id), SqlText(prefix), SqlInt(static_cast<int64_t>(prefix.size())),
+         SqlText(name)});
+    if (!adopt.ok()) return adopt.status();
+    // Its quota, charged with what adopted repositories already hold.
+    return accounting::CreateProjectQuota(tx, db_.dialect(), id, storage_limit).status();
   });
   if (s.code() == Code::kConflict) {
     return Status::Conflict("the project named " + name + " already exists", "CONFLICT");
@@ -211,7 +215,7 @@ Status ProjectStore::Delete(int64_t project_id) {
     auto robots = tx.Exec("DELETE FROM robot WHERE level = 'project' AND project_id = $1",
                           {SqlInt(project_id)});
     if (!robots.ok()) return robots.status();
-    return {};
+    return accounting::DeleteProjectQuota(tx, project_id);
   });
 }
 

@@ -53,10 +53,11 @@ class ProjectStore {
   explicit ProjectStore(SqlDatabase& db) : db_(db) {}
 
   // Creates the project; the owner (when > 0) becomes its project admin.
+  // Its quota row is created with `storage_limit` bytes (-1: unlimited).
   // kConflict when the name is taken.
   StatusOr<ProjectRecord> Create(const std::string& name, int64_t owner_id,
                                  const std::map<std::string, std::string>& metadata,
-                                 int64_t registry_id = 0);
+                                 int64_t registry_id = 0, int64_t storage_limit = -1);
   StatusOr<std::optional<ProjectRecord>> GetByName(std::string_view name);
   StatusOr<std::optional<ProjectRecord>> GetById(int64_t id);
   // Keys: name, project_id, public, owner, creation_time.
@@ -65,7 +66,7 @@ class ProjectStore {
   Status SetMetadata(int64_t project_id, const std::map<std::string, std::string>& metadata);
   // kNotFound when the key is absent.
   Status DeleteMetadata(int64_t project_id, std::string_view key);
-  // kPreconditionFailed while repositories remain.
+  // kPreconditionFailed while repositories remain. Its quota goes with it.
   Status Delete(int64_t project_id);
   StatusOr<int64_t> RepoCount(int64_t project_id);
 

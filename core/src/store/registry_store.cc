@@ -4,6 +4,8 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "store/digest_lock.h"
+#include "store/storage_accounting.h"
 
 namespace berth {
 
@@ -58,11 +60,34 @@ Status BlobUnknown(std::string_view digest, const char* what) {
                 "MANIFEST_BLOB_UNKNOWN", "{\"digest\":" + JsonQuote(digest) + "}");
 }
 
+// Locks the quota of the repository's project (nullopt: no project).
+StatusOr<std::optional<accounting::LockedQuota>> LockQuotaOf(SqlTransaction& tx,
+                                                             SqlDialect dialect,
+                                                             std::string_view repo) {
+  BERTH_ASSIGN_OR_RETURN(int64_t project_id, accounting::ProjectOfRepository(tx, repo));
+  return accounting::Lock(tx, dialect, project_id);
+}
+
+Status ReconcileIf(SqlTransaction& tx, std::optional<accounting::LockedQuota>& quota,
+                   const std::set<std::string>& digests, bool enforce) {
+  if (!quota) return {};
+  return accounting::Reconcile(tx, *quota, digests, enforce).status();
+}
+
 // Deletes an artifact row and, recursively, children that nothing else keeps.
-Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_id) {
+// Adds the digests the deleted artifacts referenced (their own and their
+// blobs') to `touched`, for the quota.
+Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_id,
+                          std::set<std::string>* touched) {
   auto kids = tx.Exec("SELECT child_id FROM artifact_reference WHERE parent_id = $1",
                       {SqlInt(artifact_id)});
   if (!kids.ok()) return kids.status();
+  auto used = tx.Exec(
+      "SELECT digest FROM artifact WHERE id = $1 UNION SELECT digest FROM artifact_blob "
+      "WHERE artifact_id = $1",
+      {SqlInt(artifact_id)});
+  if (!used.ok()) return used.status();
+  for (const auto& row : used->rows) touched->insert(row.Text(0));
   auto del = tx.Exec("DELETE FROM artifact WHERE id = $1", {SqlInt(artifact_id)});
   if (!del.ok()) return del.status();
   for (const auto& k : kids->rows) {
@@ -72,7 +97,9 @@ Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_
         "(SELECT COUNT(*) FROM artifact_reference WHERE child_id = $1)",
         {SqlInt(child)});
     if (!keep.ok()) return keep.status();
-    if (keep->rows[0].Int(0) == 0) BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, child));
+    if (keep->rows[0].Int(0) == 0) {
+      BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, child, touched));
+    }
   }
   return {};
 }
@@ -113,44 +140,114 @@ StatusOr<NamePage> RegistryStore::ListRepositories(std::string_view last, int64_
 StatusOr<std::optional<int64_t>> RegistryStore::GetLinkedBlobSize(std::string_view repo,
                                                                   std::string_view digest) {
   std::optional<int64_t> out;
+  int64_t touched_at = 0;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     auto r = tx.Exec(
-        "SELECT b.size FROM repository_blob rb JOIN repository r ON r.id = rb.repository_id "
-        "JOIN blob b ON b.digest = rb.digest WHERE r.name = $1 AND rb.digest = $2",
+        "SELECT b.size, rb.touched_at FROM repository_blob rb "
+        "JOIN repository r ON r.id = rb.repository_id "
+        "JOIN blob b ON b.digest = rb.digest WHERE r.name = $1 AND rb.digest = $2 AND "
+        "b.deleting = 0",
         {SqlText(repo), SqlText(digest)});
     if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = r->rows[0].Int(0);
+    if (!r->rows.empty()) {
+      out = r->rows[0].Int(0);
+      touched_at = r->rows[0].Int(1);
+    }
     return {};
+  }));
+  int64_t now = NowUnixMillis();
+  if (!out || link_refresh_ms_ <= 0 || touched_at >= now - link_refresh_ms_) return out;
+  // Stale: refresh it under the digest's lock, so a concurrent GC either
+  // sees the fresh link or has already removed the blob (and we say so).
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    out.reset();
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {std::string(digest)}));
+    auto r = tx.Exec(
+        "SELECT b.size, rb.repository_id FROM repository_blob rb "
+        "JOIN repository r ON r.id = rb.repository_id "
+        "JOIN blob b ON b.digest = rb.digest WHERE r.name = $1 AND rb.digest = $2 AND "
+        "b.deleting = 0",
+        {SqlText(repo), SqlText(digest)});
+    if (!r.ok()) return r.status();
+    if (r->rows.empty()) return {};
+    out = r->rows[0].Int(0);
+    return tx.Exec("UPDATE repository_blob SET touched_at = $3 WHERE repository_id = $1 AND "
+                   "digest = $2",
+                   {SqlInt(r->rows[0].Int(1)), SqlText(digest), SqlInt(now)})
+        .status();
   }));
   return out;
 }
 
-Status RegistryStore::LinkBlob(std::string_view repo, std::string_view digest, int64_t size) {
+StatusOr<bool> RegistryStore::HasStorageLimit(std::string_view repo) {
+  bool limited = false;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(int64_t project_id, accounting::ProjectOfRepository(tx, repo));
+    BERTH_ASSIGN_OR_RETURN(int64_t hard, accounting::HardLimit(tx, project_id));
+    limited = hard >= 0;
+    return {};
+  }));
+  return limited;
+}
+
+Status RegistryStore::LinkBlob(std::string_view repo, std::string_view digest, int64_t size,
+                               const ContentCommit& commit, const ContentCheck& present) {
+  bool guarded = false;
+  if (commit) {
+    BERTH_ASSIGN_OR_RETURN(guarded, HasStorageLimit(repo));
+    if (!guarded) BERTH_RETURN_IF_ERROR(commit());
+  }
   int64_t now = NowUnixMillis();
   return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    // The quota lock first: every change to the project's references queues here.
+    BERTH_ASSIGN_OR_RETURN(auto quota, LockQuotaOf(tx, db_.dialect(), repo));
+    // Then the digest's (always in this order), against garbage collection.
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {std::string(digest)}));
     BERTH_ASSIGN_OR_RETURN(int64_t repo_id, EnsureRepository(tx, repo, now));
     auto b = tx.Exec(
         "INSERT INTO blob (digest, size, created_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (digest) DO NOTHING",
+        "ON CONFLICT (digest) DO UPDATE SET deleting = 0",
         {SqlText(digest), SqlInt(size), SqlInt(now)});
     if (!b.ok()) return b.status();
     auto l = tx.Exec(
-        "INSERT INTO repository_blob (repository_id, digest, created_at) VALUES ($1, $2, $3) "
-        "ON CONFLICT (repository_id, digest) DO NOTHING",
+        "INSERT INTO repository_blob (repository_id, digest, created_at, touched_at) "
+        "VALUES ($1, $2, $3, $3) "
+        "ON CONFLICT (repository_id, digest) DO UPDATE SET touched_at = $3",
         {SqlInt(repo_id), SqlText(digest), SqlInt(now)});
-    return l.status();
+    if (!l.ok()) return l.status();
+    // Pending until a manifest of the repository claims it; a blob an
+    // artifact of the repository already uses needs no claim.
+    auto p = tx.Exec(
+        "INSERT INTO blob_pending (repository_id, digest, created_at) "
+        "SELECT CAST($1 AS BIGINT), CAST($2 AS TEXT), CAST($3 AS BIGINT) "
+        "WHERE NOT EXISTS (SELECT 1 FROM artifact_blob ab JOIN artifact a ON a.id = "
+        "ab.artifact_id WHERE a.repository_id = $1 AND ab.digest = $2) "
+        "ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = excluded.created_at",
+        {SqlInt(repo_id), SqlText(digest), SqlInt(now)});
+    if (!p.ok()) return p.status();
+    BERTH_RETURN_IF_ERROR(ReconcileIf(tx, quota, {std::string(digest)}, true));
+    if (guarded) BERTH_RETURN_IF_ERROR(commit());
+    // A row always has its bytes: check them under the lock, after any GC
+    // removal of this digest has finished.
+    return present ? present() : Status();
   });
 }
 
 Status RegistryStore::UnlinkBlob(std::string_view repo, std::string_view digest) {
   return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto quota, LockQuotaOf(tx, db_.dialect(), repo));
     auto r = tx.Exec(
         "DELETE FROM repository_blob WHERE digest = $2 AND repository_id = "
         "(SELECT id FROM repository WHERE name = $1)",
         {SqlText(repo), SqlText(digest)});
     if (!r.ok()) return r.status();
     if (r->affected == 0) return Status::NotFound("blob unknown to repository", "BLOB_UNKNOWN");
-    return {};
+    auto p = tx.Exec(
+        "DELETE FROM blob_pending WHERE digest = $2 AND repository_id = "
+        "(SELECT id FROM repository WHERE name = $1)",
+        {SqlText(repo), SqlText(digest)});
+    if (!p.ok()) return p.status();
+    return ReconcileIf(tx, quota, {std::string(digest)}, false);
   });
 }
 
@@ -196,10 +293,23 @@ StatusOr<std::vector<UploadRecord>> RegistryStore::ListUploadsStartedBefore(int6
   return out;
 }
 
-StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m) {
+StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m,
+                                                    const ContentCommit& commit,
+                                                    const ContentCheck& manifest_present) {
   ArtifactRecord out;
+  bool guarded = false;
+  if (commit) {
+    BERTH_ASSIGN_OR_RETURN(guarded, HasStorageLimit(m.repository));
+    if (!guarded) BERTH_RETURN_IF_ERROR(commit());
+  }
   int64_t now = NowUnixMillis();
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto quota, LockQuotaOf(tx, db_.dialect(), m.repository));
+    std::vector<std::string> locked = m.blobs;
+    locked.push_back(m.digest);
+    // Children too: GC deletes untagged artifacts under their digest's lock.
+    for (const auto& c : m.children) locked.push_back(c.digest);
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), std::move(locked)));
     BERTH_ASSIGN_OR_RETURN(int64_t repo_id, EnsureRepository(tx, m.repository, now));
     int64_t total = m.manifest_size;
     std::set<std::string> seen;
@@ -207,7 +317,7 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m) {
       if (!seen.insert(d).second) continue;
       auto r = tx.Exec(
           "SELECT b.size FROM repository_blob rb JOIN blob b ON b.digest = rb.digest "
-          "WHERE rb.repository_id = $1 AND rb.digest = $2",
+          "WHERE rb.repository_id = $1 AND rb.digest = $2 AND b.deleting = 0",
           {SqlInt(repo_id), SqlText(d)});
       if (!r.ok()) return r.status();
       if (r->rows.empty()) return BlobUnknown(d, "blob");
@@ -232,6 +342,12 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m) {
          SqlText(m.annotations_json), SqlInt(now)});
     if (!ins.ok()) return ins.status();
     bool created = ins->affected > 0;
+    if (!created) {
+      // A push again is a push: untagged-artifact GC goes by push time.
+      auto up = tx.Exec("UPDATE artifact SET push_time = $3 WHERE repository_id = $1 AND digest = $2",
+                        {SqlInt(repo_id), SqlText(m.digest), SqlInt(now)});
+      if (!up.ok()) return up.status();
+    }
     auto sel = tx.Exec(std::string("SELECT ") + kArtifactColumns +
                            " FROM artifact a WHERE a.repository_id = $1 AND a.digest = $2",
                        {SqlInt(repo_id), SqlText(m.digest)});
@@ -266,9 +382,21 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m) {
           {SqlInt(repo_id), SqlInt(out.id), SqlText(m.tag), SqlInt(now)});
       if (!t.ok()) return t.status();
     }
-    return tx.Exec("UPDATE repository SET updated_at = $2 WHERE id = $1",
-                   {SqlInt(repo_id), SqlInt(now)})
-        .status();
+    // The manifest claims the blobs pushed for it: from now on they count
+    // because an artifact uses them.
+    std::set<std::string> charged = {m.digest};
+    for (const auto& d : m.blobs) {
+      charged.insert(d);
+      auto c = tx.Exec("DELETE FROM blob_pending WHERE repository_id = $1 AND digest = $2",
+                       {SqlInt(repo_id), SqlText(d)});
+      if (!c.ok()) return c.status();
+    }
+    BERTH_RETURN_IF_ERROR(ReconcileIf(tx, quota, charged, true));
+    auto u = tx.Exec("UPDATE repository SET updated_at = $2 WHERE id = $1",
+                     {SqlInt(repo_id), SqlInt(now)});
+    if (!u.ok()) return u.status();
+    if (guarded) BERTH_RETURN_IF_ERROR(commit());
+    return manifest_present ? manifest_present() : Status();
   }));
   return out;
 }
@@ -319,6 +447,7 @@ Status RegistryStore::DeleteTag(std::string_view repo, std::string_view tag) {
 
 Status RegistryStore::DeleteArtifact(std::string_view repo, std::string_view digest) {
   return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto quota, LockQuotaOf(tx, db_.dialect(), repo));
     BERTH_ASSIGN_OR_RETURN(auto repo_id, RepositoryId(tx, repo));
     if (!repo_id) return Status::NotFound("repository unknown", "NAME_UNKNOWN");
     auto a = tx.Exec("SELECT id FROM artifact WHERE repository_id = $1 AND digest = $2",
@@ -337,8 +466,65 @@ Status RegistryStore::DeleteArtifact(std::string_view repo, std::string_view dig
                         "; delete the index first",
                     "DENIED");
     }
-    return DeleteArtifactDeep(tx, *repo_id, id);
+    std::set<std::string> touched;
+    BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, *repo_id, id, &touched));
+    return ReconcileIf(tx, quota, touched, false);
   });
+}
+
+Status RegistryStore::DeleteRepository(std::string_view repo) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto quota, LockQuotaOf(tx, db_.dialect(), repo));
+    BERTH_ASSIGN_OR_RETURN(auto repo_id, RepositoryId(tx, repo));
+    if (!repo_id) return Status::NotFound("repository name not known to registry", "NAME_UNKNOWN");
+    auto used = tx.Exec(
+        "SELECT digest FROM artifact WHERE repository_id = $1 "
+        "UNION SELECT ab.digest FROM artifact_blob ab JOIN artifact a ON a.id = ab.artifact_id "
+        "WHERE a.repository_id = $1 "
+        "UNION SELECT digest FROM blob_pending WHERE repository_id = $1",
+        {SqlInt(*repo_id)});
+    if (!used.ok()) return used.status();
+    std::set<std::string> touched;
+    for (const auto& row : used->rows) touched.insert(row.Text(0));
+    auto p = tx.Exec("DELETE FROM blob_pending WHERE repository_id = $1", {SqlInt(*repo_id)});
+    if (!p.ok()) return p.status();
+    // Artifacts, their blobs and references, tags and blob links cascade.
+    auto r = tx.Exec("DELETE FROM repository WHERE id = $1", {SqlInt(*repo_id)});
+    if (!r.ok()) return r.status();
+    return ReconcileIf(tx, quota, touched, false);
+  });
+}
+
+StatusOr<bool> RegistryStore::DeleteArtifactIfUntagged(int64_t artifact_id,
+                                                      int64_t pushed_before) {
+  bool deleted = false;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    deleted = false;
+    auto a = tx.Exec(
+        "SELECT a.repository_id, a.digest, r.name FROM artifact a "
+        "JOIN repository r ON r.id = a.repository_id WHERE a.id = $1",
+        {SqlInt(artifact_id)});
+    if (!a.ok()) return a.status();
+    if (a->rows.empty()) return {};
+    // Quota lock, then the digest's: the order every writer takes them in.
+    BERTH_ASSIGN_OR_RETURN(auto quota, LockQuotaOf(tx, db_.dialect(), a->rows[0].Text(2)));
+    BERTH_RETURN_IF_ERROR(LockDigests(tx, db_.dialect(), {a->rows[0].Text(1)}));
+    // Re-checked under the lock: a push that tags it or pushes it again
+    // meanwhile keeps it.
+    auto still = tx.Exec(
+        "SELECT 1 FROM artifact a WHERE a.id = $1 AND a.push_time < $2 AND "
+        "NOT EXISTS (SELECT 1 FROM tag t WHERE t.artifact_id = a.id) AND "
+        "NOT EXISTS (SELECT 1 FROM artifact_reference ar WHERE ar.child_id = a.id)",
+        {SqlInt(artifact_id), SqlInt(pushed_before)});
+    if (!still.ok()) return still.status();
+    if (still->rows.empty()) return {};
+    std::set<std::string> touched;
+    BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, a->rows[0].Int(0), artifact_id, &touched));
+    BERTH_RETURN_IF_ERROR(ReconcileIf(tx, quota, touched, false));
+    deleted = true;
+    return {};
+  }));
+  return deleted;
 }
 
 StatusOr<NamePage> RegistryStore::ListTags(std::string_view repo, std::string_view last,
