@@ -1,6 +1,7 @@
 // berthd: the Berth registry daemon.
 //
 //   berthd [--config FILE]           serve
+//   berthd --check-config [--config FILE]
 //   berthd --version
 //   berthd plugins list [--config FILE]
 //   berthd plugins inspect FILE
@@ -10,6 +11,7 @@
 #endif
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +23,7 @@
 #include "http/metrics.h"
 #include "plugin/host_services.h"
 #include "plugin/plugin_registry.h"
+#include "preflight.h"
 #include "server.h"
 
 namespace {
@@ -28,6 +31,7 @@ namespace {
 void Usage(FILE* out) {
   std::fprintf(out,
                "usage: berthd [--config FILE]\n"
+               "       berthd --check-config [--config FILE]\n"
                "       berthd --version\n"
                "       berthd plugins list [--config FILE]\n"
                "       berthd plugins inspect FILE\n"
@@ -69,6 +73,33 @@ int LoadConfig(const std::string& path, berth::Config* out) {
     return 2;
   }
   *out = std::move(*cfg);
+  return 0;
+}
+
+// --check-config: the configuration loads, and every plugin and provider it
+// needs is there and accepts its config; nothing is bound or written.
+int CheckConfigCommand(const std::string& config_path) {
+  berth::Config cfg;
+  if (int rc = LoadConfig(config_path, &cfg); rc != 0) return rc;
+  berth::Logger log(berth::LogLevel::kError);
+  berth::Metrics metrics;
+  berth::HostServices host(log, metrics);
+  berth::PluginRegistry reg(host.table());
+  std::vector<std::string> dirs;
+  for (const auto& list : {cfg.plugin_dirs, berth::DefaultPluginDirs()}) {
+    for (const auto& d : list) {
+      if (std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
+    }
+  }
+  berth::PreflightResult r = berth::Preflight(cfg, dirs, reg);
+  std::string origin = config_path.empty() ? "defaults and environment" : config_path;
+  if (!r.problems.empty()) {
+    std::fprintf(stderr, "berthd: configuration check failed (%s):\n", origin.c_str());
+    for (const auto& p : r.problems) std::fprintf(stderr, "  - %s\n", p.c_str());
+    return 1;
+  }
+  std::printf("berthd: configuration OK (%s)\n", origin.c_str());
+  for (const auto& c : r.checked) std::printf("  %s\n", c.c_str());
   return 0;
 }
 
@@ -122,6 +153,7 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
 #endif
   std::string config_path;
+  bool check_config = false;
   std::vector<std::string> rest;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -139,9 +171,23 @@ int main(int argc, char** argv) {
       config_path = argv[++i];
     } else if (a.rfind("--config=", 0) == 0) {
       config_path = a.substr(9);
+    } else if (a == "--check-config") {
+      check_config = true;
     } else {
       rest.push_back(a);
     }
+  }
+  if (check_config) {
+    if (!rest.empty()) {
+      std::fprintf(stderr, "berthd: --check-config takes no argument '%s'\n", rest[0].c_str());
+      return 2;
+    }
+    // BERTH_CONFIG applies here as when serving (LoadConfig).
+    std::string path = config_path;
+    if (path.empty()) {
+      if (const char* env = std::getenv("BERTH_CONFIG"); env != nullptr) path = env;
+    }
+    return CheckConfigCommand(path);
   }
   if (!rest.empty() && rest[0] == "plugins") {
     return PluginsCommand(std::vector<std::string>(rest.begin() + 1, rest.end()), config_path);
@@ -164,6 +210,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);  // reload the TLS certificate
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -178,13 +225,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "berthd: %s\n", st.message().c_str());
     return 1;
   }
-  std::string url = "http://" + cfg.listen_host() + ":" + std::to_string(server.port());
+  std::string url = std::string(cfg.tls.enabled() ? "https://" : "http://") + cfg.listen_host() +
+                    ":" + std::to_string(server.port());
   log.Info("berthd listening", {{"url", url}, {"version", BERTH_VERSION}, {"data_dir", cfg.data_dir}});
   std::printf("berthd %s listening on %s (data in %s)\n", BERTH_VERSION, url.c_str(), cfg.data_dir.c_str());
+  if (server.redirect_port() != 0) {
+    std::printf("berthd redirects plain HTTP on %s:%d to HTTPS\n",
+                cfg.tls.redirect_listen.substr(0, cfg.tls.redirect_listen.rfind(':')).c_str(),
+                server.redirect_port());
+  }
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&sigs, &sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    if (!cfg.tls.enabled()) {
+      log.Info("SIGHUP ignored: nothing to reload without TLS");
+      continue;
+    }
+    berth::Status reloaded = server.ReloadTls();
+    if (!reloaded.ok()) {
+      log.Error("TLS reload failed; the previous certificate stays in service",
+                {{"error", reloaded.message()}});
+    }
+  }
   log.Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server.Stop();
   log.Info("stopped");

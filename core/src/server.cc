@@ -46,6 +46,8 @@
 #include "common/clock.h"
 #include "common/strings.h"
 #include "http/http_server.h"
+#include "http/https_redirect.h"
+#include "http/tls_context.h"
 #include "http/metrics.h"
 #include "http/ops_handler.h"
 #include "oci/v2_router.h"
@@ -140,7 +142,12 @@ struct Server::Parts {
   std::unique_ptr<GarbageCollector> gc;
   std::unique_ptr<ApiRouter> api;
   Router router;
+  std::unique_ptr<TlsContext> tls;
   std::unique_ptr<HttpServer> http;
+  // tls.redirect_listen: plain HTTP answered with redirects to https.
+  std::unique_ptr<HttpsRedirect> redirect;
+  Router redirect_router;
+  std::unique_ptr<HttpServer> redirect_http;
 };
 
 Server::Server(Config config, Logger& log) : config_(std::move(config)), log_(log) {}
@@ -154,12 +161,31 @@ Status Server::Init() {
 
   // Bind first: with port 0 the real port is part of the external URL that
   // tokens, webhooks and sign-in redirects are built from.
+  if (config_.tls.enabled()) {
+    BERTH_ASSIGN_OR_RETURN(p.tls, TlsContext::Create(config_.tls));
+    log_.Info("TLS certificate loaded", {{"certificate", p.tls->Describe()}});
+    if (std::string w = p.tls->Warning(); !w.empty()) log_.Warn("TLS certificate", {{"warning", w}});
+  }
   p.http = std::make_unique<HttpServer>(config_.http, p.router, log_, p.metrics);
-  BERTH_RETURN_IF_ERROR(p.http->Bind(config_.listen_host(), config_.listen_port()));
+  BERTH_RETURN_IF_ERROR(p.http->Bind(config_.listen_host(), config_.listen_port(), p.tls.get()));
   if (!config_.external_url_explicit) {
     std::string host = config_.listen_host();
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    config_.external_url = "http://" + host + ":" + std::to_string(p.http->port());
+    config_.external_url = std::string(p.tls ? "https://" : "http://") + host + ":" +
+                           std::to_string(p.http->port());
+  }
+  if (!config_.tls.redirect_listen.empty()) {
+    const std::string& rl = config_.tls.redirect_listen;
+    size_t colon = rl.rfind(':');
+    std::string rhost = rl.substr(0, colon);
+    if (rhost.size() >= 2 && rhost.front() == '[') rhost = rhost.substr(1, rhost.size() - 2);
+    p.redirect = std::make_unique<HttpsRedirect>(
+        config_.external_url_explicit ? config_.external_url : "", p.http->port());
+    p.redirect_router.Add("/", p.redirect.get());
+    HttpConfig small = config_.http;
+    small.max_threads = 8;  // redirects are one short answer per connection
+    p.redirect_http = std::make_unique<HttpServer>(small, p.redirect_router, log_, p.metrics);
+    BERTH_RETURN_IF_ERROR(p.redirect_http->Bind(rhost, std::stoi(rl.substr(colon + 1))));
   }
 
   // Plugins: configured directories first, then the ones next to berthd.
@@ -405,6 +431,7 @@ Status Server::Init() {
 
 Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->http->Start());
+  if (parts_->redirect_http) BERTH_RETURN_IF_ERROR(parts_->redirect_http->Start());
   parts_->audit->Start();
   BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
@@ -412,6 +439,18 @@ Status Server::Start() {
 }
 
 int Server::port() const { return parts_ && parts_->http ? parts_->http->port() : 0; }
+
+int Server::redirect_port() const {
+  return parts_ && parts_->redirect_http ? parts_->redirect_http->port() : 0;
+}
+
+Status Server::ReloadTls() {
+  if (!parts_ || !parts_->tls) return Status::InvalidArgument("TLS is not configured");
+  BERTH_RETURN_IF_ERROR(parts_->tls->Reload());
+  log_.Info("TLS certificate reloaded", {{"certificate", parts_->tls->Describe()}});
+  if (std::string w = parts_->tls->Warning(); !w.empty()) log_.Warn("TLS certificate", {{"warning", w}});
+  return {};
+}
 
 void Server::Stop() {
   {
@@ -421,6 +460,7 @@ void Server::Stop() {
   }
   cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  if (parts_ && parts_->redirect_http) parts_->redirect_http->Stop(0);
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
   if (parts_ && parts_->jobs) parts_->jobs->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();

@@ -28,6 +28,13 @@ class Server {
   // Starts listening; port() is valid afterwards.
   Status Start();
   int port() const;
+  // The tls.redirect_listen port (0 when there is none).
+  int redirect_port() const;
+  // SIGHUP: re-reads tls.cert and tls.key for new connections; on error the
+  // certificate in service stays.
+  Status ReloadTls();
+  // The external URL (derived from the bound port unless configured).
+  const std::string& external_url() const { return config_.external_url; }
   // Graceful stop: in-flight requests finish (up to http.shutdown_grace_s).
   void Stop();
 

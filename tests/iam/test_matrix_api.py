@@ -31,9 +31,9 @@ Harbor's documented answers differ only in the error status it picks;
 "-" where the operation does not apply (e.g. /users/{self} for a robot).
 Refusals are 401 UNAUTHORIZED without credentials and 403 FORBIDDEN for a
 signed-in caller. The disabled/expired robots (rDis, rExp) are refused at
-sign-in: berthd answers 401 to credentials that do not sign in, even on
-endpoints open to anonymous callers (Harbor would carry on as anonymous);
-that choice is asserted here as 401.
+sign-in and then, as in Harbor, carry on as anonymous callers: endpoints
+open to everyone (ping, health, systeminfo, the public project's reads)
+answer them as they answer anon, and everything else is 401.
 
 Whatever a refused call would have changed is checked afterwards through
 the administrator ("nothing changed"), and what an allowed call changed is
@@ -57,9 +57,9 @@ API = L.API
 # --- system-wide operations -----------------------------------------------------------
 #                                   sa  pA  pM  pD  pG  pL  qA  qM  qD  qG  qL  non anon rPul    rPsh    rSys    rDis rExp
 SYSTEM = """
-GET ping                            200 200 200 200 200 200 200 200 200 200 200 200 200  200     200     200     401  401
-GET health                          200 200 200 200 200 200 200 200 200 200 200 200 200  200     200     200     401  401
-GET systeminfo                      200 200 200 200 200 200 200 200 200 200 200 200 200  200     200     200     401  401
+GET ping                            200 200 200 200 200 200 200 200 200 200 200 200 200  200     200     200     200  200
+GET health                          200 200 200 200 200 200 200 200 200 200 200 200 200  200     200     200     200  200
+GET systeminfo                      200 200 200 200 200 200 200 200 200 200 200 200 200  200     200     200     200  200
 GET permissions                     200 200 200 200 200 200 200 200 200 200 200 200 401  200|403 200|403 200|403 401  401
 permissions include system          Y   N   N   N   N   N   N   N   N   N   N   N   -    -       -       -       -    -
 GET plugins                         200 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
@@ -89,9 +89,9 @@ GET usergroups/{id}                 200 403 403 403 403 403 403 403 403 403 403 
 PUT usergroups/{id}                 200 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
 DELETE usergroups/{id}              200 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
 GET usergroups/search               200 200 200 200 200 200 200 200 200 200 200 200 401  200     200     200     401  401
-GET projects                        200 200 200 200 200 200 200 200 200 200 200 200 200  200     200     200     401  401
-projects list shows P               Y   Y   Y   Y   Y   Y   N   N   N   N   N   N   N    Y       Y       Y       -    -
-projects list shows Q               Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y    Y       Y       Y       -    -
+GET projects                        200 200 200 200 200 200 200 200 200 200 200 200 200  200     200     200     200  200
+projects list shows P               Y   Y   Y   Y   Y   Y   N   N   N   N   N   N   N    Y       Y       Y       N    N
+projects list shows Q               Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y   Y    Y       Y       Y       Y    Y
 HEAD projects?project_name=P        200 200 200 200 200 200 200 200 200 200 200 200 401  200     200     200     401  401
 POST projects                       201 201 201 201 201 201 201 201 201 201 201 201 401  403     403     201     401  401
 GET robots                          200 403 403 403 403 403 403 403 403 403 403 403 401  403     403     403     401  401
@@ -137,11 +137,11 @@ DELETE robots/{id}                  200 200 403 403 403 403 403 403 403 403 403 
 # --- the same operations on the public project Q (iam-q) --------------------------------
 #                                   sa  pA  pM  pD  pG  pL  qA  qM  qD  qG  qL  non anon rPul rPsh rSys rDis rExp
 PROJECT_Q = """
-GET project                         200 200 200 200 200 200 200 200 200 200 200 200 200  200  200  200  401  401
+GET project                         200 200 200 200 200 200 200 200 200 200 200 200 200  200  200  200  200  200
 PUT project                         200 403 403 403 403 403 200 403 403 403 403 403 401  403  403  403  401  401
 DELETE project                      200 403 403 403 403 403 200 403 403 403 403 403 401  403  403  403  401  401
 GET _deletable                      200 403 403 403 403 403 200 403 403 403 403 403 401  403  403  403  401  401
-GET summary                         200 200 200 200 200 200 200 200 200 200 200 200 200  200  200  200  401  401
+GET summary                         200 200 200 200 200 200 200 200 200 200 200 200 200  200  200  200  200  200
 GET metadatas                       200 403 403 403 403 403 200 200 403 403 403 403 401  403  403  403  401  401
 GET metadatas/{name}                200 403 403 403 403 403 200 200 403 403 403 403 401  403  403  403  401  401
 POST metadatas                      200 403 403 403 403 403 200 403 403 403 403 403 401  403  403  403  401  401

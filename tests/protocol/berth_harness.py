@@ -192,6 +192,9 @@ class Registry:
         self.stderr_path = None
         self.projects = set()
         self.projects_lock = threading.Lock()
+        # The ssl.SSLContext connect() uses when berthd serves HTTPS
+        # (BERTH_TLS_CERT etc. in extra_env).
+        self.ssl_context = None
 
     # -- process control -------------------------------------------------
 
@@ -226,8 +229,8 @@ class Registry:
             with open(self.stdout_path, "rb") as f:
                 line = f.readline().decode("utf-8", "replace")
             if line.endswith("\n"):
-                # berthd 0.1.0 listening on http://127.0.0.1:PORT (data in DIR)
-                marker = "listening on http://127.0.0.1:"
+                # berthd 0.1.0 listening on http(s)://127.0.0.1:PORT (data in DIR)
+                marker = "listening on %s://127.0.0.1:" % ("https" if self.ssl_context else "http")
                 if marker not in line:
                     raise RuntimeError("unexpected first line from berthd: %r" % line)
                 self.port = int(line.split(marker, 1)[1].split()[0].rstrip("/"))
@@ -354,6 +357,9 @@ class Registry:
     # -- HTTP ------------------------------------------------------------
 
     def connect(self, timeout=30):
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_context)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def auth_header(self):

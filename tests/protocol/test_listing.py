@@ -2,6 +2,7 @@
 """Listing: tags (/v2/<name>/tags/list), catalog (/v2/_catalog) and referrers
 (/v2/<name>/referrers/<digest>)."""
 
+import base64
 import json
 import os
 import re
@@ -358,6 +359,73 @@ class Referrers(RegistryTestCase):
         ms = self.assertIndex(self.referrers(digest=sha256(subject_body), repo=repo))
         self.assertEqual([m["digest"] for m in ms], [ref_digest])
         self.assertEqual(ms[0]["artifactType"], "application/vnd.example.early")
+
+
+class ReferrersEmptyRepository(RegistryTestCase):
+    """A repository with nothing pushed yet: the spec forbids a 404 from the
+    referrers API, so whoever may pull the repository gets an empty index;
+    whoever may not still gets 401/403 as for any other pull."""
+
+    PASSWORD = "Referrers-Passw0rd"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.private = unique("refpriv")
+        cls.reg.create_project(cls.private)  # private by default, as in Harbor
+        cls.user = unique("outsider")
+        r = cls.reg.request("POST", "/api/v2.0/users", dumps({
+            "username": cls.user, "email": cls.user + "@example.com", "realname": cls.user,
+            "password": cls.PASSWORD}), {"Content-Type": "application/json"}, check=False)
+        assert r.status == 201, r
+
+    def referrers(self, repo, headers=None, auth=True):
+        return self.reg.request("GET", "/v2/%s/referrers/%s" % (repo, sha256(b"any subject")),
+                                headers=headers, auth=auth)
+
+    def assertEmptyIndex(self, r):
+        self.assertStatus(r, 200)
+        self.assertEqual(r.header("Content-Type").split(";")[0].strip(), OCI_INDEX, r)
+        self.assertEqual(r.json(), {"schemaVersion": 2, "mediaType": OCI_INDEX,
+                                    "manifests": []})
+
+    def basic(self, user, password):
+        return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+    def test_empty_repository_in_private_project(self):
+        self.assertEmptyIndex(self.referrers(self.private + "/nothing-yet"))
+
+    def test_empty_repository_with_artifact_type_filter(self):
+        r = self.reg.request("GET", "/v2/%s/nothing/referrers/%s?artifactType=a%%2Fb" %
+                             (self.private, sha256(b"x")))
+        self.assertEmptyIndex(r)
+        self.assertHeader(r, "OCI-Filters-Applied", "artifactType")
+
+    def test_public_project_anonymous_token(self):
+        # library is public: an anonymous token carries pull.
+        repo = "library/" + unique("empty")
+        r = self.reg.request("GET", "/service/token?service=harbor-registry&scope=" +
+                             urllib.parse.quote("repository:%s:pull" % repo), auth=False,
+                             check=False)
+        self.assertStatus(r, 200)
+        token = r.json()["token"]
+        self.assertEmptyIndex(self.referrers(repo, {"Authorization": "Bearer " + token}))
+
+    def test_anonymous_still_challenged(self):
+        r = self.referrers(self.private + "/nothing-yet", auth=False)
+        self.assertError(r, 401, "UNAUTHORIZED")
+        self.assertTrue(r.header("WWW-Authenticate").startswith("Bearer "), r)
+
+    def test_non_member_still_denied(self):
+        r = self.referrers(self.private + "/nothing-yet",
+                           {"Authorization": self.basic(self.user, self.PASSWORD)})
+        self.assertError(r, 403, "DENIED")
+
+    def test_unknown_project_still_unknown(self):
+        # No project, so nobody may pull there: not a referrers answer.
+        r = self.reg.request("GET", "/v2/%s/x/referrers/%s" % (unique("noproj"), sha256(b"x")),
+                             headers={"Authorization": self.reg.auth_header()})
+        self.assertError(r, 404, "NAME_UNKNOWN")
 
 
 if __name__ == "__main__":

@@ -273,6 +273,64 @@ TEST(ConfigFinalize, RejectsBadValues) {
               HasSubstr("storage.driver must not be empty"));
 }
 
+TEST(ConfigTls, ParsedFromTheFileAndTheEnvironment) {
+  auto c = Config::Parse(
+      "tls:\n  cert: /c.pem\n  key: /k.pem\n  ca: /ca.pem\n  client_ca: /cl.pem\n"
+      "  min_version: \"1.3\"\n  redirect_listen: 0.0.0.0:80\n",
+      "t.yml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->tls.cert, "/c.pem");
+  EXPECT_EQ(c->tls.key, "/k.pem");
+  EXPECT_EQ(c->tls.ca, "/ca.pem");
+  EXPECT_EQ(c->tls.client_ca, "/cl.pem");
+  EXPECT_EQ(c->tls.min_version, "1.3");
+  EXPECT_EQ(c->tls.redirect_listen, "0.0.0.0:80");
+  ASSERT_TRUE(c->Finalize().ok());
+  EXPECT_EQ(c->external_url, "https://127.0.0.1:5000");  // https once TLS is on
+
+  Env env = {{"BERTH_TLS_CERT", "/e.pem"}, {"BERTH_TLS_KEY", "/e.key"}};
+  auto e = Config::Load("", FakeEnv(env));
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_TRUE(e->tls.enabled());
+  EXPECT_EQ(e->tls.cert, "/e.pem");
+  EXPECT_EQ(e->tls.min_version, "1.2");
+
+  auto bad = Config::Parse("tls:\n  certificate: x\n", "t.yml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("unknown key 'certificate' in tls"));
+}
+
+TEST(ConfigTls, FinalizeRejectsHalfConfigurations) {
+  auto finalize_error = [](auto mutate) {
+    Config c;
+    mutate(c);
+    Status s = c.Finalize();
+    EXPECT_EQ(s.code(), Code::kInvalidArgument);
+    return s.message();
+  };
+  EXPECT_THAT(finalize_error([](Config& c) { c.tls.cert = "/c.pem"; }),
+              HasSubstr("tls.cert and tls.key go together"));
+  EXPECT_THAT(finalize_error([](Config& c) { c.tls.key = "/k.pem"; }),
+              HasSubstr("tls.cert and tls.key go together"));
+  EXPECT_THAT(finalize_error([](Config& c) { c.tls.client_ca = "/ca.pem"; }),
+              HasSubstr("need tls.cert and tls.key"));
+  EXPECT_THAT(finalize_error([](Config& c) {
+                c.tls.cert = "/c.pem";
+                c.tls.key = "/k.pem";
+                c.tls.min_version = "1.1";
+              }),
+              HasSubstr("tls.min_version must be 1.2 or 1.3, got '1.1'"));
+  EXPECT_THAT(finalize_error([](Config& c) {
+                c.tls.cert = "/c.pem";
+                c.tls.key = "/k.pem";
+                c.tls.redirect_listen = "80";
+              }),
+              HasSubstr("tls.redirect_listen must be host:port"));
+  Config plain;
+  ASSERT_TRUE(plain.Finalize().ok());
+  EXPECT_EQ(plain.external_url, "http://127.0.0.1:5000");
+}
+
 TEST(ConfigQuota, StoragePerProject) {
   auto c = Config::Parse("", "berth.yml");
   ASSERT_TRUE(c.ok());

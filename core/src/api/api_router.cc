@@ -12,7 +12,8 @@ namespace {
 bool AllowsCliSecret(const std::string& method, const std::string& label) {
   static const std::pair<const char*, const char*> kAllowed[] = {
       {"GET", "projects"}, {"POST", "projects"}, {"HEAD", "projects"}, {"GET", "project"},
-      {"GET", "systeminfo"}, {"GET", "version"}, {"GET", "ping"}, {"GET", "health"}};
+      {"GET", "systeminfo"}, {"GET", "getcert"}, {"GET", "version"}, {"GET", "ping"},
+      {"GET", "health"}};
   for (const auto& [m, l] : kAllowed) {
     if (method == m && label == l) return true;
   }
@@ -32,7 +33,8 @@ void ApiRouter::Add(const std::string& method, const std::string& pattern,
   routes_.push_back(std::move(r));
 }
 
-Status ApiRouter::Authenticate(RequestContext& ctx, bool* via_session, std::string* csrf) {
+Status ApiRouter::Authenticate(RequestContext& ctx, bool* via_session, std::string* csrf,
+                               Status* refused) {
   std::string header = ctx.Header("Authorization");
   if (!header.empty()) {
     std::string_view h = Trim(header);
@@ -49,12 +51,22 @@ Status ApiRouter::Authenticate(RequestContext& ctx, bool* via_session, std::stri
       return {};
     }
     std::string user, password;
-    if (!ParseBasicAuthorization(header, &user, &password)) {
-      return Status::Unauthenticated("malformed Authorization header", "UNAUTHORIZED");
+    StatusOr<Identity> id =
+        ParseBasicAuthorization(header, &user, &password)
+            ? auth_.Password(user, password, ctx.request.clientAddress().host().toString())
+            : StatusOr<Identity>(Status::Unauthenticated("malformed Authorization header", "UNAUTHORIZED"));
+    if (id.ok()) {
+      ctx.identity = *id;
+      return {};
     }
-    BERTH_ASSIGN_OR_RETURN(ctx.identity,
-                           auth_.Password(user, password, ctx.request.clientAddress().host().toString()));
-    return {};
+    // As in Harbor, Basic credentials that do not sign in leave the caller
+    // anonymous: endpoints open to everyone (ping, systeminfo, public
+    // projects) answer as for no credentials, and the refusal (401, or 429
+    // when the limiter holds the name) is what a caller who needs to be
+    // someone gets. The limiter has already counted the failure.
+    Code c = id.status().code();
+    if (c != Code::kUnauthenticated && c != Code::kTooManyRequests) return id.status();
+    *refused = id.status();
   }
   BERTH_ASSIGN_OR_RETURN(auto session, sessions_.Resume(ctx));
   if (session) {
@@ -107,7 +119,8 @@ void ApiRouter::Handle(RequestContext& ctx) {
 
   bool via_session = false;
   std::string csrf;
-  Status auth = Authenticate(ctx, &via_session, &csrf);
+  Status refused;
+  Status auth = Authenticate(ctx, &via_session, &csrf, &refused);
   if (!auth.ok()) return SendApiError(ctx, auth);
   // An OIDC user's CLI secret is for registry clients, as in Harbor: it
   // opens /v2 and the token service, and on the API only what those clients
@@ -128,6 +141,12 @@ void ApiRouter::Handle(RequestContext& ctx) {
   }
   ApiCall call{ctx, std::move(params)};
   Status s = match->fn(call);
+  // Refused credentials on an endpoint that wants a caller: say why the
+  // credentials failed rather than "authentication required".
+  if (!s.ok() && s.code() == Code::kUnauthenticated && !refused.ok() &&
+      !ctx.identity.authenticated()) {
+    s = refused;
+  }
   if (!s.ok() && !ctx.response.sent()) SendApiError(ctx, s);
 }
 

@@ -41,7 +41,9 @@ class ApiRouter : public HttpHandler {
     std::string label;
     ApiFn fn;
   };
-  Status Authenticate(RequestContext& ctx, bool* via_session, std::string* csrf);
+  // `refused` receives the failure of Basic credentials that did not sign
+  // in (the caller then goes on as anonymous, or with its session).
+  Status Authenticate(RequestContext& ctx, bool* via_session, std::string* csrf, Status* refused);
 
   Authenticator& auth_;
   SessionManager& sessions_;

@@ -1,5 +1,8 @@
 #include "api/system_api.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "api/api_util.h"
 #include "auth/rbac.h"
 #include "common/clock.h"
@@ -29,7 +32,7 @@ void RegisterSystemApi(ApiRouter& r, SystemApiDeps d) {
                         {"primary_auth_mode", false},
                         {"project_creation_restriction", c.auth.project_creation_restriction},
                         {"self_registration", c.auth.self_registration},
-                        {"has_ca_root", false},
+                        {"has_ca_root", !c.tls.ca.empty()},
                         {"harbor_version", std::string("berth-") + BERTH_VERSION},
                         {"registry_storage_provider_name", c.storage.driver},
                         {"read_only", false},
@@ -41,6 +44,21 @@ void RegisterSystemApi(ApiRouter& r, SystemApiDeps d) {
       j["external_url"] = c.external_url;
     }
     return SendJsonValue(call.ctx, 200, j);
+  });
+  // Harbor's download of the CA that signed the registry's certificate, for
+  // clients to trust (docker's certs.d/<host>/ca.crt); 404 when none is set.
+  r.Add("GET", "/api/v2.0/systeminfo/getcert", "getcert", [d](ApiCall& call) -> Status {
+    const std::string& path = d.config.tls.ca;
+    if (path.empty()) return Status::NotFound("no CA certificate is configured (tls.ca)", "NOT_FOUND");
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) {
+      return Status::Internal("cannot read the CA certificate " + path);
+    }
+    call.ctx.response.set("Content-Disposition", "attachment; filename=ca.crt");
+    SendBody(call.ctx, 200, "application/octet-stream", pem.str());
+    return {};
   });
   r.Add("GET", "/api/v2.0/permissions", "permissions", [d](ApiCall& call) -> Status {
     const Identity& who = call.ctx.identity;

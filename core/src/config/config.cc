@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -132,7 +133,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
-                                     "jobs", "gc", "audit", "quota"},
+                                     "tls", "jobs", "gc", "audit", "quota"},
                                     "the top level", origin));
     BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
     BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
@@ -146,6 +147,16 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
           ReadInt(h, "keep_alive_timeout_s", origin, &c.http.keep_alive_timeout_s, 1, 3600));
       BERTH_RETURN_IF_ERROR(
           ReadInt(h, "shutdown_grace_s", origin, &c.http.shutdown_grace_s, 0, 3600));
+    }
+    if (YAML::Node t = root["tls"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(
+          t, {"cert", "key", "client_ca", "ca", "min_version", "redirect_listen"}, "tls", origin));
+      BERTH_RETURN_IF_ERROR(ReadString(t, "cert", origin, &c.tls.cert));
+      BERTH_RETURN_IF_ERROR(ReadString(t, "key", origin, &c.tls.key));
+      BERTH_RETURN_IF_ERROR(ReadString(t, "client_ca", origin, &c.tls.client_ca));
+      BERTH_RETURN_IF_ERROR(ReadString(t, "ca", origin, &c.tls.ca));
+      BERTH_RETURN_IF_ERROR(ReadString(t, "min_version", origin, &c.tls.min_version));
+      BERTH_RETURN_IF_ERROR(ReadString(t, "redirect_listen", origin, &c.tls.redirect_listen));
     }
     if (YAML::Node m = root["metadata"]) {
       BERTH_RETURN_IF_ERROR(
@@ -343,6 +354,11 @@ Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& g
   set("BERTH_POSTGRES_DSN", &metadata.postgres_dsn);
   set("BERTH_ADMIN_PASSWORD", &auth.admin_password);
   set("BERTH_AUTH_MODE", &auth.mode);
+  set("BERTH_TLS_CERT", &tls.cert);
+  set("BERTH_TLS_KEY", &tls.key);
+  set("BERTH_TLS_CA", &tls.ca);
+  set("BERTH_TLS_CLIENT_CA", &tls.client_ca);
+  set("BERTH_TLS_REDIRECT_LISTEN", &tls.redirect_listen);
   if (const char* v = getenv("BERTH_QUOTA_STORAGE_PER_PROJECT"); v != nullptr && *v != '\0') {
     auto n = ParseInt64(v);
     if (!n) {
@@ -406,8 +422,27 @@ Status Config::Finalize() {
     storage.config_json = nlohmann::json{{"root", data_dir + "/storage"}}.dump();
   }
   if (storage.config_json.empty()) storage.config_json = "{}";
+  if (tls.cert.empty() != tls.key.empty()) {
+    return Status::InvalidArgument("tls.cert and tls.key go together: set both or neither");
+  }
+  if (!tls.enabled() && (!tls.client_ca.empty() || !tls.redirect_listen.empty())) {
+    return Status::InvalidArgument("tls.client_ca and tls.redirect_listen need tls.cert and tls.key");
+  }
+  if (tls.min_version != "1.2" && tls.min_version != "1.3") {
+    return Status::InvalidArgument("tls.min_version must be 1.2 or 1.3, got '" + tls.min_version + "'");
+  }
+  if (!tls.redirect_listen.empty()) {
+    size_t colon = tls.redirect_listen.rfind(':');
+    auto port = colon == std::string::npos
+                    ? std::nullopt
+                    : ParseInt64(std::string_view(tls.redirect_listen).substr(colon + 1));
+    if (!port || *port < 0 || *port > 65535 || colon == 0) {
+      return Status::InvalidArgument("tls.redirect_listen must be host:port, got '" +
+                                     tls.redirect_listen + "'");
+    }
+  }
   external_url_explicit = !external_url.empty();
-  if (external_url.empty()) external_url = "http://" + listen;
+  if (external_url.empty()) external_url = (tls.enabled() ? "https://" : "http://") + listen;
   while (!external_url.empty() && external_url.back() == '/') external_url.pop_back();
   return {};
 }

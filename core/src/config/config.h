@@ -32,6 +32,18 @@ struct HttpConfig {
   int shutdown_grace_s = 30;      // SIGTERM: how long in-flight requests may finish
 };
 
+// HTTPS served by berthd itself (OpenSSL through Poco NetSSL). Enabled by
+// `cert`; `listen` then speaks TLS only (plain HTTP there fails the handshake).
+struct TlsConfig {
+  std::string cert;       // PEM: the serving certificate, then its chain
+  std::string key;        // PEM private key; re-read with cert on SIGHUP
+  std::string client_ca;  // PEM CA bundle: when set, clients must present a certificate it signed
+  std::string ca;         // PEM: the CA clients trust, served at /api/v2.0/systeminfo/getcert
+  std::string min_version = "1.2";  // 1.2 | 1.3
+  std::string redirect_listen;      // host:port answering plain HTTP with a redirect to https
+  bool enabled() const { return !cert.empty(); }
+};
+
 struct AuthConfig {
   std::string mode = "db";  // db | ldap | oidc: the auth provider for users
   std::string admin_password;  // initial administrator; BERTH_ADMIN_PASSWORD; generated when empty
@@ -100,6 +112,7 @@ struct Config {
   std::string external_url;  // public base URL; default http://<listen>
   bool external_url_explicit = false;  // set by the operator, not derived
   HttpConfig http;
+  TlsConfig tls;
   AuthConfig auth;
   MetadataConfig metadata;
   StorageConfig storage;

@@ -6,6 +6,7 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/ThreadPool.h>
 
@@ -183,10 +184,14 @@ HttpServer::~HttpServer() {
   if (impl_->server) Stop(0);
 }
 
-Status HttpServer::Bind(const std::string& host, int port) {
+Status HttpServer::Bind(const std::string& host, int port, const TlsContext* tls) {
   try {
     Poco::Net::SocketAddress addr(host, static_cast<Poco::UInt16>(port));
-    impl_->socket = std::make_unique<Poco::Net::ServerSocket>();
+    if (tls != nullptr) {
+      impl_->socket = std::make_unique<Poco::Net::SecureServerSocket>(tls->context());
+    } else {
+      impl_->socket = std::make_unique<Poco::Net::ServerSocket>();
+    }
     // Bind without SO_REUSEPORT: a second berthd on the same port must fail,
     // not silently share connections.
     impl_->socket->bind(addr, true, false);

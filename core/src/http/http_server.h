@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "http/metrics.h"
 #include "http/request_context.h"
+#include "http/tls_context.h"
 
 namespace berth {
 
@@ -38,8 +39,9 @@ class HttpServer {
  public:
   HttpServer(const HttpConfig& config, const Router& router, Logger& log, Metrics& metrics);
   ~HttpServer();
-  // Binds host:port (port 0 picks one); port() is known afterwards.
-  Status Bind(const std::string& host, int port);
+  // Binds host:port (port 0 picks one); port() is known afterwards. With
+  // `tls`, the socket speaks HTTPS only (the context must outlive the server).
+  Status Bind(const std::string& host, int port, const TlsContext* tls = nullptr);
   // Starts serving on the bound socket.
   Status Start();
   int port() const { return port_; }

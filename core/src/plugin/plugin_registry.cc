@@ -357,18 +357,24 @@ const berth_provider* PluginRegistry::FindProvider(int32_t kind, std::string_vie
   return nullptr;
 }
 
+Status PluginRegistry::ValidateConfig(const berth_provider* p,
+                                     const std::string& config_json) const {
+  std::string config = config_json.empty() ? "{}" : config_json;
+  if (p->config_schema_json == nullptr || *p->config_schema_json == '\0') return {};
+  Status valid = ValidateJsonSchema(p->config_schema_json, config);
+  if (valid.ok()) return {};
+  return Status::InvalidArgument(std::string(KindName(p->kind)) + " provider '" + p->name +
+                                 "' (" + PathOf(p) +
+                                 "): configuration rejected by the plugin's schema: " +
+                                 valid.message());
+}
+
 StatusOr<void*> PluginRegistry::CreateInstance(const berth_provider* p,
                                               const std::string& config_json) const {
   std::string who = std::string(KindName(p->kind)) + " provider '" + p->name + "' (" +
                     PathOf(p) + ")";
   std::string config = config_json.empty() ? "{}" : config_json;
-  if (p->config_schema_json != nullptr && *p->config_schema_json != '\0') {
-    Status valid = ValidateJsonSchema(p->config_schema_json, config);
-    if (!valid.ok()) {
-      return Status::InvalidArgument(who + ": configuration rejected by the plugin's schema: " +
-                                     valid.message());
-    }
-  }
+  BERTH_RETURN_IF_ERROR(ValidateConfig(p, config));
   void* instance = nullptr;
   StringSink err(4096);
   berth_status rc = p->create(host_, {config.data(), config.size()}, &instance, err.get());

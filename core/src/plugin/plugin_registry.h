@@ -60,6 +60,9 @@ class PluginRegistry {
   const berth_provider* FindProvider(int32_t kind, std::string_view name) const;
   const std::vector<PluginInfo>& plugins() const { return plugins_; }
   const std::vector<RefusedPlugin>& refused() const { return refused_; }
+  // Checks `config_json` against the provider's schema without creating
+  // anything (`berthd --check-config`). Errors name the provider and its file.
+  Status ValidateConfig(const berth_provider* provider, const std::string& config_json) const;
   // Validates `config_json` against the provider's schema, then creates an
   // instance. Errors name the provider and its file.
   StatusOr<void*> CreateInstance(const berth_provider* provider,

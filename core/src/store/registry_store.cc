@@ -558,9 +558,10 @@ StatusOr<std::vector<ArtifactRecord>> RegistryStore::ListReferrers(
   std::vector<ArtifactRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto repo_id, RepositoryId(tx, repo));
-    if (!repo_id) {
-      return Status::NotFound("repository name not known to registry", "NAME_UNKNOWN");
-    }
+    // Nothing pushed yet: nothing refers to anything. The distribution spec
+    // forbids a 404 from the referrers API, so this is an empty list, not
+    // NAME_UNKNOWN (whether the caller may ask at all is checked above us).
+    if (!repo_id) return {};
     std::string sql = std::string("SELECT ") + kArtifactColumns +
                       " FROM artifact a WHERE a.repository_id = $1 AND a.subject_digest = $2";
     std::vector<SqlValue> params = {SqlInt(*repo_id), SqlText(digest)};

@@ -142,7 +142,8 @@ class RegistryStore {
   // (NAME_UNKNOWN) when it does not exist.
   Status DeleteRepository(std::string_view repo);
   StatusOr<NamePage> ListTags(std::string_view repo, std::string_view last, int64_t limit);
-  // Artifacts whose subject is `digest`, optionally of one artifact type.
+  // Artifacts whose subject is `digest`, optionally of one artifact type;
+  // empty (not NAME_UNKNOWN) for a repository with nothing pushed yet.
   StatusOr<std::vector<ArtifactRecord>> ListReferrers(std::string_view repo,
                                                       std::string_view digest,
                                                       std::string_view artifact_type);
