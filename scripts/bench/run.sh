@@ -10,6 +10,11 @@
 #   BENCH_ONLY=auth scripts/bench/run.sh         token issuance, Bearer/Basic manifest GET
 #                                                vs distribution with token auth (~4 min)
 #
+# Garbage collection is a separate command (its own build, work dir and
+# cleanup): scripts/bench/gc_bench.py — berthd's online GC of 100,000 blobs,
+# half unreferenced, vs `docker-registry garbage-collect`, with pull latency
+# during GC; knobs BENCH_GC_* in its header.
+#
 # Other knobs: BENCH_CONNECTIONS, BENCH_PUSH_MIB, BENCH_SMALL_N,
 # BENCH_SMALL_CLIENT=python|skopeo, BENCH_BUILD_DIR (default build-bench/),
 # BENCH_SKIP_BUILD=1, BENCH_TMPDIR (where the temporary data goes; needs
