@@ -82,72 +82,57 @@ const char* const kEventTypes[] = {
 
 void RegisterAuditApi(ApiRouter& r, AuditLog& log, AuditStore& audit, AccessEvaluator& evaluator,
                       ProjectStore& projects, ProjectController& pc) {
-  r.Add("GET", "/api/v2.0/audit-logs", "audit_logs", [&log, &audit, &evaluator, &projects](ApiCall& call) -> Status {
-    auto& ctx = call.ctx;
-    log.Flush();
-    const Identity& who = ctx.identity;
-    if (!who.authenticated()) return Deny(who, "");
+  // Harbor's legacy view and 2.13's extended one list the same entries in two shapes.
+  using Render = nlohmann::json (*)(const AuditRecord&);
+  struct View {
+    const char* all_path;
+    const char* all_label;
+    const char* project_path;
+    const char* project_label;
+    Render render;
+  };
+  const View views[] = {
+      {"/api/v2.0/audit-logs", "audit_logs", "/api/v2.0/projects/{project_name}/logs",
+       "project_logs", AuditJson},
+      {"/api/v2.0/auditlog-exts", "auditlog_exts",
+       "/api/v2.0/projects/{project_name}/auditlog-exts", "project_auditlog_exts", AuditExtJson}};
+  // One page of entries within `scope` (nullptr: every entry).
+  auto send = [&audit](RequestContext& ctx, const std::vector<int64_t>* scope,
+                       Render render) -> Status {
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
     BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
-    std::vector<int64_t> visible;
-    BERTH_ASSIGN_OR_RETURN(bool all, VisibleProjects(who, evaluator, projects, &visible));
-    BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, all ? nullptr : &visible));
+    BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, scope));
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& a : page.items) out.push_back(AuditJson(a));
+    for (const auto& a : page.items) out.push_back(render(a));
     SetPagination(ctx, q, page.total);
     return SendJsonValue(ctx, 200, out);
-  });
-  r.Add("GET", "/api/v2.0/projects/{project_name}/logs", "project_logs", [&log, &audit, &pc](ApiCall& call) -> Status {
-    auto& ctx = call.ctx;
-    log.Flush();
-    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, pc.Resolve(call.Param("project_name"), true));
-    BERTH_RETURN_IF_ERROR(pc.Check(ctx.identity, p, "log", "list"));
-    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
-    BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
-    std::vector<int64_t> only = {p.project_id};
-    BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, &only));
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& a : page.items) out.push_back(AuditJson(a));
-    SetPagination(ctx, q, page.total);
-    return SendJsonValue(ctx, 200, out);
-  });
-  r.Add("GET", "/api/v2.0/auditlog-exts", "auditlog_exts",
-        [&log, &audit, &evaluator, &projects](ApiCall& call) -> Status {
-          auto& ctx = call.ctx;
-          log.Flush();
-          const Identity& who = ctx.identity;
-          if (!who.authenticated()) return Deny(who, "");
-          BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
-          BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
-          std::vector<int64_t> visible;
-          BERTH_ASSIGN_OR_RETURN(bool all, VisibleProjects(who, evaluator, projects, &visible));
-          BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, all ? nullptr : &visible));
-          nlohmann::json out = nlohmann::json::array();
-          for (const auto& a : page.items) out.push_back(AuditExtJson(a));
-          SetPagination(ctx, q, page.total);
-          return SendJsonValue(ctx, 200, out);
-        });
+  };
+  for (const View& v : views) {
+    Render render = v.render;
+    r.Add("GET", v.all_path, v.all_label,
+          [&log, &evaluator, &projects, send, render](ApiCall& call) -> Status {
+            log.Flush();
+            const Identity& who = call.ctx.identity;
+            if (!who.authenticated()) return Deny(who, "");
+            std::vector<int64_t> visible;
+            BERTH_ASSIGN_OR_RETURN(bool all, VisibleProjects(who, evaluator, projects, &visible));
+            return send(call.ctx, all ? nullptr : &visible, render);
+          });
+    r.Add("GET", v.project_path, v.project_label,
+          [&log, &pc, send, render](ApiCall& call) -> Status {
+            log.Flush();
+            BERTH_ASSIGN_OR_RETURN(ProjectRecord p, pc.Resolve(call.Param("project_name"), true));
+            BERTH_RETURN_IF_ERROR(pc.Check(call.ctx.identity, p, "log", "list"));
+            std::vector<int64_t> only = {p.project_id};
+            return send(call.ctx, &only, render);
+          });
+  }
   r.Add("GET", "/api/v2.0/auditlog-exts/events", "auditlog_ext_events", [](ApiCall& call) -> Status {
     if (!call.ctx.identity.authenticated()) return Deny(call.ctx.identity, "");
     nlohmann::json out = nlohmann::json::array();
     for (const char* e : kEventTypes) out.push_back({{"event_type", e}});
     return SendJsonValue(call.ctx, 200, out);
   });
-  r.Add("GET", "/api/v2.0/projects/{project_name}/auditlog-exts", "project_auditlog_exts",
-        [&log, &audit, &pc](ApiCall& call) -> Status {
-          auto& ctx = call.ctx;
-          log.Flush();
-          BERTH_ASSIGN_OR_RETURN(ProjectRecord p, pc.Resolve(call.Param("project_name"), true));
-          BERTH_RETURN_IF_ERROR(pc.Check(ctx.identity, p, "log", "list"));
-          BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
-          BERTH_RETURN_IF_ERROR(NormaliseTimes(&q));
-          std::vector<int64_t> only = {p.project_id};
-          BERTH_ASSIGN_OR_RETURN(auto page, audit.List(q, &only));
-          nlohmann::json out = nlohmann::json::array();
-          for (const auto& a : page.items) out.push_back(AuditExtJson(a));
-          SetPagination(ctx, q, page.total);
-          return SendJsonValue(ctx, 200, out);
-        });
 }
 
 }  // namespace berth
