@@ -7,6 +7,12 @@
 #include <map>
 
 #include "api/api_router.h"
+#include "api/artifact_api.h"
+#include "api/repository_api.h"
+#include "artifact/artifact_controller.h"
+#include "artifact/pull_recorder.h"
+#include "artifact/repository_controller.h"
+#include "store/artifact_store.h"
 #include "api/audit_api.h"
 #include "api/jobservice_api.h"
 #include "api/system_job_api.h"
@@ -135,6 +141,11 @@ struct Server::Parts {
   std::unique_ptr<ProjectController> project_controller;
   std::unique_ptr<UserController> user_controller;
   std::unique_ptr<RobotController> robot_controller;
+  // Harbor's artifact management.
+  std::unique_ptr<ArtifactStore> artifact_store;
+  std::unique_ptr<PullRecorder> pulls;
+  std::unique_ptr<RepositoryController> repository_controller;
+  std::unique_ptr<ArtifactController> artifact_controller;
   // Background work.
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
@@ -350,8 +361,14 @@ Status Server::Init() {
       *p.jobs, log_, p.metrics);
   NotificationDispatcher* dispatcher = p.dispatcher.get();
   AuditLog* audit = p.audit.get();
-  p.manifests->set_event_sink([dispatcher, audit](const ArtifactEvent& e) {
+  p.artifact_store = std::make_unique<ArtifactStore>(*p.db);
+  p.pulls = std::make_unique<PullRecorder>(*p.artifact_store, log_);
+  PullRecorder* pulls = p.pulls.get();
+  p.manifests->set_event_sink([dispatcher, audit, pulls](const ArtifactEvent& e) {
     dispatcher->OnArtifactEvent(e);
+    if (e.kind == ArtifactEventKind::kPulled) {
+      pulls->Record(e.repository, e.digest, e.tag, e.occurred_at_ms);
+    }
     static const char* kOps[] = {"push", "delete", "delete", "pull"};
     AuditRecord a;
     a.project_name = ProjectOf(e.repository);  // resolved by the audit writer
@@ -396,6 +413,12 @@ Status Server::Init() {
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
   RegisterProjectApi(*p.api, *p.project_controller);
   RegisterQuotaApi(*p.api, *p.quotas);
+  p.repository_controller = std::make_unique<RepositoryController>(
+      *p.project_controller, *p.artifact_store, *p.store, *p.evaluator, *p.audit);
+  p.artifact_controller = std::make_unique<ArtifactController>(
+      *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.audit);
+  RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
+  RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });
@@ -433,6 +456,7 @@ Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->http->Start());
   if (parts_->redirect_http) BERTH_RETURN_IF_ERROR(parts_->redirect_http->Start());
   parts_->audit->Start();
+  parts_->pulls->Start();
   BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
@@ -463,6 +487,7 @@ void Server::Stop() {
   if (parts_ && parts_->redirect_http) parts_->redirect_http->Stop(0);
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
   if (parts_ && parts_->jobs) parts_->jobs->Stop();
+  if (parts_ && parts_->pulls) parts_->pulls->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();
 }
 

@@ -285,6 +285,51 @@ const std::vector<Migration>& AllMigrations() {
            R"(UPDATE quota SET used_storage = COALESCE((SELECT SUM(pb.size) FROM project_blob pb
                 WHERE pb.project_id = quota.reference_id), 0) WHERE reference = 'project')",
        }},
+      {7,
+       "artifact management: Harbor's artifact types, accessories, repository descriptions and "
+       "pull counts",
+       {
+           R"(ALTER TABLE repository ADD COLUMN description TEXT NOT NULL DEFAULT '')",
+           R"(ALTER TABLE repository ADD COLUMN pull_count BIGINT NOT NULL DEFAULT 0)",
+           // Harbor's type (IMAGE, CHART, ...), decided at push.
+           R"(ALTER TABLE artifact ADD COLUMN harbor_type TEXT NOT NULL DEFAULT '')",
+           // Read from the config blob at push (architecture, os, ...).
+           R"(ALTER TABLE artifact ADD COLUMN extra_attrs TEXT NOT NULL DEFAULT '')",
+           // The subject's digest when the artifact is an accessory (a
+           // referrer, a cosign tag-scheme signature): hidden from lists,
+           // deleted with its subject.
+           R"(ALTER TABLE artifact ADD COLUMN accessory_of TEXT NOT NULL DEFAULT '')",
+           R"(ALTER TABLE artifact ADD COLUMN accessory_type TEXT NOT NULL DEFAULT '')",
+           R"(UPDATE artifact SET harbor_type = CASE
+                WHEN artifact_type = 'application/vnd.cncf.helm.config.v1+json' THEN 'CHART'
+                WHEN artifact_type = 'application/vnd.cnab.config.v1+json' THEN 'CNAB'
+                WHEN artifact_type IN ('application/vnd.dev.cosign.artifact.sig.v1+json',
+                                       'application/vnd.cncf.notary.signature') THEN 'SIGNATURE'
+                WHEN artifact_type IN ('application/spdx+json', 'application/vnd.cyclonedx+json')
+                  THEN 'SBOM'
+                WHEN artifact_type IN ('application/vnd.oci.image.config.v1+json',
+                                       'application/vnd.docker.container.image.v1+json')
+                  OR media_type IN ('application/vnd.oci.image.index.v1+json',
+                                    'application/vnd.docker.distribution.manifest.list.v2+json')
+                  THEN 'IMAGE'
+                ELSE 'UNKNOWN' END)",
+           R"(UPDATE artifact SET accessory_of = subject_digest, accessory_type = 'subject.accessory'
+                WHERE subject_digest IS NOT NULL)",
+           R"(UPDATE artifact SET harbor_type = 'SIGNATURE', accessory_type = 'signature.cosign',
+                accessory_of = (SELECT 'sha256:' || substr(t.name, 8, 64) FROM tag t
+                                WHERE t.artifact_id = artifact.id AND t.name LIKE 'sha256-%.sig'
+                                AND length(t.name) = 75 LIMIT 1)
+                WHERE accessory_of = '' AND EXISTS (SELECT 1 FROM tag t WHERE t.artifact_id = artifact.id
+                  AND t.name LIKE 'sha256-%.sig' AND length(t.name) = 75))",
+           // What Harbor lists: neither an accessory nor an index's child.
+           // Kept by the writers, so a list of 100,000 artifacts pages
+           // through an index instead of probing references row by row.
+           R"(ALTER TABLE artifact ADD COLUMN top_level INTEGER NOT NULL DEFAULT 1)",
+           R"(UPDATE artifact SET top_level = 0 WHERE accessory_of <> '' OR EXISTS
+                (SELECT 1 FROM artifact_reference ar WHERE ar.child_id = artifact.id))",
+           R"(CREATE INDEX artifact_listing_idx ON artifact (repository_id, top_level, push_time, id))",
+           R"(CREATE INDEX artifact_accessory_idx ON artifact (repository_id, accessory_of))",
+       }},
   };
   return kMigrations;
 }
