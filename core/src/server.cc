@@ -9,6 +9,7 @@
 #include "api/api_router.h"
 #include "api/audit_api.h"
 #include "api/jobservice_api.h"
+#include "api/label_api.h"
 #include "api/system_job_api.h"
 #include "audit/audit_purge.h"
 #include "gc/garbage_collector.h"
@@ -34,11 +35,13 @@
 #include "iam/project_controller.h"
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
+#include "label/label_controller.h"
 #include "plugin/plugin_auth_backend.h"
 #include "quota/quota_controller.h"
 #include "quota/quota_recount_job.h"
 #include "store/audit_store.h"
 #include "store/project_store.h"
+#include "store/label_store.h"
 #include "store/quota_store.h"
 #include "store/robot_store.h"
 #include "store/session_store.h"
@@ -135,6 +138,8 @@ struct Server::Parts {
   std::unique_ptr<ProjectController> project_controller;
   std::unique_ptr<UserController> user_controller;
   std::unique_ptr<RobotController> robot_controller;
+  std::unique_ptr<LabelStore> label_store;
+  std::unique_ptr<LabelController> labels;
   // Background work.
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
@@ -315,6 +320,8 @@ Status Server::Init() {
   p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
                                                              *p.audit, config_.auth);
   p.project_controller->set_quotas(p.quotas.get());
+  p.label_store = std::make_unique<LabelStore>(*p.db);
+  p.labels = std::make_unique<LabelController>(*p.label_store, *p.project_controller, *p.evaluator);
   if (config_.auth.mode == "ldap" && p.mode_auth) {
     AuthBackend* ldap = p.mode_auth.get();
     p.project_controller->set_ldap_group_check([ldap](const std::string& dn) -> Status {
@@ -396,6 +403,7 @@ Status Server::Init() {
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
   RegisterProjectApi(*p.api, *p.project_controller);
   RegisterQuotaApi(*p.api, *p.quotas);
+  RegisterLabelApi(*p.api, *p.labels);
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });
