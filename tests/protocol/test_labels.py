@@ -279,7 +279,8 @@ class LabelRbacTest(LabelCase):
         super().setUpClass()
         api = cls.api
         cls.users = {}
-        cls.private = api.create_project(bh.unique("priv"))
+        cls.private_name = bh.unique("priv")
+        cls.private = api.create_project(cls.private_name)
         cls.public = api.create_project(bh.unique("pub"), public=True)
         for role in ROLES:
             user = api.create_user(bh.unique(role.lower()))
@@ -362,6 +363,37 @@ class LabelRbacTest(LabelCase):
         self.assertRefused(self.api.call("POST", "/labels", {"name": "", "scope": "p",
                                                              "project_id": self.private},
                                          auth=self.who("developer")), 403)
+
+    def robot(self, level, kind, namespace, access):
+        r = self.api.call("POST", "/robots", {
+            "name": bh.unique("lbl"), "level": level, "duration": -1, "permissions": [{
+                "kind": kind, "namespace": namespace,
+                "access": [{"resource": res, "action": act} for res, act in access]}]})
+        self.assertEqual(r.status, 201, "%r" % r)
+        return (r.json()["name"], r.json()["secret"])
+
+    def test_robots_carry_exactly_their_label_permissions(self):
+        system = self.robot("system", "system", "/", [("label", "create"), ("label", "read")])
+        gid = self.api.create_label({"name": bh.unique("bot"), "scope": "g"}, auth=system)
+        self.assertEqual(self.api.ok("GET", "/labels/%d" % gid, auth=system)["id"], gid)
+        self.assertRefused(self.api.call("PUT", "/labels/%d" % gid, {"name": "x"}, auth=system),
+                           403)
+        self.assertRefused(self.api.call("DELETE", "/labels/%d" % gid, auth=system), 403)
+        # System permissions are not project permissions.
+        self.assertRefused(self.api.call("GET", "/labels/%d" % self.private_id, auth=system), 403)
+
+        project = self.robot("project", "project", self.private_name,
+                             [("label", "list"), ("label", "read")])
+        r = self.api.call("GET", "/labels?scope=p&project_id=%d" % self.private, auth=project)
+        self.assertEqual(r.status, 200, "%r" % r)
+        self.assertEqual(self.api.ok("GET", "/labels/%d" % self.private_id, auth=project)["id"],
+                         self.private_id)
+        self.assertRefused(self.api.call("POST", "/labels", {"name": bh.unique("no"), "scope": "p",
+                                                             "project_id": self.private},
+                                         auth=project), 403)
+        self.assertRefused(self.api.call("GET", "/labels/%d" % gid, auth=project), 403)
+        self.assertRefused(self.api.call("DELETE", "/labels/%d" % self.private_id, auth=project),
+                           403)
 
     def test_public_project_labels_are_readable_by_everyone(self):
         listing = "/labels?scope=p&project_id=%d" % self.public
