@@ -15,6 +15,7 @@
 #include "store/artifact_store.h"
 #include "api/audit_api.h"
 #include "api/jobservice_api.h"
+#include "api/label_api.h"
 #include "api/system_job_api.h"
 #include "audit/audit_purge.h"
 #include "gc/garbage_collector.h"
@@ -40,11 +41,13 @@
 #include "iam/project_controller.h"
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
+#include "label/label_controller.h"
 #include "plugin/plugin_auth_backend.h"
 #include "quota/quota_controller.h"
 #include "quota/quota_recount_job.h"
 #include "store/audit_store.h"
 #include "store/project_store.h"
+#include "store/label_store.h"
 #include "store/quota_store.h"
 #include "store/robot_store.h"
 #include "store/session_store.h"
@@ -141,6 +144,8 @@ struct Server::Parts {
   std::unique_ptr<ProjectController> project_controller;
   std::unique_ptr<UserController> user_controller;
   std::unique_ptr<RobotController> robot_controller;
+  std::unique_ptr<LabelStore> label_store;
+  std::unique_ptr<LabelController> labels;
   // Harbor's artifact management.
   std::unique_ptr<ArtifactStore> artifact_store;
   std::unique_ptr<PullRecorder> pulls;
@@ -326,6 +331,8 @@ Status Server::Init() {
   p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
                                                              *p.audit, config_.auth);
   p.project_controller->set_quotas(p.quotas.get());
+  p.label_store = std::make_unique<LabelStore>(*p.db);
+  p.labels = std::make_unique<LabelController>(*p.label_store, *p.project_controller, *p.evaluator);
   if (config_.auth.mode == "ldap" && p.mode_auth) {
     AuthBackend* ldap = p.mode_auth.get();
     p.project_controller->set_ldap_group_check([ldap](const std::string& dn) -> Status {
@@ -413,6 +420,7 @@ Status Server::Init() {
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
   RegisterProjectApi(*p.api, *p.project_controller);
   RegisterQuotaApi(*p.api, *p.quotas);
+  RegisterLabelApi(*p.api, *p.labels);
   p.repository_controller = std::make_unique<RepositoryController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.evaluator, *p.audit);
   p.artifact_controller = std::make_unique<ArtifactController>(

@@ -330,6 +330,29 @@ const std::vector<Migration>& AllMigrations() {
            R"(CREATE INDEX artifact_listing_idx ON artifact (repository_id, top_level, push_time, id))",
            R"(CREATE INDEX artifact_accessory_idx ON artifact (repository_id, accessory_of))",
        }},
+      {9,
+       "labels: global and project labels, and the labels attached to artifacts",
+       {
+           // A global label has a NULL project_id, so a project's labels go
+           // with it; names are unique per project, and among global labels.
+           R"(CREATE TABLE IF NOT EXISTS label (
+                id {{ID}},
+                name {{NAME}} NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                color TEXT NOT NULL DEFAULT '',
+                project_id BIGINT REFERENCES project(project_id) ON DELETE CASCADE,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (project_id, name)))",
+           R"(CREATE UNIQUE INDEX IF NOT EXISTS label_global_name_idx ON label (name)
+                WHERE project_id IS NULL)",
+           R"(CREATE TABLE IF NOT EXISTS artifact_label (
+                artifact_id BIGINT NOT NULL REFERENCES artifact(id) ON DELETE CASCADE,
+                label_id BIGINT NOT NULL REFERENCES label(id) ON DELETE CASCADE,
+                creation_time BIGINT NOT NULL,
+                PRIMARY KEY (artifact_id, label_id)))",
+           R"(CREATE INDEX IF NOT EXISTS artifact_label_label_idx ON artifact_label (label_id))",
+       }},
   };
   return kMigrations;
 }
