@@ -332,6 +332,19 @@ TEST(ChartAdditions, ZipBombsStopAtTheCaps) {
   ExpectBadChart(MakeTar(files), "more than 104857600 bytes decompressed");
 }
 
+TEST(ChartAdditions, AliasBombsInDependenciesStopAtTheBudget) {
+  // Each level repeats the previous alias ten times: 10^7 nodes once expanded.
+  std::string chart = "apiVersion: v2\nname: boom\nversion: 1.0.0\nx0: &a0 [v, v, v, v, v, v, v, v, v, v]\n";
+  for (int i = 1; i <= 6; ++i) {
+    std::string prev = "*a" + std::to_string(i - 1);
+    chart += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) chart += (k ? ", " : "") + prev;
+    chart += "]\n";
+  }
+  chart += "dependencies:\n  - name: boom\n    repository: x\n    import-values: [*a6]\n";
+  ExpectBadChart(MakeTar({{"c/Chart.yaml", chart}}), "dependencies are too large", "dependencies");
+}
+
 TEST(ChartArchive, LimitsAreConfigurable) {
   std::string tgz = ReadFixture("berth-demo-0.3.0.tgz");
   ASSERT_TRUE(ReadChartArchive(tgz).ok());

@@ -68,30 +68,45 @@ std::string ScalarOr(const YAML::Node& n, const char* key) {
   return v && v.IsScalar() ? v.Scalar() : std::string();
 }
 
-ojson YamlToJson(const YAML::Node& n) {
+// YAML aliases share nodes, so a small file can describe an exponentially
+// large tree ("billion laughs"): every node converted spends one unit.
+constexpr int64_t kMaxDependencyNodes = 100000;
+
+Status Spend(int64_t* budget) {
+  if (--*budget < 0) return BadContent("the chart's dependencies are too large");
+  return {};
+}
+
+StatusOr<ojson> YamlToJson(const YAML::Node& n, int64_t* budget) {
+  BERTH_RETURN_IF_ERROR(Spend(budget));
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       ojson j = ojson::object();
       for (const auto& kv : n) {
-        if (kv.first.IsScalar()) j[kv.first.Scalar()] = YamlToJson(kv.second);
+        if (!kv.first.IsScalar()) continue;
+        BERTH_ASSIGN_OR_RETURN(j[kv.first.Scalar()], YamlToJson(kv.second, budget));
       }
       return j;
     }
     case YAML::NodeType::Sequence: {
       ojson j = ojson::array();
-      for (const auto& v : n) j.push_back(YamlToJson(v));
+      for (const auto& v : n) {
+        BERTH_ASSIGN_OR_RETURN(ojson e, YamlToJson(v, budget));
+        j.push_back(std::move(e));
+      }
       return j;
     }
     case YAML::NodeType::Scalar:
-      return n.Scalar();
+      return ojson(n.Scalar());
     default:
-      return nullptr;
+      return ojson(nullptr);
   }
 }
 
 // Helm's chart.Dependency, member order and omitempty as its JSON tags.
-StatusOr<ojson> DependencyJson(const YAML::Node& d) {
+StatusOr<ojson> DependencyJson(const YAML::Node& d, int64_t* budget) {
   if (!d.IsMap()) return BadContent("a chart dependency is not a mapping");
+  BERTH_RETURN_IF_ERROR(Spend(budget));
   ojson o = ojson::object();
   o["name"] = ScalarOr(d, "name");
   if (std::string v = ScalarOr(d, "version"); !v.empty()) o["version"] = v;
@@ -100,13 +115,14 @@ StatusOr<ojson> DependencyJson(const YAML::Node& d) {
   if (YAML::Node tags = d["tags"]; tags && tags.IsSequence() && tags.size() > 0) {
     ojson t = ojson::array();
     for (const auto& tag : tags) {
+      BERTH_RETURN_IF_ERROR(Spend(budget));
       if (tag.IsScalar()) t.push_back(tag.Scalar());
     }
     o["tags"] = t;
   }
   if (ScalarOr(d, "enabled") == "true") o["enabled"] = true;
   if (YAML::Node iv = d["import-values"]; iv && iv.IsSequence() && iv.size() > 0) {
-    o["import-values"] = YamlToJson(iv);
+    BERTH_ASSIGN_OR_RETURN(o["import-values"], YamlToJson(iv, budget));
   }
   if (std::string v = ScalarOr(d, "alias"); !v.empty()) o["alias"] = v;
   return o;
@@ -116,8 +132,9 @@ StatusOr<ojson> DependencyList(const YAML::Node& list) {
   ojson out = ojson::array();
   if (!list || list.IsNull()) return out;
   if (!list.IsSequence()) return BadContent("the chart's dependencies are not a list");
+  int64_t budget = kMaxDependencyNodes;
   for (const auto& d : list) {
-    BERTH_ASSIGN_OR_RETURN(ojson j, DependencyJson(d));
+    BERTH_ASSIGN_OR_RETURN(ojson j, DependencyJson(d, &budget));
     out.push_back(std::move(j));
   }
   return out;
