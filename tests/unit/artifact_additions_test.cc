@@ -345,6 +345,15 @@ TEST(ChartAdditions, AliasBombsInDependenciesStopAtTheBudget) {
   ExpectBadChart(MakeTar({{"c/Chart.yaml", chart}}), "dependencies are too large", "dependencies");
 }
 
+TEST(ChartAdditions, SelfReferentialAliasesStop) {
+  std::string chart =
+      "apiVersion: v2\ndependencies:\n  - name: loop\n    import-values: &a [x, *a]\n";
+  Artifact a = Chart(MakeTar({{"c/Chart.yaml", chart}}));
+  auto add = Get(a, "dependencies", "CHART");
+  // Whatever yaml-cpp makes of it (an error or a cycle), no crash and no hang.
+  if (!add.ok()) EXPECT_EQ(add.status().code(), Code::kInvalidArgument) << add.status().ToString();
+}
+
 TEST(ChartArchive, LimitsAreConfigurable) {
   std::string tgz = ReadFixture("berth-demo-0.3.0.tgz");
   ASSERT_TRUE(ReadChartArchive(tgz).ok());

@@ -77,21 +77,23 @@ Status Spend(int64_t* budget) {
   return {};
 }
 
-StatusOr<ojson> YamlToJson(const YAML::Node& n, int64_t* budget) {
+StatusOr<ojson> YamlToJson(const YAML::Node& n, int64_t* budget, int depth = 0) {
   BERTH_RETURN_IF_ERROR(Spend(budget));
+  // An anchor aliased inside itself ("&a [*a]") is a cycle: bound the depth.
+  if (depth > 64) return BadContent("the chart's dependencies nest too deeply");
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       ojson j = ojson::object();
       for (const auto& kv : n) {
         if (!kv.first.IsScalar()) continue;
-        BERTH_ASSIGN_OR_RETURN(j[kv.first.Scalar()], YamlToJson(kv.second, budget));
+        BERTH_ASSIGN_OR_RETURN(j[kv.first.Scalar()], YamlToJson(kv.second, budget, depth + 1));
       }
       return j;
     }
     case YAML::NodeType::Sequence: {
       ojson j = ojson::array();
       for (const auto& v : n) {
-        BERTH_ASSIGN_OR_RETURN(ojson e, YamlToJson(v, budget));
+        BERTH_ASSIGN_OR_RETURN(ojson e, YamlToJson(v, budget, depth + 1));
         j.push_back(std::move(e));
       }
       return j;
