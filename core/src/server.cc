@@ -28,6 +28,7 @@
 #include "api/session_api.h"
 #include "api/user_api.h"
 #include "api/system_api.h"
+#include "api/icon_api.h"
 #include "audit/audit_log.h"
 #include "auth/access_evaluator.h"
 #include "auth/authenticator.h"
@@ -418,6 +419,7 @@ Status Server::Init() {
 
   p.api = std::make_unique<ApiRouter>(*p.authenticator, *p.sessions);
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
+  RegisterIconApi(*p.api);
   RegisterProjectApi(*p.api, *p.project_controller);
   RegisterQuotaApi(*p.api, *p.quotas);
   RegisterLabelApi(*p.api, *p.labels);
