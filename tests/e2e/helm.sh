@@ -161,6 +161,21 @@ expect_status 200
 expect_eq "$(jq -c .tags "$HTTP_BODY")" '["0.1.0"]' "tags of library/$CHART after the first push"
 expect_eq "$(jq -r .name "$HTTP_BODY")" "library/$CHART" "name in the tag list"
 
+log "the artifact API sees a CHART with Harbor's additions"
+http GET "/api/v2.0/projects/library/repositories/$CHART/artifacts/0.1.0"
+expect_status 200
+expect_eq "$(jq -r .type "$HTTP_BODY")" CHART "type of the chart helm pushed"
+expect_eq "$(jq -r .digest "$HTTP_BODY")" "$d1" "digest of the chart artifact"
+expect_eq "$(jq -r .extra_attrs.version "$HTTP_BODY")" 0.1.0 "extra_attrs.version of the chart"
+expect_eq "$(jq -r '.addition_links | keys | join(",")' "$HTTP_BODY")" "dependencies,readme.md,values.yaml" \
+  "addition links of the chart"
+http GET "/api/v2.0/projects/library/repositories/$CHART/artifacts/0.1.0/additions/values.yaml"
+expect_status 200
+grep -q "e2eNonce: \"$nonce1\"" "$HTTP_BODY" || fail "values.yaml addition lacks the packaged nonce"
+http GET "/api/v2.0/projects/library/repositories/$CHART/artifacts/0.1.0/additions/dependencies"
+expect_status 200
+expect_eq "$(jq -c . "$HTTP_BODY")" "[]" "dependencies of a chart without any"
+
 log "helm pull / show / template 0.1.0"
 pull_check "oci://$REG/library/$CHART" 0.1.0 "$pkg1" --version 0.1.0
 helm_ok show-chart-1 show chart "oci://$REG/library/$CHART" --version 0.1.0 --plain-http

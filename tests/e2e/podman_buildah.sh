@@ -197,6 +197,21 @@ slow=$(jq -R 'fromjson? | select(.msg == "request" and (.path | contains("/blobs
   and .duration_ms > 20000) | "\(.method) \(.path) \(.duration_ms) ms"' "$BERTHD_LOG")
 [[ -z $slow ]] || fail "upload requests took more than 20 s: $slow"
 
+log "the artifact API lists each index once, its children as platform references"
+http GET "/api/v2.0/projects/library/repositories/e2e-multiarch/artifacts?with_tag=true"
+expect_status 200
+expect_eq "$(jq -r '[.[].digest] | sort | join(" ")' "$HTTP_BODY")" "$(printf '%s\n' "$d_index" "$d_list" | sort | paste -sd' ')" \
+  "artifacts of library/e2e-multiarch (indexes only)"
+expect_eq "$(jq -r --arg d "$d_index" '.[] | select(.digest == $d) | [.references[].platform.architecture] | sort | join(",")' "$HTTP_BODY")" \
+  "amd64,arm64" "platforms of the OCI index's references"
+expect_eq "$(jq -r '[.[].type] | unique | join(",")' "$HTTP_BODY")" IMAGE "types of the indexes"
+http GET "/api/v2.0/projects/library/repositories/e2e-multiarch/artifacts/$arm_child"
+expect_status 200
+expect_eq "$(jq -r .extra_attrs.architecture "$HTTP_BODY")" arm64 "extra_attrs.architecture of the arm64 child"
+http GET "/api/v2.0/projects/library/repositories/e2e-multiarch/artifacts/$arm_child/additions/build_history"
+expect_status 200
+[[ $(jq 'length' "$HTTP_BODY") -ge 1 ]] || fail "build_history of the arm64 child is empty"
+
 run_client tags-multi skopeo list-tags --tls-verify=false "docker://$REG/library/e2e-multiarch"
 expect_eq "$(jq -c '.Tags | sort' "$E2E_TMP/tags-multi.log")" '["docker","oci"]' "tags of library/e2e-multiarch"
 
