@@ -285,6 +285,15 @@ const std::vector<Migration>& AllMigrations() {
            R"(UPDATE quota SET used_storage = COALESCE((SELECT SUM(pb.size) FROM project_blob pb
                 WHERE pb.project_id = quota.reference_id), 0) WHERE reference = 'project')",
        }},
+      // (7 and 9 belong to other changes.)
+      {8,
+       "configurations: the system settings changed through /api/v2.0/configurations",
+       {
+           R"(CREATE TABLE IF NOT EXISTS config_item (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                update_time BIGINT NOT NULL))",
+       }},
   };
   return kMigrations;
 }
