@@ -7,10 +7,10 @@ set -euo pipefail
 BUILD_PKGS=(g++ cmake ninja-build ccache pkg-config git
   libpoco-dev libboost-dev libpqxx-dev libpq-dev nlohmann-json3-dev libssl-dev
   libcurl4-openssl-dev libyaml-cpp-dev libsqlite3-dev libgtest-dev libgmock-dev
-  libargon2-dev libldap2-dev)
+  libargon2-dev libldap2-dev libarchive-dev)
 TEST_PKGS=(postgresql-15 skopeo podman buildah uidmap docker-registry python3 curl jq
   apache2-utils wrk abigail-tools slapd ldap-utils
-  openssl procps dpkg-dev systemd mmdebstrap)  # TLS test CA; packaging tests: dpkg-shlibdeps, systemd-analyze, a clean root
+  openssl procps dpkg-dev systemd mmdebstrap python3-yaml)  # TLS test CA; packaging tests: dpkg-shlibdeps, systemd-analyze, a clean root
 
 pkgs=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--runtime-only" ]]; then

@@ -7,9 +7,16 @@
 #include <map>
 
 #include "api/api_router.h"
+#include "api/artifact_api.h"
+#include "api/repository_api.h"
+#include "artifact/artifact_controller.h"
+#include "artifact/pull_recorder.h"
+#include "artifact/repository_controller.h"
+#include "store/artifact_store.h"
 #include "api/audit_api.h"
 #include "api/configuration_api.h"
 #include "api/jobservice_api.h"
+#include "api/label_api.h"
 #include "api/system_job_api.h"
 #include "audit/audit_purge.h"
 #include "gc/garbage_collector.h"
@@ -22,6 +29,7 @@
 #include "api/session_api.h"
 #include "api/user_api.h"
 #include "api/system_api.h"
+#include "api/icon_api.h"
 #include "audit/audit_log.h"
 #include "auth/access_evaluator.h"
 #include "auth/authenticator.h"
@@ -37,12 +45,14 @@
 #include "iam/project_controller.h"
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
+#include "label/label_controller.h"
 #include "plugin/plugin_auth_backend.h"
 #include "quota/quota_controller.h"
 #include "quota/quota_recount_job.h"
 #include "store/audit_store.h"
 #include "store/config_store.h"
 #include "store/project_store.h"
+#include "store/label_store.h"
 #include "store/quota_store.h"
 #include "store/robot_store.h"
 #include "store/session_store.h"
@@ -146,6 +156,13 @@ struct Server::Parts {
   std::unique_ptr<ProjectController> project_controller;
   std::unique_ptr<UserController> user_controller;
   std::unique_ptr<RobotController> robot_controller;
+  std::unique_ptr<LabelStore> label_store;
+  std::unique_ptr<LabelController> labels;
+  // Harbor's artifact management.
+  std::unique_ptr<ArtifactStore> artifact_store;
+  std::unique_ptr<PullRecorder> pulls;
+  std::unique_ptr<RepositoryController> repository_controller;
+  std::unique_ptr<ArtifactController> artifact_controller;
   // Background work.
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
@@ -359,6 +376,8 @@ Status Server::Init() {
   p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
                                                              *p.audit, *p.settings);
   p.project_controller->set_quotas(p.quotas.get());
+  p.label_store = std::make_unique<LabelStore>(*p.db);
+  p.labels = std::make_unique<LabelController>(*p.label_store, *p.project_controller, *p.evaluator);
   {
     Authenticator* authenticator = p.authenticator.get();
     p.project_controller->set_ldap_group_check([authenticator](const std::string& dn) -> Status {
@@ -396,8 +415,14 @@ Status Server::Init() {
       *p.jobs, log_, p.metrics);
   NotificationDispatcher* dispatcher = p.dispatcher.get();
   AuditLog* audit = p.audit.get();
-  p.manifests->set_event_sink([dispatcher, audit](const ArtifactEvent& e) {
+  p.artifact_store = std::make_unique<ArtifactStore>(*p.db);
+  p.pulls = std::make_unique<PullRecorder>(*p.artifact_store, log_);
+  PullRecorder* pulls = p.pulls.get();
+  p.manifests->set_event_sink([dispatcher, audit, pulls](const ArtifactEvent& e) {
     dispatcher->OnArtifactEvent(e);
+    if (e.kind == ArtifactEventKind::kPulled) {
+      pulls->Record(e.repository, e.digest, e.tag, e.occurred_at_ms);
+    }
     static const char* kOps[] = {"push", "delete", "delete", "pull"};
     AuditRecord a;
     a.project_name = ProjectOf(e.repository);  // resolved by the audit writer
@@ -441,8 +466,16 @@ Status Server::Init() {
   p.api = std::make_unique<ApiRouter>(*p.authenticator, *p.sessions);
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator, *p.settings});
   RegisterConfigurationApi(*p.api, *p.configs);
+  RegisterIconApi(*p.api);
   RegisterProjectApi(*p.api, *p.project_controller);
   RegisterQuotaApi(*p.api, *p.quotas);
+  RegisterLabelApi(*p.api, *p.labels);
+  p.repository_controller = std::make_unique<RepositoryController>(
+      *p.project_controller, *p.artifact_store, *p.store, *p.evaluator, *p.audit);
+  p.artifact_controller = std::make_unique<ArtifactController>(
+      *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.audit);
+  RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
+  RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });
@@ -484,6 +517,7 @@ Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->http->Start());
   if (parts_->redirect_http) BERTH_RETURN_IF_ERROR(parts_->redirect_http->Start());
   parts_->audit->Start();
+  parts_->pulls->Start();
   BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
@@ -546,6 +580,7 @@ void Server::Stop() {
   if (parts_ && parts_->redirect_http) parts_->redirect_http->Stop(0);
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
   if (parts_ && parts_->jobs) parts_->jobs->Stop();
+  if (parts_ && parts_->pulls) parts_->pulls->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();
 }
 

@@ -76,6 +76,14 @@ void SetPagination(RequestContext& ctx, const ListQuery& q, int64_t total) {
   if (!value.empty()) ctx.response.set("Link", value);
 }
 
+StatusOr<bool> QueryBool(const RequestContext& ctx, const char* key, bool fallback) {
+  if (!ctx.query.Has(key)) return fallback;
+  std::string v = ToLower(ctx.query.Get(key));
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return Bad(std::string(key) + " must be true or false");
+}
+
 std::string ApiTime(int64_t unix_millis) { return FormatRfc3339Millis(unix_millis); }
 
 StatusOr<int64_t> ParseId(const std::string& value, const char* what) {

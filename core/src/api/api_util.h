@@ -25,6 +25,9 @@ StatusOr<ListQuery> ListQueryFrom(const RequestContext& ctx);
 // X-Total-Count and Link (prev/next, other query parameters kept).
 void SetPagination(RequestContext& ctx, const ListQuery& q, int64_t total);
 
+// A true/false query parameter (case-insensitive); 400 for anything else.
+StatusOr<bool> QueryBool(const RequestContext& ctx, const char* key, bool fallback);
+
 // RFC 3339 for a unix-millis time.
 std::string ApiTime(int64_t unix_millis);
 StatusOr<int64_t> ParseId(const std::string& value, const char* what);

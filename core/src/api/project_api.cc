@@ -16,29 +16,6 @@ bool IsNameHeader(const RequestContext& ctx) {
   return EqualsIgnoreCase(ctx.Header("X-Is-Resource-Name"), "true");
 }
 
-nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles) {
-  nlohmann::json md = nlohmann::json::object();
-  for (const auto& [k, v] : p.metadata) md[k] = v;
-  nlohmann::json j = {{"project_id", p.project_id},
-                      {"owner_id", p.owner_id},
-                      {"owner_name", p.owner_name},
-                      {"name", p.name},
-                      {"registry_id", p.registry_id},
-                      {"creation_time", ApiTime(p.creation_time)},
-                      {"update_time", ApiTime(p.update_time)},
-                      {"deleted", false},
-                      {"togglable", true},
-                      {"repo_count", p.repo_count},
-                      {"metadata", md},
-                      {"cve_allowlist",
-                       {{"id", 0}, {"project_id", p.project_id}, {"items", nlohmann::json::array()}}}};
-  int best = 0;
-  for (int r : roles) best = best == 0 ? r : std::min(best, r);
-  j["current_user_role_id"] = best;
-  j["current_user_role_ids"] = roles;
-  return j;
-}
-
 nlohmann::json MemberJson(const MemberRecord& m) {
   return {{"id", m.id},
           {"project_id", m.project_id},
@@ -69,6 +46,29 @@ StatusOr<std::map<std::string, std::string>> MetadataFrom(const nlohmann::json& 
 }
 
 }  // namespace
+
+nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles) {
+  nlohmann::json md = nlohmann::json::object();
+  for (const auto& [k, v] : p.metadata) md[k] = v;
+  nlohmann::json j = {{"project_id", p.project_id},
+                      {"owner_id", p.owner_id},
+                      {"owner_name", p.owner_name},
+                      {"name", p.name},
+                      {"registry_id", p.registry_id},
+                      {"creation_time", ApiTime(p.creation_time)},
+                      {"update_time", ApiTime(p.update_time)},
+                      {"deleted", false},
+                      {"togglable", true},
+                      {"repo_count", p.repo_count},
+                      {"metadata", md},
+                      {"cve_allowlist",
+                       {{"id", 0}, {"project_id", p.project_id}, {"items", nlohmann::json::array()}}}};
+  int best = 0;
+  for (int r : roles) best = best == 0 ? r : std::min(best, r);
+  j["current_user_role_id"] = best;
+  j["current_user_role_ids"] = roles;
+  return j;
+}
 
 void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
   r.Add("GET", kBase, "projects", [&c](ApiCall& call) -> Status {

@@ -1,5 +1,7 @@
 #include "api/system_api.h"
 
+#include <sys/statvfs.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -60,6 +62,28 @@ void RegisterSystemApi(ApiRouter& r, SystemApiDeps d) {
     call.ctx.response.set("Content-Disposition", "attachment; filename=ca.crt");
     SendBody(call.ctx, 200, "application/octet-stream", pem.str());
     return {};
+  });
+  // Harbor's capacity of the local disk holding the images: the storage-fs
+  // root, else (another driver) the data directory berthd writes to.
+  // Harbor's rule: system-volumes read (administrators, robots granted it).
+  r.Add("GET", "/api/v2.0/systeminfo/volumes", "volumes", [d](ApiCall& call) -> Status {
+    const Identity& who = call.ctx.identity;
+    if (!who.authenticated() || !d.evaluator.CanSystem(who, "system-volumes", "read")) {
+      return Deny(who, "not allowed to read the system volumes");
+    }
+    std::string path = d.config.data_dir;
+    if (d.config.storage.driver == "fs") {
+      auto cfg = nlohmann::json::parse(d.config.storage.config_json, nullptr, false);
+      if (cfg.is_object() && cfg.contains("root") && cfg["root"].is_string()) {
+        path = cfg["root"].get<std::string>();
+      }
+    }
+    struct statvfs st {};
+    if (statvfs(path.c_str(), &st) != 0) return Status::IOError("statvfs " + path + " failed");
+    uint64_t unit = st.f_frsize ? st.f_frsize : st.f_bsize;
+    return SendJsonValue(call.ctx, 200,
+                         {{"storage", nlohmann::json::array({{{"total", uint64_t{st.f_blocks} * unit},
+                                                              {"free", uint64_t{st.f_bavail} * unit}}})}});
   });
   r.Add("GET", "/api/v2.0/permissions", "permissions", [d](ApiCall& call) -> Status {
     const Identity& who = call.ctx.identity;

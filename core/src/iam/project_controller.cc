@@ -112,6 +112,10 @@ StatusOr<ProjectRecord> ProjectController::Get(const Identity& who, const std::s
 }
 
 StatusOr<Page<ProjectRecord>> ProjectController::List(const Identity& who, const ListQuery& q) {
+  return projects_.List(q, VisibilityOf(who));
+}
+
+ProjectVisibility ProjectController::VisibilityOf(const Identity& who) const {
   ProjectVisibility v;
   v.all = who.sysadmin || evaluator_.CanSystem(who, "project", "list");
   // Harbor: a robot whose permissions cover every project ("*") sees them all.
@@ -126,7 +130,7 @@ StatusOr<Page<ProjectRecord>> ProjectController::List(const Identity& who, const
   }
   // Project robots see their own project, and the public ones (Harbor).
   if (who.kind == Identity::Kind::kRobot && !v.all) v.project_id = who.robot_project_id;
-  return projects_.List(q, v);
+  return v;
 }
 
 Status ProjectController::UpdateMetadata(const Identity& who, const ProjectRecord& p,

@@ -61,6 +61,8 @@ class ProjectController {
   // The project, if `who` may read it.
   StatusOr<ProjectRecord> Get(const Identity& who, const std::string& name_or_id, bool is_name);
   StatusOr<Page<ProjectRecord>> List(const Identity& who, const ListQuery& q);
+  // Which projects `who` sees in lists (and searches).
+  ProjectVisibility VisibilityOf(const Identity& who) const;
   Status UpdateMetadata(const Identity& who, const ProjectRecord& p,
                         const std::map<std::string, std::string>& metadata);
   Status Delete(const Identity& who, const ProjectRecord& p);

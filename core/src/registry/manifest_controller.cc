@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "registry/artifact_kind.h"
 #include "registry/media_types.h"
 
 namespace berth {
@@ -67,6 +68,18 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
   m.blobs = parsed.RequiredBlobs();
   for (const auto& c : parsed.manifests) m.children.push_back({c.digest.ToString(), c.platform_json});
   if (!ref.is_digest) m.tag = ref.tag;
+  ArtifactKind kind = ClassifyArtifact(parsed, m.tag);
+  m.type = kind.type;
+  m.accessory_of = kind.accessory_of;
+  m.accessory_type = kind.accessory_type;
+  if (HasExtraAttrs(kind.type, parsed)) {
+    // Read once here, so artifact lists never open config blobs. A config
+    // that cannot be read is the blob check's to refuse, below.
+    std::string config;
+    if (blobs_.GetContent(parsed.config->digest, &config, kMaxConfigBytes).ok()) {
+      m.extra_attrs_json = ExtraAttrs(kind.type, config);
+    }
+  }
   // Content first, metadata second: a crash in between leaves an unreferenced
   // object for GC, never metadata pointing at nothing. In a project with a
   // storage limit the store writes the content only once the quota admitted

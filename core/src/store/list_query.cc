@@ -22,7 +22,8 @@ std::vector<std::string> Words(std::string_view inner) {
   return out;
 }
 
-// LIKE pattern for a fuzzy match: % and _ in the value match themselves.
+}  // namespace
+
 std::string LikePattern(const std::string& v) {
   std::string out = "%";
   for (char c : v) {
@@ -31,8 +32,6 @@ std::string LikePattern(const std::string& v) {
   }
   return out + "%";
 }
-
-}  // namespace
 
 StatusOr<std::vector<QueryTerm>> ParseQ(std::string_view q) {
   std::vector<QueryTerm> out;

@@ -32,6 +32,9 @@ struct ListQuery {
 // Parses Harbor's q syntax: comma-separated k=v, k=~v, k=[min~max],
 // k={a b c}, k=(a b c). The whole string is URL-decoded by the caller.
 StatusOr<std::vector<QueryTerm>> ParseQ(std::string_view q);
+// LIKE pattern (ESCAPE '\') for a fuzzy match of `v`: % and _ in the value
+// match themselves.
+std::string LikePattern(const std::string& v);
 // "a,-b" -> {a asc, b desc}.
 StatusOr<std::vector<std::pair<std::string, bool>>> ParseSort(std::string_view sort);
 

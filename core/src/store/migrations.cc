@@ -285,7 +285,51 @@ const std::vector<Migration>& AllMigrations() {
            R"(UPDATE quota SET used_storage = COALESCE((SELECT SUM(pb.size) FROM project_blob pb
                 WHERE pb.project_id = quota.reference_id), 0) WHERE reference = 'project')",
        }},
-      // (7 and 9 belong to other changes.)
+      {7,
+       "artifact management: Harbor's artifact types, accessories, repository descriptions and "
+       "pull counts",
+       {
+           R"(ALTER TABLE repository ADD COLUMN description TEXT NOT NULL DEFAULT '')",
+           R"(ALTER TABLE repository ADD COLUMN pull_count BIGINT NOT NULL DEFAULT 0)",
+           // Harbor's type (IMAGE, CHART, ...), decided at push.
+           R"(ALTER TABLE artifact ADD COLUMN harbor_type TEXT NOT NULL DEFAULT '')",
+           // Read from the config blob at push (architecture, os, ...).
+           R"(ALTER TABLE artifact ADD COLUMN extra_attrs TEXT NOT NULL DEFAULT '')",
+           // The subject's digest when the artifact is an accessory (a
+           // referrer, a cosign tag-scheme signature): hidden from lists,
+           // deleted with its subject.
+           R"(ALTER TABLE artifact ADD COLUMN accessory_of TEXT NOT NULL DEFAULT '')",
+           R"(ALTER TABLE artifact ADD COLUMN accessory_type TEXT NOT NULL DEFAULT '')",
+           R"(UPDATE artifact SET harbor_type = CASE
+                WHEN artifact_type = 'application/vnd.cncf.helm.config.v1+json' THEN 'CHART'
+                WHEN artifact_type = 'application/vnd.cnab.config.v1+json' THEN 'CNAB'
+                WHEN artifact_type IN ('application/vnd.dev.cosign.artifact.sig.v1+json',
+                                       'application/vnd.cncf.notary.signature') THEN 'SIGNATURE'
+                WHEN artifact_type IN ('application/spdx+json', 'application/vnd.cyclonedx+json')
+                  THEN 'SBOM'
+                WHEN artifact_type IN ('application/vnd.oci.image.config.v1+json',
+                                       'application/vnd.docker.container.image.v1+json')
+                  OR media_type IN ('application/vnd.oci.image.index.v1+json',
+                                    'application/vnd.docker.distribution.manifest.list.v2+json')
+                  THEN 'IMAGE'
+                ELSE 'UNKNOWN' END)",
+           R"(UPDATE artifact SET accessory_of = subject_digest, accessory_type = 'subject.accessory'
+                WHERE subject_digest IS NOT NULL)",
+           R"(UPDATE artifact SET harbor_type = 'SIGNATURE', accessory_type = 'signature.cosign',
+                accessory_of = (SELECT 'sha256:' || substr(t.name, 8, 64) FROM tag t
+                                WHERE t.artifact_id = artifact.id AND t.name LIKE 'sha256-%.sig'
+                                AND length(t.name) = 75 LIMIT 1)
+                WHERE accessory_of = '' AND EXISTS (SELECT 1 FROM tag t WHERE t.artifact_id = artifact.id
+                  AND t.name LIKE 'sha256-%.sig' AND length(t.name) = 75))",
+           // What Harbor lists: neither an accessory nor an index's child.
+           // Kept by the writers, so a list of 100,000 artifacts pages
+           // through an index instead of probing references row by row.
+           R"(ALTER TABLE artifact ADD COLUMN top_level INTEGER NOT NULL DEFAULT 1)",
+           R"(UPDATE artifact SET top_level = 0 WHERE accessory_of <> '' OR EXISTS
+                (SELECT 1 FROM artifact_reference ar WHERE ar.child_id = artifact.id))",
+           R"(CREATE INDEX artifact_listing_idx ON artifact (repository_id, top_level, push_time, id))",
+           R"(CREATE INDEX artifact_accessory_idx ON artifact (repository_id, accessory_of))",
+       }},
       {8,
        "configurations: the system settings changed through /api/v2.0/configurations",
        {
@@ -293,6 +337,29 @@ const std::vector<Migration>& AllMigrations() {
                 name TEXT PRIMARY KEY,
                 value TEXT NOT NULL,
                 update_time BIGINT NOT NULL))",
+       }},
+      {9,
+       "labels: global and project labels, and the labels attached to artifacts",
+       {
+           // A global label has a NULL project_id, so a project's labels go
+           // with it; names are unique per project, and among global labels.
+           R"(CREATE TABLE IF NOT EXISTS label (
+                id {{ID}},
+                name {{NAME}} NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                color TEXT NOT NULL DEFAULT '',
+                project_id BIGINT REFERENCES project(project_id) ON DELETE CASCADE,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (project_id, name)))",
+           R"(CREATE UNIQUE INDEX IF NOT EXISTS label_global_name_idx ON label (name)
+                WHERE project_id IS NULL)",
+           R"(CREATE TABLE IF NOT EXISTS artifact_label (
+                artifact_id BIGINT NOT NULL REFERENCES artifact(id) ON DELETE CASCADE,
+                label_id BIGINT NOT NULL REFERENCES label(id) ON DELETE CASCADE,
+                creation_time BIGINT NOT NULL,
+                PRIMARY KEY (artifact_id, label_id)))",
+           R"(CREATE INDEX IF NOT EXISTS artifact_label_label_idx ON artifact_label (label_id))",
        }},
   };
   return kMigrations;

@@ -12,9 +12,6 @@ constexpr char kProjectSelect[] =
     "p.creation_time, p.update_time, "
     "(SELECT COUNT(*) FROM repository r WHERE r.project_id = p.project_id)";
 constexpr char kProjectFrom[] = "project p LEFT JOIN harbor_user u ON u.user_id = p.owner_id";
-constexpr char kPublicExpr[] =
-    "(CASE WHEN EXISTS (SELECT 1 FROM project_metadata m WHERE m.project_id = p.project_id "
-    "AND m.name = 'public' AND m.value = 'true') THEN 'true' ELSE 'false' END)";
 
 ProjectRecord ReadProject(const SqlRow& r) {
   ProjectRecord p;
@@ -57,6 +54,25 @@ std::string MembershipClause(int64_t user_id, const std::vector<int64_t>& groups
 }
 
 }  // namespace
+
+const char kProjectPublicExpr[] =
+    "(CASE WHEN EXISTS (SELECT 1 FROM project_metadata m WHERE m.project_id = p.project_id "
+    "AND m.name = 'public' AND m.value = 'true') THEN 'true' ELSE 'false' END)";
+
+std::string VisibleProjectCondition(const ProjectVisibility& who, std::vector<SqlValue>* params) {
+  if (who.all) return "1 = 1";
+  std::string where = std::string(kProjectPublicExpr) + " = 'true'";
+  if (who.user_id > 0) {
+    where = "(" + where +
+            " OR EXISTS (SELECT 1 FROM project_member pm WHERE pm.project_id = p.project_id "
+            "AND (" + MembershipClause(who.user_id, who.group_ids, params) + ")))";
+  }
+  if (who.project_id > 0) {
+    params->push_back(SqlInt(who.project_id));
+    where = "(" + where + " OR p.project_id = $" + std::to_string(params->size()) + ")";
+  }
+  return where;
+}
 
 Status ProjectStore::LoadMetadata(SqlTransaction& tx, ProjectRecord* p) {
   auto r = tx.Exec("SELECT name, value FROM project_metadata WHERE project_id = $1",
@@ -142,24 +158,12 @@ StatusOr<Page<ProjectRecord>> ProjectStore::List(const ListQuery& q, const Proje
   static const std::map<std::string, QueryColumn> kColumns = {
       {"name", {"p.name"}},
       {"project_id", {"p.project_id", true}},
-      {"public", {kPublicExpr}},
+      {"public", {kProjectPublicExpr}},
       {"owner", {"u.username"}},
       {"creation_time", {"p.creation_time", true}},
       {"update_time", {"p.update_time", true}}};
   std::vector<SqlValue> params;
-  std::string where;
-  if (!who.all) {
-    where = std::string(kPublicExpr) + " = 'true'";
-    if (who.user_id > 0) {
-      where = "(" + where +
-              " OR EXISTS (SELECT 1 FROM project_member pm WHERE pm.project_id = p.project_id "
-              "AND (" + MembershipClause(who.user_id, who.group_ids, &params) + ")))";
-    }
-    if (who.project_id > 0) {
-      params.push_back(SqlInt(who.project_id));
-      where = "(" + where + " OR p.project_id = $" + std::to_string(params.size()) + ")";
-    }
-  }
+  std::string where = VisibleProjectCondition(who, &params);
   BERTH_ASSIGN_OR_RETURN(RowPage rows, RunListQuery(db_, kProjectSelect, kProjectFrom, where,
                                                     params, q, kColumns, "p.project_id"));
   Page<ProjectRecord> page{{}, rows.total};

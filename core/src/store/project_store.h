@@ -48,6 +48,12 @@ struct ProjectVisibility {
   int64_t project_id = 0;  // also this project (a project robot's own)
 };
 
+// For other stores' SQL over `project p`: whether p is public ('true' /
+// 'false'), and the condition that `who` may see p (its parameters are
+// appended to `params`, numbered from there).
+extern const char kProjectPublicExpr[];
+std::string VisibleProjectCondition(const ProjectVisibility& who, std::vector<SqlValue>* params);
+
 class ProjectStore {
  public:
   explicit ProjectStore(SqlDatabase& db) : db_(db) {}

@@ -4,32 +4,13 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "store/artifact_columns.h"
 #include "store/digest_lock.h"
 #include "store/storage_accounting.h"
 
 namespace berth {
 
 namespace {
-
-constexpr char kArtifactColumns[] =
-    "a.id, a.repository_id, a.digest, a.media_type, a.artifact_type, a.manifest_size, a.size, "
-    "a.subject_digest, a.annotations, a.push_time, a.pull_time";
-
-ArtifactRecord ReadArtifact(const SqlRow& r) {
-  ArtifactRecord a;
-  a.id = r.Int(0);
-  a.repository_id = r.Int(1);
-  a.digest = r.Text(2);
-  a.media_type = r.Text(3);
-  a.artifact_type = r.Text(4);
-  a.manifest_size = r.Int(5);
-  a.size = r.Int(6);
-  a.subject_digest = r.Text(7);
-  a.annotations_json = r.Text(8);
-  a.push_time = r.Int(9);
-  a.pull_time = r.Int(10);
-  return a;
-}
 
 // Ensures the repository row exists and returns its id.
 StatusOr<int64_t> EnsureRepository(SqlTransaction& tx, std::string_view name, int64_t now) {
@@ -82,6 +63,17 @@ Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_
   auto kids = tx.Exec("SELECT child_id FROM artifact_reference WHERE parent_id = $1",
                       {SqlInt(artifact_id)});
   if (!kids.ok()) return kids.status();
+  // Accessories (signatures, SBOMs, any referrer) go with their subject, as
+  // in Harbor; an index's child that is itself kept by another parent stays.
+  auto accessories = tx.Exec(
+      "SELECT x.id FROM artifact x JOIN artifact a ON a.id = $1 WHERE x.repository_id = "
+      "a.repository_id AND x.accessory_of = a.digest AND x.id <> a.id AND NOT EXISTS "
+      "(SELECT 1 FROM artifact_reference ar WHERE ar.child_id = x.id)",
+      {SqlInt(artifact_id)});
+  if (!accessories.ok()) return accessories.status();
+  for (const auto& row : accessories->rows) {
+    BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, row.Int(0), touched));
+  }
   auto used = tx.Exec(
       "SELECT digest FROM artifact WHERE id = $1 UNION SELECT digest FROM artifact_blob "
       "WHERE artifact_id = $1",
@@ -99,6 +91,13 @@ Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_
     if (!keep.ok()) return keep.status();
     if (keep->rows[0].Int(0) == 0) {
       BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, child, touched));
+    } else {
+      // Kept by a tag or another index: listed again once no index holds it.
+      auto h = tx.Exec(
+          "UPDATE artifact SET top_level = 1 WHERE id = $1 AND accessory_of = '' AND NOT EXISTS "
+          "(SELECT 1 FROM artifact_reference ar WHERE ar.child_id = $1)",
+          {SqlInt(child)});
+      if (!h.ok()) return h.status();
     }
   }
   return {};
@@ -334,12 +333,16 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m,
     }
     auto ins = tx.Exec(
         "INSERT INTO artifact (repository_id, digest, media_type, artifact_type, manifest_size, "
-        "size, subject_digest, annotations, push_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-        "$9) ON CONFLICT (repository_id, digest) DO NOTHING",
+        "size, subject_digest, annotations, push_time, harbor_type, extra_attrs, accessory_of, "
+        "accessory_type, top_level) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+        "$13, $14) "
+        "ON CONFLICT (repository_id, digest) DO NOTHING",
         {SqlInt(repo_id), SqlText(m.digest), SqlText(m.media_type), SqlText(m.artifact_type),
          SqlInt(m.manifest_size), SqlInt(total),
          m.subject_digest.empty() ? SqlNull() : SqlText(m.subject_digest),
-         SqlText(m.annotations_json), SqlInt(now)});
+         SqlText(m.annotations_json), SqlInt(now), SqlText(m.type), SqlText(m.extra_attrs_json),
+         SqlText(m.accessory_of), SqlText(m.accessory_type),
+         SqlInt(m.accessory_of.empty() ? 1 : 0)});
     if (!ins.ok()) return ins.status();
     bool created = ins->affected > 0;
     if (!created) {
@@ -372,6 +375,9 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m,
             {SqlInt(out.id), SqlInt(child_ids[i]), SqlText(m.children[i].digest),
              SqlText(m.children[i].platform_json)});
         if (!r.ok()) return r.status();
+        // Listed under its index from now on, not on its own.
+        auto h = tx.Exec("UPDATE artifact SET top_level = 0 WHERE id = $1", {SqlInt(child_ids[i])});
+        if (!h.ok()) return h.status();
       }
     }
     if (!m.tag.empty()) {

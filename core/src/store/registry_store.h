@@ -33,6 +33,10 @@ struct ArtifactRecord {
   std::string annotations_json;
   int64_t push_time = 0;
   int64_t pull_time = 0;
+  std::string type;            // Harbor's: IMAGE, CHART, ... (registry/artifact_kind.h)
+  std::string extra_attrs_json;
+  std::string accessory_of;    // the subject's digest; "" when not an accessory
+  std::string accessory_type;
 };
 
 struct ManifestChild {
@@ -51,6 +55,10 @@ struct NewManifest {
   std::vector<std::string> blobs;       // must be linked in the repository
   std::vector<ManifestChild> children;  // must be artifacts of the repository
   std::string tag;                      // "" when pushed by digest
+  std::string type;                     // as in ArtifactRecord
+  std::string extra_attrs_json;
+  std::string accessory_of;
+  std::string accessory_type;
 };
 
 struct UploadRecord {
@@ -129,8 +137,8 @@ class RegistryStore {
                                                            std::string_view tag);
   // kNotFound when the tag does not exist.
   Status DeleteTag(std::string_view repo, std::string_view tag);
-  // Deletes the artifact and its tags; children no longer tagged or referenced
-  // go with it. kPreconditionFailed when an index in the repository uses it.
+  // Deletes the artifact, its tags and its accessories; children no longer
+  // tagged or referenced go with it. kPreconditionFailed when an index in the repository uses it.
   // Gives back the quota of every blob no other artifact of the project uses.
   Status DeleteArtifact(std::string_view repo, std::string_view digest);
   // Garbage collection of untagged artifacts: deletes it (as DeleteArtifact

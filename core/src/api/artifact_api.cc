@@ -1,0 +1,216 @@
+#include "api/artifact_api.h"
+
+#include "api/api_util.h"
+#include "common/strings.h"
+#include "registry/artifact_kind.h"
+
+namespace berth {
+
+namespace {
+
+constexpr char kBase[] = "/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts";
+
+// Harbor's zero time for "never pulled".
+std::string PullTime(int64_t ms) { return ms == 0 ? "0001-01-01T00:00:00.000Z" : ApiTime(ms); }
+
+nlohmann::json JsonOr(const std::string& text, nlohmann::json fallback) {
+  if (text.empty()) return fallback;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+// The path of an artifact as Harbor links it: the repository's slashes
+// encoded twice.
+std::string ArtifactPath(const std::string& project, const std::string& repo_full,
+                         const std::string& digest) {
+  std::string repo = repo_full.substr(project.size() + 1);
+  std::string encoded;
+  for (char c : repo) encoded += c == '/' ? std::string("%252F") : std::string(1, c);
+  return "/api/v2.0/projects/" + project + "/repositories/" + encoded + "/artifacts/" + digest;
+}
+
+nlohmann::json TagJson(const TagRecord& t) {
+  return {{"id", t.id},
+          {"repository_id", t.repository_id},
+          {"artifact_id", t.artifact_id},
+          {"name", t.name},
+          {"push_time", ApiTime(t.push_time)},
+          {"pull_time", PullTime(t.pull_time)},
+          {"immutable", false}};
+}
+
+nlohmann::json AccessoryJson(const ArtifactRecord& a, int64_t subject_id,
+                             const std::string& repo) {
+  return {{"id", a.id},
+          {"artifact_id", a.id},
+          {"subject_artifact_id", subject_id},
+          {"subject_artifact_digest", a.accessory_of},
+          {"subject_artifact_repo", repo},
+          {"size", a.size},
+          {"digest", a.digest},
+          {"type", a.accessory_type},
+          {"icon", ""},
+          {"creation_time", ApiTime(a.push_time)}};
+}
+
+nlohmann::json AdditionLinks(const ArtifactRecord& a, const std::string& project,
+                             const std::string& repo) {
+  nlohmann::json links = nlohmann::json::object();
+  std::vector<const char*> names;
+  bool is_index = !a.media_type.empty() && a.media_type.find("index") != std::string::npos;
+  is_index = is_index || a.media_type.find("manifest.list") != std::string::npos;
+  if (a.type == artifact_types::kImage && !is_index) names = {"build_history"};
+  if (a.type == artifact_types::kChart) names = {"values.yaml", "readme.md", "dependencies"};
+  for (const char* n : names) {
+    links[n] = {{"absolute", false},
+                {"href", ArtifactPath(project, repo, a.digest) + "/additions/" + n}};
+  }
+  return links;
+}
+
+nlohmann::json ArtifactJson(const ArtifactView& v, const ProjectRecord& p,
+                            const RepositoryInfo& repo, const ArtifactViewOptions& opts) {
+  const ArtifactRecord& a = v.artifact;
+  nlohmann::json j = {
+      {"id", a.id},
+      {"type", a.type.empty() ? artifact_types::kUnknown : a.type},
+      // Harbor: media_type is the config's (the manifest's for indexes).
+      {"media_type", a.artifact_type.empty() ? a.media_type : a.artifact_type},
+      {"manifest_media_type", a.media_type},
+      {"artifact_type", a.artifact_type},
+      {"project_id", p.project_id},
+      {"repository_id", a.repository_id},
+      {"repository_name", repo.name},
+      {"digest", a.digest},
+      {"size", a.size},
+      {"icon", ""},
+      {"push_time", ApiTime(a.push_time)},
+      {"pull_time", PullTime(a.pull_time)},
+      {"extra_attrs", JsonOr(a.extra_attrs_json, nlohmann::json::object())},
+      {"annotations", JsonOr(a.annotations_json, nlohmann::json::object())},
+      {"addition_links", AdditionLinks(a, p.name, repo.name)},
+  };
+  nlohmann::json refs = nlohmann::json::array();
+  for (const auto& r : v.references) {
+    nlohmann::json ref = {{"parent_id", r.parent_id},
+                          {"child_id", r.child_id},
+                          {"child_digest", r.child_digest}};
+    if (!r.platform_json.empty()) ref["platform"] = JsonOr(r.platform_json, nlohmann::json::object());
+    refs.push_back(std::move(ref));
+  }
+  if (!refs.empty()) j["references"] = std::move(refs);
+  if (opts.with_tag) {
+    nlohmann::json tags = nlohmann::json::array();
+    for (const auto& t : v.tags) tags.push_back(TagJson(t));
+    j["tags"] = std::move(tags);
+  }
+  if (opts.with_accessory) {
+    nlohmann::json acc = nlohmann::json::array();
+    for (const auto& x : v.accessories) acc.push_back(AccessoryJson(x, a.id, repo.name));
+    j["accessories"] = std::move(acc);
+  }
+  return j;
+}
+
+StatusOr<ArtifactViewOptions> ViewOptions(const RequestContext& ctx) {
+  ArtifactViewOptions o;
+  BERTH_ASSIGN_OR_RETURN(o.with_tag, QueryBool(ctx, "with_tag", true));
+  BERTH_ASSIGN_OR_RETURN(o.with_label, QueryBool(ctx, "with_label", false));
+  BERTH_ASSIGN_OR_RETURN(o.with_accessory, QueryBool(ctx, "with_accessory", false));
+  BERTH_ASSIGN_OR_RETURN(o.with_immutable_status, QueryBool(ctx, "with_immutable_status", false));
+  // Accepted for Harbor's clients; the overviews arrive with scanning.
+  for (const char* k : {"with_scan_overview", "with_sbom_overview", "with_signature",
+                        "with_inherited_accessory"}) {
+    BERTH_RETURN_IF_ERROR(QueryBool(ctx, k, false).status());
+  }
+  return o;
+}
+
+}  // namespace
+
+void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController& projects) {
+  auto project_of = [&projects](ApiCall& call) {
+    return projects.Resolve(call.Param("project_name"), true);
+  };
+  auto target = [&c, project_of](ApiCall& call, const char* resource,
+                                 const char* action) -> StatusOr<ArtifactTarget> {
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project_of(call));
+    return c.Resolve(call.ctx.identity, p, call.Param("repository_name"), call.Param("reference"),
+                     resource, action);
+  };
+
+  r.Add("GET", kBase, "artifacts", [&c, project_of](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project_of(call));
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(ArtifactViewOptions opts, ViewOptions(call.ctx));
+    RepositoryInfo repo;
+    BERTH_ASSIGN_OR_RETURN(auto page, c.List(call.ctx.identity, p, call.Param("repository_name"),
+                                             q, opts, &repo));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : page.items) out.push_back(ArtifactJson(v, p, repo, opts));
+    SetPagination(call.ctx, q, page.total);
+    return SendJsonValue(call.ctx, 200, out);
+  });
+
+  r.Add("POST", kBase, "artifacts", [&c, project_of](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project_of(call));
+    std::string from = call.ctx.query.Get("from");
+    if (from.empty()) return Status::InvalidArgument("from is required", "BAD_REQUEST");
+    BERTH_ASSIGN_OR_RETURN(std::string digest,
+                           c.Copy(call.ctx.identity, p, call.Param("repository_name"), from));
+    return SendCreated(call.ctx, call.ctx.raw_path + "/" + digest);
+  });
+
+  const std::string one = std::string(kBase) + "/{reference}";
+  r.Add("GET", one, "artifact", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ArtifactViewOptions opts, ViewOptions(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "artifact", "read"));
+    BERTH_ASSIGN_OR_RETURN(ArtifactView v, c.View(t, opts));
+    return SendJsonValue(call.ctx, 200, ArtifactJson(v, t.project, t.repository, opts));
+  });
+
+  r.Add("DELETE", one, "artifact", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "artifact", "delete"));
+    BERTH_RETURN_IF_ERROR(c.Delete(call.ctx.identity, t));
+    return SendOk(call.ctx);
+  });
+
+  r.Add("GET", one + "/tags", "artifact_tags", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
+    BERTH_RETURN_IF_ERROR(QueryBool(call.ctx, "with_immutable_status", false).status());
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "tag", "list"));
+    BERTH_ASSIGN_OR_RETURN(auto page, c.Tags(t, q));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& tag : page.items) out.push_back(TagJson(tag));
+    SetPagination(call.ctx, q, page.total);
+    return SendJsonValue(call.ctx, 200, out);
+  });
+
+  r.Add("POST", one + "/tags", "artifact_tags", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(std::string name, JsonString(body, "name", true));
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "tag", "create"));
+    BERTH_ASSIGN_OR_RETURN(TagRecord tag, c.CreateTag(call.ctx.identity, t, name));
+    return SendCreated(call.ctx, call.ctx.raw_path + "/" + tag.name);
+  });
+
+  r.Add("DELETE", one + "/tags/{tag_name}", "artifact_tag", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "tag", "delete"));
+    BERTH_RETURN_IF_ERROR(c.DeleteTag(call.ctx.identity, t, call.Param("tag_name")));
+    return SendOk(call.ctx);
+  });
+
+  r.Add("GET", one + "/accessories", "artifact_accessories", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "accessory", "list"));
+    BERTH_ASSIGN_OR_RETURN(auto page, c.Accessories(t, q));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : page.items) {
+      out.push_back(AccessoryJson(a, t.artifact.id, t.repository.name));
+    }
+    SetPagination(call.ctx, q, page.total);
+    return SendJsonValue(call.ctx, 200, out);
+  });
+}
+
+}  // namespace berth

@@ -1,0 +1,231 @@
+#include "artifact/artifact_controller.h"
+
+#include "registry/manifest.h"
+#include "registry/reference.h"
+
+namespace berth {
+
+namespace {
+
+Status ArtifactNotFound(const std::string& what) {
+  return Status::NotFound("artifact " + what + " not found", "NOT_FOUND");
+}
+
+// Indexes of indexes are legal; a copy deeper than this is not a real one.
+constexpr int kMaxCopyDepth = 4;
+
+ManifestReference DigestRef(const std::string& digest) {
+  ManifestReference r;
+  r.is_digest = true;
+  auto d = Digest::Parse(digest);
+  if (d.ok()) r.digest = *d;
+  return r;
+}
+
+ManifestReference TagRef(const std::string& tag) {
+  ManifestReference r;
+  r.tag = tag;
+  return r;
+}
+
+std::vector<int64_t> IdsOf(const std::vector<ArtifactView>& views) {
+  std::vector<int64_t> ids;
+  for (const auto& v : views) ids.push_back(v.artifact.id);
+  return ids;
+}
+
+}  // namespace
+
+StatusOr<ArtifactTarget> ArtifactController::Resolve(const Identity& who, const ProjectRecord& p,
+                                                     const std::string& repo_param,
+                                                     const std::string& reference,
+                                                     const std::string& resource,
+                                                     const std::string& action) {
+  BERTH_RETURN_IF_ERROR(projects_.Check(who, p, resource, action));
+  BERTH_ASSIGN_OR_RETURN(std::string name, RepositoryController::FullName(p, repo_param));
+  auto ref = ParseManifestReference(reference);
+  if (!ref.ok()) return Status::InvalidArgument(ref.status().message(), "BAD_REQUEST");
+  BERTH_ASSIGN_OR_RETURN(auto repo, artifacts_.GetRepository(name));
+  if (!repo) return Status::NotFound("repository " + name + " not found", "NOT_FOUND");
+  std::optional<ArtifactRecord> a;
+  if (ref->is_digest) {
+    BERTH_ASSIGN_OR_RETURN(a, registry_.GetArtifactByDigest(name, ref->digest.ToString()));
+  } else {
+    BERTH_ASSIGN_OR_RETURN(a, registry_.GetArtifactByTag(name, ref->tag));
+  }
+  if (!a) return ArtifactNotFound(name + (ref->is_digest ? "@" : ":") + reference);
+  return ArtifactTarget{p, std::move(*repo), std::move(*a)};
+}
+
+Status ArtifactController::Fill(int64_t repository_id, const ArtifactViewOptions& opts,
+                                std::vector<ArtifactView>* views) {
+  std::vector<int64_t> ids = IdsOf(*views);
+  if (opts.with_tag) {
+    BERTH_ASSIGN_OR_RETURN(auto tags, artifacts_.TagsOf(ids));
+    for (auto& v : *views) v.tags = std::move(tags[v.artifact.id]);
+  }
+  BERTH_ASSIGN_OR_RETURN(auto refs, artifacts_.ReferencesOf(ids));
+  for (auto& v : *views) v.references = std::move(refs[v.artifact.id]);
+  if (opts.with_accessory) {
+    std::vector<std::string> digests;
+    for (const auto& v : *views) digests.push_back(v.artifact.digest);
+    BERTH_ASSIGN_OR_RETURN(auto acc, artifacts_.AccessoriesOf(repository_id, digests));
+    for (auto& v : *views) v.accessories = std::move(acc[v.artifact.digest]);
+  }
+  return {};
+}
+
+StatusOr<Page<ArtifactView>> ArtifactController::List(const Identity& who, const ProjectRecord& p,
+                                                      const std::string& repo_param,
+                                                      const ListQuery& q,
+                                                      const ArtifactViewOptions& opts,
+                                                      RepositoryInfo* repo) {
+  BERTH_RETURN_IF_ERROR(projects_.Check(who, p, "artifact", "list"));
+  BERTH_ASSIGN_OR_RETURN(std::string name, RepositoryController::FullName(p, repo_param));
+  BERTH_ASSIGN_OR_RETURN(auto r, artifacts_.GetRepository(name));
+  if (!r) return Status::NotFound("repository " + name + " not found", "NOT_FOUND");
+  *repo = *r;
+  BERTH_ASSIGN_OR_RETURN(auto page, artifacts_.ListArtifacts(r->id, q));
+  Page<ArtifactView> out{{}, page.total};
+  for (auto& a : page.items) out.items.push_back({std::move(a), {}, {}, {}});
+  BERTH_RETURN_IF_ERROR(Fill(r->id, opts, &out.items));
+  return out;
+}
+
+StatusOr<ArtifactView> ArtifactController::View(const ArtifactTarget& t,
+                                                const ArtifactViewOptions& opts) {
+  std::vector<ArtifactView> one = {{t.artifact, {}, {}, {}}};
+  BERTH_RETURN_IF_ERROR(Fill(t.repository.id, opts, &one));
+  return std::move(one[0]);
+}
+
+Status ArtifactController::Delete(const Identity& who, const ArtifactTarget& t) {
+  Status s = manifests_.Delete(t.repository.name, DigestRef(t.artifact.digest),
+                               Actor{who.username, ""});
+  if (s.code() == Code::kNotFound) return ArtifactNotFound(t.artifact.digest);
+  if (s.code() == Code::kPreconditionFailed) {
+    return Status(Code::kPreconditionFailed, s.message(), "PRECONDITION");
+  }
+  return s;
+}
+
+StatusOr<std::string> ArtifactController::Copy(const Identity& who, const ProjectRecord& p,
+                                               const std::string& repo_param,
+                                               const std::string& from) {
+  BERTH_RETURN_IF_ERROR(projects_.Check(who, p, "artifact", "create"));
+  BERTH_ASSIGN_OR_RETURN(std::string to_repo, RepositoryController::FullName(p, repo_param));
+  // "project/repo@digest" or "project/repo:tag".
+  std::string src_repo, reference;
+  size_t at = from.find('@');
+  size_t colon = from.rfind(':');
+  size_t slash = from.rfind('/');
+  if (at != std::string::npos) {
+    src_repo = from.substr(0, at);
+    reference = from.substr(at + 1);
+  } else if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    src_repo = from.substr(0, colon);
+    reference = from.substr(colon + 1);
+  } else {
+    return Status::InvalidArgument("from must be project/repository@digest or project/repository:tag",
+                                   "BAD_REQUEST");
+  }
+  size_t first = src_repo.find('/');
+  if (first == std::string::npos || first == 0) {
+    return Status::InvalidArgument("from must name a repository inside a project", "BAD_REQUEST");
+  }
+  BERTH_ASSIGN_OR_RETURN(ProjectRecord src_project, projects_.Resolve(src_repo.substr(0, first), true));
+  BERTH_ASSIGN_OR_RETURN(ArtifactTarget src,
+                         Resolve(who, src_project, src_repo.substr(first + 1), reference,
+                                 "repository", "pull"));
+  if (src.repository.name == to_repo) {
+    return Status::InvalidArgument("the source and the destination are the same repository",
+                                   "BAD_REQUEST");
+  }
+  Actor actor{who.username, ""};
+  BERTH_RETURN_IF_ERROR(CopyDeep(src.repository.name, to_repo, src.artifact, actor, 0));
+  return src.artifact.digest;
+}
+
+Status ArtifactController::CopyDeep(const std::string& from_repo, const std::string& to_repo,
+                                    const ArtifactRecord& a, const Actor& actor, int depth) {
+  if (depth > kMaxCopyDepth) {
+    return Status::InvalidArgument("artifact nests indexes too deeply to copy", "BAD_REQUEST");
+  }
+  BERTH_ASSIGN_OR_RETURN(auto content, manifests_.Get(from_repo, DigestRef(a.digest), {}));
+  const std::string& body = *content.body;
+  BERTH_ASSIGN_OR_RETURN(ParsedManifest parsed, ParseManifest(body, a.media_type));
+  for (const auto& child : parsed.manifests) {
+    BERTH_ASSIGN_OR_RETURN(auto c, registry_.GetArtifactByDigest(from_repo, child.digest.ToString()));
+    if (!c) return ArtifactNotFound(from_repo + "@" + child.digest.ToString());
+    BERTH_RETURN_IF_ERROR(CopyDeep(from_repo, to_repo, *c, actor, depth + 1));
+  }
+  // Mount: the destination links the blobs the source holds; no bytes move.
+  for (const auto& d : parsed.RequiredBlobs()) {
+    BERTH_ASSIGN_OR_RETURN(auto size, registry_.GetLinkedBlobSize(from_repo, d));
+    if (!size) return Status::NotFound("blob " + d + " of the source is missing", "NOT_FOUND");
+    BERTH_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(d));
+    BERTH_RETURN_IF_ERROR(registry_.LinkBlob(to_repo, d, *size, nullptr, [this, digest] {
+      return blobs_.CheckPresent(digest, "BLOB_UNKNOWN");
+    }));
+  }
+  // Tags (the root's and its accessories'; an index's children keep none):
+  // pushing with the first tag lets a cosign tag-scheme signature be
+  // recognised as one, as it was in the source.
+  std::vector<std::string> tags;
+  if (depth == 0 || !a.accessory_of.empty()) {
+    BERTH_ASSIGN_OR_RETURN(auto by_artifact, artifacts_.TagsOf({a.id}));
+    for (const auto& t : by_artifact[a.id]) tags.push_back(t.name);
+  }
+  if (tags.empty()) {
+    BERTH_RETURN_IF_ERROR(manifests_.Put(to_repo, DigestRef(a.digest), body, a.media_type, actor).status());
+  }
+  for (const auto& t : tags) {
+    BERTH_RETURN_IF_ERROR(manifests_.Put(to_repo, TagRef(t), body, a.media_type, actor).status());
+  }
+  // Accessories follow their subject.
+  BERTH_ASSIGN_OR_RETURN(auto src_repo, artifacts_.GetRepository(from_repo));
+  if (!src_repo) return Status::NotFound("repository " + from_repo + " not found", "NOT_FOUND");
+  BERTH_ASSIGN_OR_RETURN(auto acc, artifacts_.AccessoriesOf(src_repo->id, {a.digest}));
+  for (const auto& x : acc[a.digest]) {
+    if (x.id == a.id) continue;
+    BERTH_RETURN_IF_ERROR(CopyDeep(from_repo, to_repo, x, actor, depth + 1));
+  }
+  return {};
+}
+
+StatusOr<Page<TagRecord>> ArtifactController::Tags(const ArtifactTarget& t, const ListQuery& q) {
+  return artifacts_.ListTags(t.artifact.id, q);
+}
+
+StatusOr<TagRecord> ArtifactController::CreateTag(const Identity& who, const ArtifactTarget& t,
+                                                  const std::string& name) {
+  if (!IsValidTag(name)) {
+    return Status::InvalidArgument("invalid tag name '" + name + "'", "BAD_REQUEST");
+  }
+  BERTH_ASSIGN_OR_RETURN(TagRecord tag, artifacts_.CreateTag(t.artifact.id, name));
+  audit_.Record({0, t.project.project_id, who.username, t.repository.name + ":" + name, "tag",
+                 "create", "success", 0});
+  return tag;
+}
+
+Status ArtifactController::DeleteTag(const Identity& who, const ArtifactTarget& t,
+                                     const std::string& name) {
+  BERTH_RETURN_IF_ERROR(artifacts_.DeleteTag(t.artifact.id, name));
+  audit_.Record({0, t.project.project_id, who.username, t.repository.name + ":" + name, "tag",
+                 "delete", "success", 0});
+  return {};
+}
+
+StatusOr<Page<ArtifactRecord>> ArtifactController::Accessories(const ArtifactTarget& t,
+                                                               const ListQuery& q) {
+  return artifacts_.ListAccessories(t.repository.id, t.artifact.digest, q);
+}
+
+StatusOr<std::shared_ptr<const std::string>> ArtifactController::ManifestBody(
+    const ArtifactTarget& t) {
+  BERTH_ASSIGN_OR_RETURN(auto content,
+                         manifests_.Get(t.repository.name, DigestRef(t.artifact.digest), {}));
+  return content.body;
+}
+
+}  // namespace berth

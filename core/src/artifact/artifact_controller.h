@@ -1,0 +1,93 @@
+// ArtifactController: Harbor's artifact resources — list and get with their
+// tags, references and accessories, delete, copy between repositories, tags
+// and accessories — with the RBAC of each operation. Pushes and pulls stay
+// with the registry's ManifestController, which this one uses for writes so
+// that events, audit and quotas see the same thing.
+#ifndef BERTH_ARTIFACT_ARTIFACT_CONTROLLER_H_
+#define BERTH_ARTIFACT_ARTIFACT_CONTROLLER_H_
+
+#include <string>
+#include <vector>
+
+#include "artifact/repository_controller.h"
+#include "blob/blob_store.h"
+#include "registry/manifest_controller.h"
+#include "store/artifact_store.h"
+
+namespace berth {
+
+// An artifact named by a request: its project, repository and row.
+struct ArtifactTarget {
+  ProjectRecord project;
+  RepositoryInfo repository;
+  ArtifactRecord artifact;
+};
+
+struct ArtifactViewOptions {
+  bool with_tag = true;
+  bool with_label = false;
+  bool with_accessory = false;
+  bool with_immutable_status = false;
+};
+
+// An artifact with what the list asked for.
+struct ArtifactView {
+  ArtifactRecord artifact;
+  std::vector<TagRecord> tags;
+  std::vector<ReferenceRecord> references;
+  std::vector<ArtifactRecord> accessories;
+};
+
+class ArtifactController {
+ public:
+  ArtifactController(ProjectController& projects, ArtifactStore& artifacts,
+                     RegistryStore& registry, ManifestController& manifests, BlobStore& blobs,
+                     AuditLog& audit)
+      : projects_(projects),
+        artifacts_(artifacts),
+        registry_(registry),
+        manifests_(manifests),
+        blobs_(blobs),
+        audit_(audit) {}
+
+  // The artifact `reference` (a digest or a tag) names, once `who` may do
+  // `action` on `resource` of the project. 404 NOT_FOUND when missing.
+  StatusOr<ArtifactTarget> Resolve(const Identity& who, const ProjectRecord& p,
+                                   const std::string& repo_param, const std::string& reference,
+                                   const std::string& resource, const std::string& action);
+
+  StatusOr<Page<ArtifactView>> List(const Identity& who, const ProjectRecord& p,
+                                    const std::string& repo_param, const ListQuery& q,
+                                    const ArtifactViewOptions& opts, RepositoryInfo* repo);
+  StatusOr<ArtifactView> View(const ArtifactTarget& t, const ArtifactViewOptions& opts);
+  Status Delete(const Identity& who, const ArtifactTarget& t);
+  // Copies "project/repo@digest" or "project/repo:tag" (with its children,
+  // tags and accessories) into the repository; blobs are linked, not copied.
+  StatusOr<std::string> Copy(const Identity& who, const ProjectRecord& p,
+                             const std::string& repo_param, const std::string& from);
+
+  StatusOr<Page<TagRecord>> Tags(const ArtifactTarget& t, const ListQuery& q);
+  StatusOr<TagRecord> CreateTag(const Identity& who, const ArtifactTarget& t,
+                                const std::string& name);
+  Status DeleteTag(const Identity& who, const ArtifactTarget& t, const std::string& name);
+  StatusOr<Page<ArtifactRecord>> Accessories(const ArtifactTarget& t, const ListQuery& q);
+  // The manifest's bytes (for additions).
+  StatusOr<std::shared_ptr<const std::string>> ManifestBody(const ArtifactTarget& t);
+
+ private:
+  Status Fill(int64_t repository_id, const ArtifactViewOptions& opts,
+              std::vector<ArtifactView>* views);
+  Status CopyDeep(const std::string& from_repo, const std::string& to_repo,
+                  const ArtifactRecord& a, const Actor& actor, int depth);
+
+  ProjectController& projects_;
+  ArtifactStore& artifacts_;
+  RegistryStore& registry_;
+  ManifestController& manifests_;
+  BlobStore& blobs_;
+  AuditLog& audit_;
+};
+
+}  // namespace berth
+
+#endif  // BERTH_ARTIFACT_ARTIFACT_CONTROLLER_H_
