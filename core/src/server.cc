@@ -473,7 +473,8 @@ Status Server::Init() {
   p.repository_controller = std::make_unique<RepositoryController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.evaluator, *p.audit);
   p.artifact_controller = std::make_unique<ArtifactController>(
-      *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.audit);
+      *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.label_store,
+      *p.labels, *p.audit);
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
   RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
   QuotaController* quotas = p.quotas.get();

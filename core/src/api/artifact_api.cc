@@ -1,7 +1,10 @@
 #include "api/artifact_api.h"
 
 #include "api/api_util.h"
+#include "api/label_api.h"
 #include "common/strings.h"
+#include "http/response.h"
+#include "registry/artifact_icons.h"
 #include "registry/artifact_kind.h"
 
 namespace berth {
@@ -49,7 +52,7 @@ nlohmann::json AccessoryJson(const ArtifactRecord& a, int64_t subject_id,
           {"size", a.size},
           {"digest", a.digest},
           {"type", a.accessory_type},
-          {"icon", ""},
+          {"icon", std::string(IconDigestForType(a.accessory_type))},
           {"creation_time", ApiTime(a.push_time)}};
 }
 
@@ -83,7 +86,7 @@ nlohmann::json ArtifactJson(const ArtifactView& v, const ProjectRecord& p,
       {"repository_name", repo.name},
       {"digest", a.digest},
       {"size", a.size},
-      {"icon", ""},
+      {"icon", std::string(IconDigestForType(a.type))},
       {"push_time", ApiTime(a.push_time)},
       {"pull_time", PullTime(a.pull_time)},
       {"extra_attrs", JsonOr(a.extra_attrs_json, nlohmann::json::object())},
@@ -103,6 +106,11 @@ nlohmann::json ArtifactJson(const ArtifactView& v, const ProjectRecord& p,
     nlohmann::json tags = nlohmann::json::array();
     for (const auto& t : v.tags) tags.push_back(TagJson(t));
     j["tags"] = std::move(tags);
+  }
+  if (opts.with_label) {
+    nlohmann::json labels = nlohmann::json::array();
+    for (const auto& l : v.labels) labels.push_back(LabelJson(l));
+    j["labels"] = std::move(labels);
   }
   if (opts.with_accessory) {
     nlohmann::json acc = nlohmann::json::array();
@@ -197,6 +205,29 @@ void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController&
   r.Add("DELETE", one + "/tags/{tag_name}", "artifact_tag", [&c, target](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "tag", "delete"));
     BERTH_RETURN_IF_ERROR(c.DeleteTag(call.ctx.identity, t, call.Param("tag_name")));
+    return SendOk(call.ctx);
+  });
+
+  r.Add("GET", one + "/additions/{addition}", "artifact_addition", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "artifact-addition", "read"));
+    BERTH_ASSIGN_OR_RETURN(Addition a, c.GetAddition(t, call.Param("addition")));
+    SendBody(call.ctx, 200, a.content_type, a.body);
+    return {};
+  });
+
+  r.Add("POST", one + "/labels", "artifact_labels", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(int64_t id, JsonInt(body, "id", 0));
+    if (id <= 0) return Status::InvalidArgument("id must be a positive label id", "BAD_REQUEST");
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "artifact-label", "create"));
+    BERTH_RETURN_IF_ERROR(c.AddLabel(call.ctx.identity, t, id));
+    return SendOk(call.ctx);
+  });
+
+  r.Add("DELETE", one + "/labels/{label_id}", "artifact_label", [&c, target](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(int64_t id, ParseId(call.Param("label_id"), "label_id"));
+    BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "artifact-label", "delete"));
+    BERTH_RETURN_IF_ERROR(c.RemoveLabel(call.ctx.identity, t, id));
     return SendOk(call.ctx);
   });
 

@@ -11,6 +11,9 @@ Status ArtifactNotFound(const std::string& what) {
   return Status::NotFound("artifact " + what + " not found", "NOT_FOUND");
 }
 
+// A chart layer or image config read for an addition.
+constexpr int64_t kMaxAdditionBlobBytes = 20 << 20;
+
 // Indexes of indexes are legal; a copy deeper than this is not a real one.
 constexpr int kMaxCopyDepth = 4;
 
@@ -72,6 +75,10 @@ Status ArtifactController::Fill(int64_t repository_id, const ArtifactViewOptions
     BERTH_ASSIGN_OR_RETURN(auto acc, artifacts_.AccessoriesOf(repository_id, digests));
     for (auto& v : *views) v.accessories = std::move(acc[v.artifact.digest]);
   }
+  if (opts.with_label) {
+    BERTH_ASSIGN_OR_RETURN(auto labels, label_store_.LabelsOfArtifacts(ids));
+    for (auto& v : *views) v.labels = std::move(labels[v.artifact.id]);
+  }
   return {};
 }
 
@@ -87,14 +94,14 @@ StatusOr<Page<ArtifactView>> ArtifactController::List(const Identity& who, const
   *repo = *r;
   BERTH_ASSIGN_OR_RETURN(auto page, artifacts_.ListArtifacts(r->id, q));
   Page<ArtifactView> out{{}, page.total};
-  for (auto& a : page.items) out.items.push_back({std::move(a), {}, {}, {}});
+  for (auto& a : page.items) out.items.push_back({std::move(a), {}, {}, {}, {}});
   BERTH_RETURN_IF_ERROR(Fill(r->id, opts, &out.items));
   return out;
 }
 
 StatusOr<ArtifactView> ArtifactController::View(const ArtifactTarget& t,
                                                 const ArtifactViewOptions& opts) {
-  std::vector<ArtifactView> one = {{t.artifact, {}, {}, {}}};
+  std::vector<ArtifactView> one = {{t.artifact, {}, {}, {}, {}}};
   BERTH_RETURN_IF_ERROR(Fill(t.repository.id, opts, &one));
   return std::move(one[0]);
 }
@@ -221,11 +228,43 @@ StatusOr<Page<ArtifactRecord>> ArtifactController::Accessories(const ArtifactTar
   return artifacts_.ListAccessories(t.repository.id, t.artifact.digest, q);
 }
 
-StatusOr<std::shared_ptr<const std::string>> ArtifactController::ManifestBody(
-    const ArtifactTarget& t) {
+StatusOr<Addition> ArtifactController::GetAddition(const ArtifactTarget& t,
+                                                   const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(AdditionKind kind, ParseAdditionKind(name));
   BERTH_ASSIGN_OR_RETURN(auto content,
                          manifests_.Get(t.repository.name, DigestRef(t.artifact.digest), {}));
-  return content.body;
+  BERTH_ASSIGN_OR_RETURN(ParsedManifest parsed, ParseManifest(*content.body, t.artifact.media_type));
+  return BuildAddition(kind, t.artifact.type, parsed,
+                       [this](const Descriptor& d) -> StatusOr<std::string> {
+                         if (d.size > kMaxAdditionBlobBytes) {
+                           return Status::InvalidArgument("the blob is too large to read",
+                                                          "BAD_REQUEST");
+                         }
+                         std::string out;
+                         BERTH_RETURN_IF_ERROR(blobs_.GetContent(d.digest, &out, kMaxAdditionBlobBytes));
+                         return out;
+                       });
+}
+
+Status ArtifactController::AddLabel(const Identity& who, const ArtifactTarget& t,
+                                    int64_t label_id) {
+  BERTH_ASSIGN_OR_RETURN(LabelRecord label,
+                         labels_.ResolveForArtifact(who, t.project.project_id, label_id));
+  BERTH_RETURN_IF_ERROR(label_store_.AttachToArtifact(t.artifact.id, label.id));
+  audit_.Record({0, t.project.project_id, who.username,
+                 t.repository.name + "@" + t.artifact.digest, "artifact-label", "create",
+                 "success", 0});
+  return {};
+}
+
+Status ArtifactController::RemoveLabel(const Identity& who, const ArtifactTarget& t,
+                                       int64_t label_id) {
+  BERTH_RETURN_IF_ERROR(projects_.Check(who, t.project, "artifact-label", "delete"));
+  BERTH_RETURN_IF_ERROR(label_store_.DetachFromArtifact(t.artifact.id, label_id));
+  audit_.Record({0, t.project.project_id, who.username,
+                 t.repository.name + "@" + t.artifact.digest, "artifact-label", "delete",
+                 "success", 0});
+  return {};
 }
 
 }  // namespace berth

@@ -11,8 +11,11 @@
 
 #include "artifact/repository_controller.h"
 #include "blob/blob_store.h"
+#include "label/label_controller.h"
+#include "registry/artifact_additions.h"
 #include "registry/manifest_controller.h"
 #include "store/artifact_store.h"
+#include "store/label_store.h"
 
 namespace berth {
 
@@ -36,18 +39,21 @@ struct ArtifactView {
   std::vector<TagRecord> tags;
   std::vector<ReferenceRecord> references;
   std::vector<ArtifactRecord> accessories;
+  std::vector<LabelRecord> labels;
 };
 
 class ArtifactController {
  public:
   ArtifactController(ProjectController& projects, ArtifactStore& artifacts,
                      RegistryStore& registry, ManifestController& manifests, BlobStore& blobs,
-                     AuditLog& audit)
+                     LabelStore& label_store, LabelController& labels, AuditLog& audit)
       : projects_(projects),
         artifacts_(artifacts),
         registry_(registry),
         manifests_(manifests),
         blobs_(blobs),
+        label_store_(label_store),
+        labels_(labels),
         audit_(audit) {}
 
   // The artifact `reference` (a digest or a tag) names, once `who` may do
@@ -71,8 +77,13 @@ class ArtifactController {
                                 const std::string& name);
   Status DeleteTag(const Identity& who, const ArtifactTarget& t, const std::string& name);
   StatusOr<Page<ArtifactRecord>> Accessories(const ArtifactTarget& t, const ListQuery& q);
-  // The manifest's bytes (for additions).
-  StatusOr<std::shared_ptr<const std::string>> ManifestBody(const ArtifactTarget& t);
+  // Harbor's additions (build_history, values.yaml, readme.md,
+  // dependencies); 404 for a type without that addition.
+  StatusOr<Addition> GetAddition(const ArtifactTarget& t, const std::string& name);
+  // 409 when attached already; 400 for another project's label.
+  Status AddLabel(const Identity& who, const ArtifactTarget& t, int64_t label_id);
+  // 404 when the label is not on the artifact.
+  Status RemoveLabel(const Identity& who, const ArtifactTarget& t, int64_t label_id);
 
  private:
   Status Fill(int64_t repository_id, const ArtifactViewOptions& opts,
@@ -85,6 +96,8 @@ class ArtifactController {
   RegistryStore& registry_;
   ManifestController& manifests_;
   BlobStore& blobs_;
+  LabelStore& label_store_;
+  LabelController& labels_;
   AuditLog& audit_;
 };
 

@@ -286,11 +286,8 @@ const std::vector<Migration>& AllMigrations() {
                 WHERE pb.project_id = quota.reference_id), 0) WHERE reference = 'project')",
        }},
       {7,
-       "artifact management: Harbor's artifact types, accessories, repository descriptions and "
-       "pull counts",
+       "artifact management: Harbor's artifact types, accessories and extra attributes",
        {
-           R"(ALTER TABLE repository ADD COLUMN description TEXT NOT NULL DEFAULT '')",
-           R"(ALTER TABLE repository ADD COLUMN pull_count BIGINT NOT NULL DEFAULT 0)",
            // Harbor's type (IMAGE, CHART, ...), decided at push.
            R"(ALTER TABLE artifact ADD COLUMN harbor_type TEXT NOT NULL DEFAULT '')",
            // Read from the config blob at push (architecture, os, ...).
