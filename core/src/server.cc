@@ -14,6 +14,7 @@
 #include "artifact/repository_controller.h"
 #include "store/artifact_store.h"
 #include "api/audit_api.h"
+#include "api/configuration_api.h"
 #include "api/jobservice_api.h"
 #include "api/label_api.h"
 #include "api/system_job_api.h"
@@ -38,6 +39,8 @@
 #include "auth/token_handler.h"
 #include "auth/token_service.h"
 #include "blob/blob_store.h"
+#include "config/config_controller.h"
+#include "config/runtime_settings.h"
 #include "iam/bootstrap.h"
 #include "iam/project_controller.h"
 #include "iam/robot_controller.h"
@@ -47,6 +50,7 @@
 #include "quota/quota_controller.h"
 #include "quota/quota_recount_job.h"
 #include "store/audit_store.h"
+#include "store/config_store.h"
 #include "store/project_store.h"
 #include "store/label_store.h"
 #include "store/quota_store.h"
@@ -57,6 +61,7 @@
 #include "common/strings.h"
 #include "http/http_server.h"
 #include "http/https_redirect.h"
+#include "http/read_only_gate.h"
 #include "http/tls_context.h"
 #include "http/metrics.h"
 #include "http/ops_handler.h"
@@ -131,10 +136,16 @@ struct Server::Parts {
   std::unique_ptr<RobotStore> robots;
   std::unique_ptr<SessionStore> session_store;
   std::unique_ptr<AuditStore> audit_store;
-  std::unique_ptr<AuditForwarder> audit_forwarder;
   std::unique_ptr<AuditLog> audit;
+  std::string audit_endpoint;  // of the forwarder in use ("" = none)
+  // System configuration: file, environment, then /configurations.
+  std::unique_ptr<ConfigStore> config_store;
+  std::unique_ptr<SettingsSource> settings;
+  std::unique_ptr<ConfigController> configs;
+  std::unique_ptr<ReadOnlyGate> read_only_v2;
+  std::unique_ptr<ReadOnlyGate> read_only_api;
   std::unique_ptr<PluginAuthBackend> db_auth;
-  std::unique_ptr<PluginAuthBackend> mode_auth;
+  std::shared_ptr<AuthBackend> mode_auth;
   LoginLimiter limiter;
   std::unique_ptr<Authenticator> authenticator;
   std::unique_ptr<TokenService> tokens;
@@ -260,9 +271,25 @@ Status Server::Init() {
   p.session_store = std::make_unique<SessionStore>(*p.db);
   p.audit_store = std::make_unique<AuditStore>(*p.db);
   p.audit = std::make_unique<AuditLog>(*p.audit_store, log_);
-  if (!config_.audit.forward_endpoint.empty()) {
-    p.audit_forwarder = std::make_unique<AuditForwarder>(config_.audit.forward_endpoint, log_);
-    p.audit->set_forwarder(p.audit_forwarder.get(), config_.audit.skip_database);
+
+  // The settings /configurations may change: berth.yml and the environment
+  // fix what they set; the rest comes from the database.
+  p.config_store = std::make_unique<ConfigStore>(*p.db);
+  p.settings = std::make_unique<SettingsSource>(RuntimeSettings::FromConfig(config_));
+  p.configs = std::make_unique<ConfigController>(
+      *p.config_store, *p.users, *p.settings, config_,
+      ConfigHooks{[this](const std::string& mode, const std::string& cfg)
+                      -> StatusOr<std::shared_ptr<AuthBackend>> { return MakeAuthBackend(mode, cfg); },
+                  [this](const RuntimeSettings& s,
+                         std::optional<std::shared_ptr<AuthBackend>> backend) {
+                    ApplySettings(s, std::move(backend));
+                  }});
+  BERTH_ASSIGN_OR_RETURN(RuntimeSettings effective, p.configs->Effective());
+  p.settings->Set(effective);
+  if (!effective.audit_log_forward_endpoint.empty()) {
+    p.audit_endpoint = effective.audit_log_forward_endpoint;
+    p.audit->set_forwarder(std::make_shared<AuditForwarder>(p.audit_endpoint, log_),
+                           effective.skip_audit_log_database);
   }
   // The job service and its first consumers.
   p.job_store = std::make_unique<JobStore>(*p.db);
@@ -277,29 +304,46 @@ Status Server::Init() {
 
   // Auth backends: the database one always (local users, the administrator),
   // plus the one auth.mode names.
-  auto make_auth = [&](const std::string& name, const std::string& cfg)
-      -> StatusOr<std::unique_ptr<PluginAuthBackend>> {
-    const berth_provider* ap = p.plugins.FindProvider(BERTH_KIND_AUTH, name);
+  {
+    const berth_provider* ap = p.plugins.FindProvider(BERTH_KIND_AUTH, "db");
     if (ap == nullptr) {
-      return Status::InvalidArgument("auth provider '" + name +
-                                     "' is not provided by any loaded plugin (see `berthd plugins list`)");
+      return Status::InvalidArgument(
+          "auth provider 'db' is not provided by any loaded plugin (see `berthd plugins list`)");
     }
-    BERTH_ASSIGN_OR_RETURN(void* inst, p.plugins.CreateInstance(ap, cfg));
-    return std::make_unique<PluginAuthBackend>(ap, inst, &log_);
-  };
-  BERTH_ASSIGN_OR_RETURN(p.db_auth, make_auth("db", config_.auth.db_config_json));
-  if (config_.auth.mode != "db") {
-    BERTH_ASSIGN_OR_RETURN(p.mode_auth, make_auth(config_.auth.mode, config_.auth.config_json));
+    BERTH_ASSIGN_OR_RETURN(void* inst, p.plugins.CreateInstance(ap, config_.auth.db_config_json));
+    p.db_auth = std::make_unique<PluginAuthBackend>(ap, inst, &log_);
+  }
+  if (effective.auth_mode != "db") {
+    auto made = MakeAuthBackend(effective.auth_mode, effective.auth_config_json);
+    bool from_file = effective.auth_mode == config_.auth.mode &&
+                     effective.auth_config_json == RuntimeSettings::FromConfig(config_).auth_config_json;
+    if (!made.ok() && from_file) return made.status();
+    if (!made.ok()) {
+      // Settings stored through /configurations that no longer work (a
+      // plugin gone, say): the file's mode, so an administrator can sign in
+      // and fix them.
+      log_.Error("the stored auth settings are not usable; using berth.yml's",
+                 {{"mode", effective.auth_mode}, {"error", made.status().message()}});
+      RuntimeSettings file = RuntimeSettings::FromConfig(config_);
+      effective.auth_mode = file.auth_mode;
+      effective.auth_config_json = file.auth_config_json;
+      p.settings->Set(effective);
+      if (effective.auth_mode != "db") {
+        BERTH_ASSIGN_OR_RETURN(p.mode_auth, MakeAuthBackend(effective.auth_mode, effective.auth_config_json));
+      }
+    } else {
+      p.mode_auth = std::move(*made);
+    }
   }
   AuthSettings auth_settings;
-  auth_settings.mode = config_.auth.mode;
-  auth_settings.robot_prefix = config_.auth.robot_name_prefix;
+  auth_settings.mode = effective.auth_mode;
+  auth_settings.robot_prefix = effective.robot_name_prefix;
   p.authenticator = std::make_unique<Authenticator>(auth_settings, *p.users, *p.robots, *p.db_auth,
-                                                    p.mode_auth.get(), p.limiter, *p.audit, log_);
+                                                    std::move(p.mode_auth), p.limiter, *p.audit, log_);
   TokenServiceOptions topts;
   topts.issuer = config_.auth.token_issuer;
   topts.service = config_.auth.token_service;
-  topts.expiration_s = int64_t{config_.auth.token_expiration_minutes} * 60;
+  topts.expiration_s = effective.token_expiration_minutes * 60;
   topts.key_path = config_.data_dir + "/token/private_key.pem";
   BERTH_ASSIGN_OR_RETURN(p.tokens, TokenService::Open(topts));
   p.evaluator = std::make_unique<AccessEvaluator>(*p.projects);
@@ -330,13 +374,15 @@ Status Server::Init() {
   p.quotas = std::make_unique<QuotaController>(*p.quota_store, *p.evaluator,
                                                config_.quota.storage_per_project);
   p.project_controller = std::make_unique<ProjectController>(*p.projects, *p.users, *p.evaluator,
-                                                             *p.audit, config_.auth);
+                                                             *p.audit, *p.settings);
   p.project_controller->set_quotas(p.quotas.get());
   p.label_store = std::make_unique<LabelStore>(*p.db);
   p.labels = std::make_unique<LabelController>(*p.label_store, *p.project_controller, *p.evaluator);
-  if (config_.auth.mode == "ldap" && p.mode_auth) {
-    AuthBackend* ldap = p.mode_auth.get();
-    p.project_controller->set_ldap_group_check([ldap](const std::string& dn) -> Status {
+  {
+    Authenticator* authenticator = p.authenticator.get();
+    p.project_controller->set_ldap_group_check([authenticator](const std::string& dn) -> Status {
+      auto ldap = authenticator->BackendFor("ldap");
+      if (ldap == nullptr) return {};  // not in the ldap mode: nothing to look up
       auto groups = ldap->SearchGroups(dn);
       if (!groups.ok()) return groups.status();
       std::string want = ToLower(Trim(dn));
@@ -347,9 +393,9 @@ Status Server::Init() {
     });
   }
   p.user_controller = std::make_unique<UserController>(*p.users, *p.projects, *p.authenticator,
-                                                       *p.evaluator, *p.audit, config_.auth);
+                                                       *p.evaluator, *p.audit, *p.settings);
   p.robot_controller = std::make_unique<RobotController>(*p.robots, *p.projects, *p.evaluator,
-                                                         *p.audit, config_.auth);
+                                                         *p.audit, *p.settings);
 
   std::string registry_host = config_.external_url;
   if (size_t scheme = registry_host.find("://"); scheme != std::string::npos) {
@@ -418,7 +464,8 @@ Status Server::Init() {
                    [audit_store](JobContext& ctx) { return RunAuditPurge(*audit_store, ctx); });
 
   p.api = std::make_unique<ApiRouter>(*p.authenticator, *p.sessions);
-  RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator});
+  RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator, *p.settings});
+  RegisterConfigurationApi(*p.api, *p.configs);
   RegisterIconApi(*p.api);
   RegisterProjectApi(*p.api, *p.project_controller);
   RegisterQuotaApi(*p.api, *p.quotas);
@@ -454,9 +501,13 @@ Status Server::Init() {
                        {"/api/v2.0/system/purgeaudit", "purgeaudit", kPurgeAuditJobKind,
                         "purge-audit", ValidatePurgeAuditParams});
 
-  p.router.Add("/v2", p.v2.get());
-  p.router.Add("/api", p.api.get());
-  p.router.Add("/c", p.api.get());
+  SettingsSource* settings = p.settings.get();
+  auto read_only = [settings] { return settings->read_only(); };
+  p.read_only_v2 = std::make_unique<ReadOnlyGate>(*p.v2, read_only, true);
+  p.read_only_api = std::make_unique<ReadOnlyGate>(*p.api, read_only, false);
+  p.router.Add("/v2", p.read_only_v2.get());
+  p.router.Add("/api", p.read_only_api.get());
+  p.router.Add("/c", p.read_only_api.get());
   p.router.Add("/service/token", p.token_handler.get());
   p.router.Add("/metrics", p.ops.get());
   p.router.Add("/health", p.ops.get());
@@ -471,6 +522,38 @@ Status Server::Start() {
   BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
+}
+
+StatusOr<std::shared_ptr<AuthBackend>> Server::MakeAuthBackend(const std::string& mode,
+                                                                const std::string& config_json) {
+  const berth_provider* ap = parts_->plugins.FindProvider(BERTH_KIND_AUTH, mode);
+  if (ap == nullptr) {
+    return Status::InvalidArgument("auth provider '" + mode +
+                                   "' is not provided by any loaded plugin (see `berthd plugins list`)");
+  }
+  BERTH_ASSIGN_OR_RETURN(void* inst, parts_->plugins.CreateInstance(ap, config_json));
+  return std::shared_ptr<AuthBackend>(std::make_shared<PluginAuthBackend>(ap, inst, &log_));
+}
+
+void Server::ApplySettings(const RuntimeSettings& s,
+                           std::optional<std::shared_ptr<AuthBackend>> backend) {
+  Parts& p = *parts_;
+  if (backend) {
+    p.authenticator->Reconfigure(s.auth_mode, std::move(*backend), s.robot_name_prefix);
+  } else {
+    p.authenticator->SetRobotPrefix(s.robot_name_prefix);
+  }
+  p.tokens->set_expiration_s(s.token_expiration_minutes * 60);
+  if (s.audit_log_forward_endpoint != p.audit_endpoint) {
+    p.audit_endpoint = s.audit_log_forward_endpoint;
+    p.audit->set_forwarder(p.audit_endpoint.empty() ? nullptr
+                                                    : std::make_shared<AuditForwarder>(p.audit_endpoint, log_),
+                           s.skip_audit_log_database);
+  } else if (!p.audit_endpoint.empty()) {
+    // Same endpoint: keep its connection, change only where entries go.
+    p.audit->set_skip_database(s.skip_audit_log_database);
+  }
+  log_.Info("configuration changed", {{"auth_mode", s.auth_mode}, {"read_only", s.read_only}});
 }
 
 int Server::port() const { return parts_ && parts_->http ? parts_->http->port() : 0; }

@@ -7,12 +7,15 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <string>
 #include <vector>
 
+#include "auth/auth_backend.h"
 #include "common/logger.h"
 #include "config/config.h"
+#include "config/runtime_settings.h"
 
 namespace berth {
 
@@ -41,6 +44,11 @@ class Server {
  private:
   struct Parts;
   void MaintenanceLoop();
+  // An auth backend of `mode` (ldap, oidc) from its plugin.
+  StatusOr<std::shared_ptr<AuthBackend>> MakeAuthBackend(const std::string& mode,
+                                                         const std::string& config_json);
+  // Puts settings changed through /configurations into effect.
+  void ApplySettings(const RuntimeSettings& s, std::optional<std::shared_ptr<AuthBackend>> backend);
 
   Config config_;
   Logger& log_;

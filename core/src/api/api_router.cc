@@ -40,8 +40,8 @@ Status ApiRouter::Authenticate(RequestContext& ctx, bool* via_session, std::stri
     std::string_view h = Trim(header);
     if (h.size() > 7 && EqualsIgnoreCase(h.substr(0, 7), "bearer ")) {
       // An OIDC ID token, verified by the OIDC provider's plugin.
-      AuthBackend* b = auth_.mode_backend();
-      if (auth_.settings().mode != "oidc" || b == nullptr) {
+      auto b = auth_.BackendFor("oidc");
+      if (b == nullptr) {
         return Status::Unauthenticated("bearer tokens are only accepted with OIDC", "UNAUTHORIZED");
       }
       auto ext = b->VerifyToken(Trim(h.substr(7)));

@@ -30,7 +30,9 @@ StatusOr<RobotSpec> SpecFrom(const nlohmann::json& body, bool creating) {
   BERTH_ASSIGN_OR_RETURN(s.description, JsonString(body, "description", false));
   BERTH_ASSIGN_OR_RETURN(s.level, JsonString(body, "level", creating));
   BERTH_ASSIGN_OR_RETURN(s.disabled, JsonBool(body, "disable", false));
-  BERTH_ASSIGN_OR_RETURN(s.duration, JsonInt(body, "duration", -1));
+  // Harbor: a new robot without a duration lives robot_token_duration days.
+  BERTH_ASSIGN_OR_RETURN(
+      s.duration, JsonInt(body, "duration", creating ? RobotSpec::kDefaultDuration : -1));
   BERTH_ASSIGN_OR_RETURN(s.secret, JsonString(body, "secret", false));
   if (auto p = body.find("permissions"); p != body.end() && !p->is_null()) {
     s.permissions_json = p->dump();

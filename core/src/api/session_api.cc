@@ -50,8 +50,8 @@ void RegisterSessionApi(ApiRouter& r, Authenticator& auth, SessionManager& sessi
   std::string redirect_uri = external_url + "/c/oidc/callback";
   r.Add("GET", "/c/oidc/login", "oidc_login", [&auth, redirect_uri](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
-    AuthBackend* b = auth.mode_backend();
-    if (auth.settings().mode != "oidc" || b == nullptr) {
+    auto b = auth.BackendFor("oidc");
+    if (b == nullptr) {
       return Status::InvalidArgument("the auth mode is not oidc", "BAD_REQUEST");
     }
     std::string state = RandomHex(16), nonce = RandomHex(16);
@@ -64,8 +64,8 @@ void RegisterSessionApi(ApiRouter& r, Authenticator& auth, SessionManager& sessi
   r.Add("GET", "/c/oidc/callback", "oidc_callback",
         [&auth, &sessions, &audit, redirect_uri](ApiCall& call) -> Status {
           auto& ctx = call.ctx;
-          AuthBackend* b = auth.mode_backend();
-          if (auth.settings().mode != "oidc" || b == nullptr) {
+          auto b = auth.BackendFor("oidc");
+          if (b == nullptr) {
             return Status::InvalidArgument("the auth mode is not oidc", "BAD_REQUEST");
           }
           Poco::Net::NameValueCollection cookies;

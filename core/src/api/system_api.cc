@@ -29,15 +29,16 @@ void RegisterSystemApi(ApiRouter& r, SystemApiDeps d) {
   });
   r.Add("GET", "/api/v2.0/systeminfo", "systeminfo", [d](ApiCall& call) -> Status {
     const Config& c = d.config;
+    auto s = d.settings.Get();
     std::string registry = c.external_url.substr(c.external_url.find("://") + 3);
-    nlohmann::json j = {{"auth_mode", c.auth.mode + "_auth"},
+    nlohmann::json j = {{"auth_mode", s->auth_mode + "_auth"},
                         {"primary_auth_mode", false},
-                        {"project_creation_restriction", c.auth.project_creation_restriction},
-                        {"self_registration", c.auth.self_registration},
+                        {"project_creation_restriction", s->project_creation_restriction},
+                        {"self_registration", s->self_registration},
                         {"has_ca_root", !c.tls.ca.empty()},
                         {"harbor_version", std::string("berth-") + BERTH_VERSION},
                         {"registry_storage_provider_name", c.storage.driver},
-                        {"read_only", false},
+                        {"read_only", s->read_only},
                         {"notification_enable", !c.notifications.endpoints.empty()},
                         {"current_time", FormatRfc3339(NowUnixMillis() / 1000)}};
     // Deployment details only for signed-in callers, as in Harbor.

@@ -6,6 +6,7 @@
 #include "api/api_router.h"
 #include "auth/access_evaluator.h"
 #include "config/config.h"
+#include "config/runtime_settings.h"
 #include "http/ops_handler.h"
 #include "plugin/plugin_registry.h"
 
@@ -16,6 +17,7 @@ struct SystemApiDeps {
   const OpsHandler& health;
   const PluginRegistry& plugins;
   AccessEvaluator& evaluator;
+  const SettingsSource& settings;  // what /configurations may change
 };
 
 void RegisterSystemApi(ApiRouter& router, SystemApiDeps deps);

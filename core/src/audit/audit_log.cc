@@ -54,9 +54,11 @@ void AuditLog::Run() {
     std::vector<AuditRecord> batch;
     batch.swap(pending_);
     bool stop = stopping_;
+    std::shared_ptr<AuditForwarder> forwarder = forwarder_;
+    bool skip_database = skip_database_;
     lock.unlock();
-    if (!batch.empty() && forwarder_ != nullptr) forwarder_->Send(batch);
-    if (!batch.empty() && !skip_database_) {
+    if (!batch.empty() && forwarder != nullptr) forwarder->Send(batch);
+    if (!batch.empty() && !skip_database) {
       Status s = store_.AddBatch(batch);
       if (!s.ok()) log_.Error("audit log write failed", {{"error", s.message()}, {"entries", static_cast<int64_t>(batch.size())}});
     }

@@ -4,6 +4,7 @@
 #define BERTH_AUDIT_AUDIT_LOG_H_
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -18,11 +19,16 @@ class AuditLog {
  public:
   AuditLog(AuditStore& store, Logger& log);
   ~AuditLog();
-  // Optional: entries also go to a syslog endpoint; with skip_database only
-  // there. Before Start().
-  void set_forwarder(AuditForwarder* f, bool skip_database) {
-    forwarder_ = f;
+  // Optional: entries also go to a syslog endpoint (null: none); with
+  // skip_database only there. At any time: /configurations changes it.
+  void set_forwarder(std::shared_ptr<AuditForwarder> f, bool skip_database) {
+    std::lock_guard<std::mutex> lock(mu_);
     skip_database_ = skip_database && f != nullptr;
+    forwarder_ = std::move(f);
+  }
+  void set_skip_database(bool skip_database) {
+    std::lock_guard<std::mutex> lock(mu_);
+    skip_database_ = skip_database && forwarder_ != nullptr;
   }
   void Start();
   void Stop();
@@ -35,7 +41,7 @@ class AuditLog {
   void Run();
   AuditStore& store_;
   Logger& log_;
-  AuditForwarder* forwarder_ = nullptr;
+  std::shared_ptr<AuditForwarder> forwarder_;
   bool skip_database_ = false;
   std::mutex mu_;
   std::condition_variable cv_, flushed_;

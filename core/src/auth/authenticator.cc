@@ -35,17 +35,43 @@ std::vector<RobotPermission> ParseRobotPermissions(const std::string& json) {
 }
 
 Authenticator::Authenticator(AuthSettings settings, UserStore& users, RobotStore& robots,
-                             AuthBackend& db_backend, AuthBackend* mode_backend,
+                             AuthBackend& db_backend, std::shared_ptr<AuthBackend> mode_backend,
                              LoginLimiter& limiter, AuditLog& audit, Logger& log)
     : settings_(std::move(settings)),
       users_(users),
       robots_(robots),
       db_(db_backend),
-      mode_(mode_backend),
+      mode_(std::move(mode_backend)),
       limiter_(limiter),
       audit_(audit),
       log_(log),
       kdf_slots_(std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 2, 1024)) {}
+
+AuthSettings Authenticator::settings() const {
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  return settings_;
+}
+
+std::shared_ptr<AuthBackend> Authenticator::BackendFor(const std::string& mode) const {
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  return settings_.mode == mode ? mode_ : nullptr;
+}
+
+void Authenticator::Reconfigure(const std::string& mode, std::shared_ptr<AuthBackend> mode_backend,
+                                const std::string& robot_prefix) {
+  {
+    std::lock_guard<std::mutex> lock(settings_mu_);
+    settings_.mode = mode;
+    settings_.robot_prefix = robot_prefix;
+    mode_ = std::move(mode_backend);
+  }
+  InvalidateCache();  // identities verified by the previous backend
+}
+
+void Authenticator::SetRobotPrefix(const std::string& robot_prefix) {
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  settings_.robot_prefix = robot_prefix;
+}
 
 void Authenticator::InvalidateCache() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -90,9 +116,16 @@ StatusOr<Identity> Authenticator::Robot(const std::string& name, const std::stri
 }
 
 StatusOr<Identity> Authenticator::User(const std::string& username, const std::string& password) {
+  AuthSettings settings;
+  std::shared_ptr<AuthBackend> mode_backend;
+  {
+    std::lock_guard<std::mutex> lock(settings_mu_);
+    settings = settings_;
+    mode_backend = mode_;
+  }
   BERTH_ASSIGN_OR_RETURN(auto local, users_.GetByName(username));
   bool local_db = local && local->auth_source == "db";
-  if (settings_.mode == "db" || local_db || mode_ == nullptr) {
+  if (settings.mode == "db" || local_db || mode_backend == nullptr) {
     if (local && !local_db) return Invalid();  // an external user without a password here
     auto ok = db_.Authenticate(username, password, local ? local->password_hash : "");
     if (!ok.ok()) return ok.status().code() == Code::kUnauthenticated ? Invalid() : ok.status();
@@ -100,7 +133,7 @@ StatusOr<Identity> Authenticator::User(const std::string& username, const std::s
     BERTH_ASSIGN_OR_RETURN(auto groups, users_.GroupIdsOf(local->user_id));
     return ForUser(*local, std::move(groups));
   }
-  if (settings_.mode == "oidc") {
+  if (settings.mode == "oidc") {
     // OIDC users sign in to registry clients with their CLI secret.
     if (!local || local->auth_source != "oidc" || local->cli_secret_hash.empty() ||
         !VerifySecret(password, local->cli_secret_hash)) {
@@ -112,9 +145,9 @@ StatusOr<Identity> Authenticator::User(const std::string& username, const std::s
     return id;
   }
   // LDAP (or another password backend).
-  auto ext = mode_->Authenticate(username, password, "");
+  auto ext = mode_backend->Authenticate(username, password, "");
   if (!ext.ok()) return ext.status().code() == Code::kUnauthenticated ? Invalid() : ext.status();
-  return Onboard(*ext, settings_.mode);
+  return Onboard(*ext, settings.mode);
 }
 
 StatusOr<Identity> Authenticator::Password(const std::string& username,
@@ -132,7 +165,7 @@ StatusOr<Identity> Authenticator::Password(const std::string& username,
   }
   // Robot secrets are cheap to check and may be revoked at any moment: only
   // users' (KDF-hashed) passwords are cached.
-  bool robot = username.rfind(settings_.robot_prefix, 0) == 0;
+  bool robot = username.rfind(settings().robot_prefix, 0) == 0;
   if (robot) {
     auto id = Robot(username, password);
     if (id.ok()) {
@@ -199,7 +232,7 @@ StatusOr<Identity> Authenticator::CheckOnce(const std::string& key, const std::s
   limiter_.RecordSuccess(username);
   std::lock_guard<std::mutex> lock(mu_);
   if (cache_.size() > 10000) cache_.clear();
-  cache_[key] = {*id, now + settings_.credential_cache_ms};
+  cache_[key] = {*id, now + settings().credential_cache_ms};
   return id;
 }
 

@@ -34,7 +34,8 @@ struct AuthSettings {
 class Authenticator {
  public:
   Authenticator(AuthSettings settings, UserStore& users, RobotStore& robots,
-                AuthBackend& db_backend, AuthBackend* mode_backend, LoginLimiter& limiter,
+                AuthBackend& db_backend, std::shared_ptr<AuthBackend> mode_backend,
+                LoginLimiter& limiter,
                 AuditLog& audit, Logger& log);
 
   // kUnauthenticated ("invalid username or password", the same for every
@@ -47,9 +48,17 @@ class Authenticator {
   // Creates or refreshes the local record of an external user, with groups.
   StatusOr<Identity> Onboard(const ExternalUser& e, const std::string& source);
 
-  const AuthSettings& settings() const { return settings_; }
+  // A copy: the mode and robot prefix may change at any time (Reconfigure).
+  AuthSettings settings() const;
   AuthBackend& db_backend() { return db_; }
-  AuthBackend* mode_backend() { return mode_; }
+  // The backend of the current mode when it is `mode` (null otherwise);
+  // callers keep it alive while they use it.
+  std::shared_ptr<AuthBackend> BackendFor(const std::string& mode) const;
+  // /configurations changed the auth mode (with its backend: null for db)
+  // or the robot prefix. Cached credentials are forgotten.
+  void Reconfigure(const std::string& mode, std::shared_ptr<AuthBackend> mode_backend,
+                   const std::string& robot_prefix);
+  void SetRobotPrefix(const std::string& robot_prefix);
   // Forget cached credentials (password changed, user deleted).
   void InvalidateCache();
 
@@ -57,11 +66,12 @@ class Authenticator {
   StatusOr<Identity> Robot(const std::string& name, const std::string& secret);
   StatusOr<Identity> User(const std::string& username, const std::string& password);
 
+  mutable std::mutex settings_mu_;  // guards settings_ and mode_
   AuthSettings settings_;
   UserStore& users_;
   RobotStore& robots_;
   AuthBackend& db_;
-  AuthBackend* mode_;
+  std::shared_ptr<AuthBackend> mode_;
   LoginLimiter& limiter_;
   AuditLog& audit_;
   Logger& log_;

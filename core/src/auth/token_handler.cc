@@ -67,6 +67,12 @@ void TokenHandler::Handle(RequestContext& ctx) {
     }
     access.push_back(std::move(a));
   }
+  // `podman search` lists /v2/_catalog with the token it got without a
+  // scope (as at login) and never asks for registry:catalog:*. Harbor
+  // refuses it even to administrators; Berth puts the catalog into an
+  // administrator's scope-less token, so the search works. Others' tokens
+  // stay empty, and the catalog answers them 401 as Harbor does.
+  if (scopes.empty() && who.sysadmin) access.push_back({"registry", "catalog", {"*"}});
   auto issued = tokens_.Issue(who.username, access);
   if (!issued.ok()) return SendApiError(ctx, issued.status());
   nlohmann::json body = {{"token", issued->token},

@@ -47,6 +47,7 @@ TokenService::~TokenService() = default;
 StatusOr<std::unique_ptr<TokenService>> TokenService::Open(const TokenServiceOptions& options) {
   std::unique_ptr<TokenService> t(new TokenService());
   t->options_ = options;
+  t->expiration_s_.store(options.expiration_s);
   t->keys_ = std::make_unique<Keys>();
   std::error_code ec;
   if (std::filesystem::exists(options.key_path, ec)) {
@@ -93,6 +94,7 @@ StatusOr<std::unique_ptr<TokenService>> TokenService::Open(const TokenServiceOpt
 StatusOr<TokenService::Issued> TokenService::Issue(const std::string& subject,
                                                    const std::vector<TokenAccess>& access) const {
   int64_t now = NowUnixMillis() / 1000;
+  int64_t expiration_s = expiration_s_.load();
   nlohmann::json acc = nlohmann::json::array();
   for (const auto& a : access) {
     acc.push_back({{"type", a.type}, {"name", a.name}, {"actions", a.actions}});
@@ -100,7 +102,7 @@ StatusOr<TokenService::Issued> TokenService::Issue(const std::string& subject,
   nlohmann::json claims = {{"iss", options_.issuer},
                            {"sub", subject},
                            {"aud", options_.service},
-                           {"exp", now + options_.expiration_s},
+                           {"exp", now + expiration_s},
                            {"nbf", now},
                            {"iat", now},
                            {"jti", RandomHex(8)},
@@ -108,7 +110,7 @@ StatusOr<TokenService::Issued> TokenService::Issue(const std::string& subject,
   auto token = jose::SignCompact(claims.dump(), keys_->private_key, jose::Alg::kRS256,
                                  {{"typ", "JWT"}, {"kid", kid_}});
   if (!token.ok()) return Status::Internal("signing a token: " + token.message());
-  return Issued{*token, options_.expiration_s, now};
+  return Issued{*token, expiration_s, now};
 }
 
 StatusOr<Identity> TokenService::Verify(std::string_view token) const {

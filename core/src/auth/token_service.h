@@ -5,6 +5,7 @@
 #ifndef BERTH_AUTH_TOKEN_SERVICE_H_
 #define BERTH_AUTH_TOKEN_SERVICE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,9 @@ class TokenService {
   StatusOr<Identity> Verify(std::string_view token) const;
 
   const TokenServiceOptions& options() const { return options_; }
+  // Harbor's token_expiration, changed through /configurations: the next
+  // token issued lives this long.
+  void set_expiration_s(int64_t s) { expiration_s_.store(s); }
   const std::string& kid() const { return kid_; }
   // The public key (PEM), for distribution's rootcertbundle-style consumers.
   const std::string& public_key_pem() const { return public_pem_; }
@@ -64,6 +68,7 @@ class TokenService {
   StatusOr<Identity> VerifyUncached(std::string_view token, int64_t* expires_at) const;
 
   TokenServiceOptions options_;
+  std::atomic<int64_t> expiration_s_{30 * 60};
   std::unique_ptr<Keys> keys_;
   struct CachedToken {
     Identity identity;

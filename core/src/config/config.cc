@@ -108,6 +108,23 @@ Status ReadInt64(const YAML::Node& parent, const char* key, const std::string& o
   return {};
 }
 
+// Records the settings the file sets (each key of the top two levels, and
+// each key of auth.config), for Config::fixed.
+void RecordFixed(const YAML::Node& root, std::set<std::string>* out) {
+  for (const auto& kv : root) {
+    std::string k = kv.first.as<std::string>();
+    out->insert(k);
+    if (!kv.second.IsMap()) continue;
+    for (const auto& kv2 : kv.second) {
+      std::string k2 = k + "." + kv2.first.as<std::string>();
+      out->insert(k2);
+      if (k2 == "auth.config" && kv2.second.IsMap()) {
+        for (const auto& kv3 : kv2.second) out->insert(k2 + "." + kv3.first.as<std::string>());
+      }
+    }
+  }
+}
+
 Status CheckKeys(const YAML::Node& map, const std::set<std::string>& allowed,
                  const std::string& where, const std::string& origin) {
   if (!map.IsMap()) return Bad(origin, "'" + where + "' must be a mapping");
@@ -133,8 +150,15 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
-                                     "tls", "jobs", "gc", "audit", "quota"},
+                                     "tls", "jobs", "gc", "audit", "quota", "read_only"},
                                     "the top level", origin));
+    RecordFixed(root, &c.fixed);
+    if (YAML::Node ro = root["read_only"]) {
+      if (!ro.IsScalar() || (ro.Scalar() != "true" && ro.Scalar() != "false")) {
+        return Bad(origin, "'read_only' must be true or false");
+      }
+      c.read_only = ro.Scalar() == "true";
+    }
     BERTH_RETURN_IF_ERROR(ReadString(root, "listen", origin, &c.listen));
     BERTH_RETURN_IF_ERROR(ReadString(root, "data_dir", origin, &c.data_dir));
     BERTH_RETURN_IF_ERROR(ReadString(root, "log_level", origin, &c.log_level));
@@ -187,8 +211,8 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       BERTH_RETURN_IF_ERROR(CheckKeys(
           a,
           {"mode", "admin_password", "token_expiration_minutes", "token_service", "token_issuer",
-           "robot_name_prefix", "self_registration", "project_creation_restriction",
-           "session_timeout_minutes", "config", "db"},
+           "robot_name_prefix", "robot_token_duration_days", "self_registration",
+           "project_creation_restriction", "session_timeout_minutes", "config", "db"},
           "auth", origin));
       auto& ac = c.auth;
       BERTH_RETURN_IF_ERROR(ReadString(a, "mode", origin, &ac.mode));
@@ -198,6 +222,8 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       BERTH_RETURN_IF_ERROR(ReadString(a, "token_service", origin, &ac.token_service));
       BERTH_RETURN_IF_ERROR(ReadString(a, "token_issuer", origin, &ac.token_issuer));
       BERTH_RETURN_IF_ERROR(ReadString(a, "robot_name_prefix", origin, &ac.robot_name_prefix));
+      BERTH_RETURN_IF_ERROR(ReadInt(a, "robot_token_duration_days", origin,
+                                    &ac.robot_token_duration_days, 1, 99999999));
       std::string selfreg;
       BERTH_RETURN_IF_ERROR(ReadString(a, "self_registration", origin, &selfreg));
       ac.self_registration = selfreg == "true";
@@ -346,6 +372,15 @@ Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& g
   auto set = [&](const char* name, std::string* field) {
     if (const char* v = getenv(name); v != nullptr && *v != '\0') *field = v;
   };
+  if (const char* v = getenv("BERTH_AUTH_MODE"); v != nullptr && *v != '\0') fixed.insert("auth.mode");
+  if (const char* v = getenv("BERTH_READ_ONLY"); v != nullptr && *v != '\0') {
+    std::string s = v;
+    if (s != "true" && s != "false") {
+      return Status::InvalidArgument("BERTH_READ_ONLY must be true or false, got '" + s + "'");
+    }
+    read_only = s == "true";
+    fixed.insert("read_only");
+  }
   set("BERTH_LISTEN", &listen);
   set("BERTH_DATA_DIR", &data_dir);
   set("BERTH_LOG_LEVEL", &log_level);
@@ -367,6 +402,7 @@ Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& g
           std::string(v) + "'");
     }
     quota.storage_per_project = *n;
+    fixed.insert("quota.storage_per_project");
   }
   if (const char* v = getenv("BERTH_PLUGIN_DIRS"); v != nullptr && *v != '\0') {
     plugin_dirs.clear();

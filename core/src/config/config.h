@@ -51,6 +51,7 @@ struct AuthConfig {
   std::string token_service = "harbor-registry";
   std::string token_issuer = "harbor-token-issuer";
   std::string robot_name_prefix = "robot$";
+  int robot_token_duration_days = 30;  // default lifetime of new robots
   bool self_registration = false;
   std::string project_creation_restriction = "everyone";  // everyone | adminonly
   int session_timeout_minutes = 60;
@@ -121,6 +122,12 @@ struct Config {
   AuditConfig audit;
   GcConfig gc;
   QuotaConfig quota;
+  // Harbor's read_only: every write on /v2 and the API is refused.
+  bool read_only = false;
+  // The settings the operator fixed in the file or the environment, by path
+  // ("auth.mode", "auth.config.url", "read_only", ...): /configurations
+  // reports them as not editable and refuses to change them.
+  std::set<std::string> fixed;
   std::vector<std::string> plugin_dirs;
   // provider name -> JSON config, for plugin kinds chosen by name later.
   std::map<std::string, std::string> plugin_configs;

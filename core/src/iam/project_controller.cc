@@ -79,7 +79,8 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
   if (!who.authenticated()) return Deny(who, "");
   // With "everyone", Harbor lets every user and every system-level robot
   // create projects (never project-level robots).
-  bool everyone = auth_.project_creation_restriction == "everyone";
+  auto settings = settings_.Get();
+  bool everyone = settings->project_creation_restriction == "everyone";
   bool allowed = who.sysadmin || evaluator_.CanSystem(who, "project", "create") ||
                  (who.kind == Identity::Kind::kUser && everyone) ||
                  (who.kind == Identity::Kind::kRobot && who.robot_project_id == 0 && everyone);
@@ -87,7 +88,7 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
   BERTH_RETURN_IF_ERROR(ValidateProjectName(name));
   if (!md.count("public")) md["public"] = "false";
   BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
-  int64_t limit = quotas_ ? quotas_->default_storage_limit() : -1;
+  int64_t limit = quotas_ ? settings->storage_per_project : -1;
   if (storage_limit && who.sysadmin) {
     BERTH_RETURN_IF_ERROR(QuotaController::ValidateStorageLimit(*storage_limit, "storage_limit"));
     limit = *storage_limit;

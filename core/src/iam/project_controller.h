@@ -12,7 +12,7 @@
 #include "auth/access_evaluator.h"
 #include "auth/denial.h"
 #include "auth/identity.h"
-#include "config/config.h"
+#include "config/runtime_settings.h"
 #include "quota/quota_controller.h"
 #include "store/project_store.h"
 #include "store/user_store.h"
@@ -45,8 +45,9 @@ Status ValidateProjectMetadata(const std::map<std::string, std::string>& metadat
 class ProjectController {
  public:
   ProjectController(ProjectStore& projects, UserStore& users, AccessEvaluator& evaluator,
-                    AuditLog& audit, const AuthConfig& auth)
-      : projects_(projects), users_(users), evaluator_(evaluator), audit_(audit), auth_(auth) {}
+                    AuditLog& audit, const SettingsSource& settings)
+      : projects_(projects), users_(users), evaluator_(evaluator), audit_(audit),
+        settings_(settings) {}
 
   // A numeric reference is an id unless `is_name` (X-Is-Resource-Name).
   StatusOr<ProjectRecord> Resolve(const std::string& name_or_id, bool is_name);
@@ -94,7 +95,7 @@ class ProjectController {
   UserStore& users_;
   AccessEvaluator& evaluator_;
   AuditLog& audit_;
-  const AuthConfig& auth_;
+  const SettingsSource& settings_;
   LdapGroupCheck ldap_group_check_;
   QuotaController* quotas_ = nullptr;
 };

@@ -103,7 +103,10 @@ StatusOr<int64_t> RobotController::ValidatePermissions(const std::string& level,
 StatusOr<CreatedRobot> RobotController::Create(const Identity& who, const RobotSpec& spec) {
   if (spec.level != "system" && spec.level != "project") return Bad("level must be system or project");
   BERTH_RETURN_IF_ERROR(ValidateRobotName(spec.name));
-  if (spec.duration != -1 && spec.duration <= 0) return Bad("duration must be -1 or a positive number of days");
+  auto settings = settings_.Get();
+  int64_t duration =
+      spec.duration == RobotSpec::kDefaultDuration ? settings->robot_token_duration_days : spec.duration;
+  if (duration != -1 && duration <= 0) return Bad("duration must be -1 or a positive number of days");
   std::string project_name;
   BERTH_ASSIGN_OR_RETURN(int64_t project_id, ValidatePermissions(spec.level, spec.permissions_json, &project_name));
   BERTH_RETURN_IF_ERROR(CheckRobotAccess(who, spec.level, project_id, "create"));
@@ -113,13 +116,13 @@ StatusOr<CreatedRobot> RobotController::Create(const Identity& who, const RobotS
     return Bad("the secret must be 8-128 characters with an uppercase letter, a lowercase letter and a digit");
   }
   RobotRecord r;
-  r.name = config_.robot_name_prefix + (spec.level == "project" ? project_name + "+" : "") + spec.name;
+  r.name = settings->robot_name_prefix + (spec.level == "project" ? project_name + "+" : "") + spec.name;
   r.description = spec.description;
   r.secret_hash = HashSecret(secret);
   r.level = spec.level;
   r.project_id = project_id;
-  r.duration = spec.duration;
-  r.expires_at = ExpiresAt(spec.duration);
+  r.duration = duration;
+  r.expires_at = ExpiresAt(duration);
   r.disabled = spec.disabled;
   r.permissions_json = nlohmann::json::parse(spec.permissions_json).dump();
   r.creator_type = who.kind == Identity::Kind::kRobot ? "robot" : "local";

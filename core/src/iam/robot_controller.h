@@ -5,11 +5,12 @@
 #ifndef BERTH_IAM_ROBOT_CONTROLLER_H_
 #define BERTH_IAM_ROBOT_CONTROLLER_H_
 
+#include <limits>
 #include <string>
 
 #include "audit/audit_log.h"
 #include "auth/access_evaluator.h"
-#include "config/config.h"
+#include "config/runtime_settings.h"
 #include "store/project_store.h"
 #include "store/robot_store.h"
 
@@ -20,7 +21,9 @@ struct RobotSpec {
   std::string description;
   std::string level;  // "system" | "project"
   bool disabled = false;
-  int64_t duration = -1;  // days; -1 never expires
+  // Days; -1 never expires; kDefaultDuration: the system's robot_token_duration.
+  int64_t duration = -1;
+  static constexpr int64_t kDefaultDuration = std::numeric_limits<int64_t>::min();
   std::string permissions_json;  // Harbor's RobotPermission list
   std::string secret;  // "" generates one
 };
@@ -33,9 +36,9 @@ struct CreatedRobot {
 class RobotController {
  public:
   RobotController(RobotStore& robots, ProjectStore& projects, AccessEvaluator& evaluator,
-                  AuditLog& audit, const AuthConfig& config)
+                  AuditLog& audit, const SettingsSource& settings)
       : robots_(robots), projects_(projects), evaluator_(evaluator), audit_(audit),
-        config_(config) {}
+        settings_(settings) {}
 
   StatusOr<CreatedRobot> Create(const Identity& who, const RobotSpec& spec);
   // Administrators list everything; others must filter by a project whose
@@ -60,7 +63,7 @@ class RobotController {
   ProjectStore& projects_;
   AccessEvaluator& evaluator_;
   AuditLog& audit_;
-  const AuthConfig& config_;
+  const SettingsSource& settings_;
 };
 
 }  // namespace berth

@@ -43,12 +43,16 @@ Status UserController::RequireSelfOrAdmin(const Identity& who, int64_t user_id) 
 
 StatusOr<UserRecord> UserController::Create(const Identity& who, UserRecord u,
                                             const std::string& password) {
-  bool self_registration = config_.self_registration && config_.mode == "db" && !who.authenticated();
+  auto settings = settings_.Get();
+  bool self_registration =
+      settings->self_registration && settings->auth_mode == "db" && !who.authenticated();
   if (!self_registration) BERTH_RETURN_IF_ERROR(RequireAdmin(who, "create users"));
-  if (config_.mode != "db") return Forbidden("users come from the " + config_.mode + " provider");
+  if (settings->auth_mode != "db") {
+    return Forbidden("users come from the " + settings->auth_mode + " provider");
+  }
   BERTH_RETURN_IF_ERROR(ValidateUsername(u.username));
-  if (u.username.rfind(config_.robot_name_prefix, 0) == 0) {
-    return Bad("usernames must not start with the robot prefix " + config_.robot_name_prefix);
+  if (u.username.rfind(settings->robot_name_prefix, 0) == 0) {
+    return Bad("usernames must not start with the robot prefix " + settings->robot_name_prefix);
   }
   BERTH_RETURN_IF_ERROR(ValidatePassword(password));
   if (u.email.size() > 255 || u.realname.size() > 255 || u.comment.size() > 30) {
@@ -215,15 +219,14 @@ Status UserController::DeleteGroup(const Identity& who, int64_t id) {
   return users_.DeleteGroup(id);
 }
 
-AuthBackend* UserController::Backend(const std::string& mode) {
-  if (auth_.settings().mode != mode) return nullptr;
-  return auth_.mode_backend();
+std::shared_ptr<AuthBackend> UserController::Backend(const std::string& mode) {
+  return auth_.BackendFor(mode);
 }
 
 StatusOr<std::vector<ExternalUser>> UserController::SearchLdapUsers(const Identity& who,
                                                                     const std::string& q) {
   BERTH_RETURN_IF_ERROR(RequireAdmin(who, "search LDAP"));
-  AuthBackend* b = Backend("ldap");
+  auto b = Backend("ldap");
   if (b == nullptr) return Bad("the auth mode is not ldap");
   return b->SearchUsers(q);
 }
@@ -231,7 +234,7 @@ StatusOr<std::vector<ExternalUser>> UserController::SearchLdapUsers(const Identi
 StatusOr<std::vector<ExternalGroup>> UserController::SearchLdapGroups(const Identity& who,
                                                                       const std::string& q) {
   BERTH_RETURN_IF_ERROR(RequireAdmin(who, "search LDAP"));
-  AuthBackend* b = Backend("ldap");
+  auto b = Backend("ldap");
   if (b == nullptr) return Bad("the auth mode is not ldap");
   return b->SearchGroups(q);
 }
@@ -239,7 +242,7 @@ StatusOr<std::vector<ExternalGroup>> UserController::SearchLdapGroups(const Iden
 StatusOr<std::vector<std::pair<std::string, std::string>>> UserController::ImportLdapUsers(
     const Identity& who, const std::vector<std::string>& uids) {
   BERTH_RETURN_IF_ERROR(RequireAdmin(who, "import LDAP users"));
-  AuthBackend* b = Backend("ldap");
+  auto b = Backend("ldap");
   if (b == nullptr) return Bad("the auth mode is not ldap");
   std::vector<std::pair<std::string, std::string>> failed;
   for (const auto& uid : uids) {
@@ -263,7 +266,7 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> UserController::Impor
 Status UserController::PingBackend(const Identity& who, const std::string& mode,
                                    const std::string& settings) {
   BERTH_RETURN_IF_ERROR(RequireAdmin(who, "test the identity provider"));
-  AuthBackend* b = Backend(mode);
+  auto b = Backend(mode);
   if (b == nullptr) return Bad("the auth mode is not " + mode);
   return b->Ping(settings);
 }

@@ -10,7 +10,7 @@
 #include "audit/audit_log.h"
 #include "auth/access_evaluator.h"
 #include "auth/authenticator.h"
-#include "config/config.h"
+#include "config/runtime_settings.h"
 #include "store/project_store.h"
 #include "store/user_store.h"
 
@@ -19,9 +19,9 @@ namespace berth {
 class UserController {
  public:
   UserController(UserStore& users, ProjectStore& projects, Authenticator& auth,
-                 AccessEvaluator& evaluator, AuditLog& audit, const AuthConfig& config)
+                 AccessEvaluator& evaluator, AuditLog& audit, const SettingsSource& settings)
       : users_(users), projects_(projects), auth_(auth), evaluator_(evaluator), audit_(audit),
-        config_(config) {}
+        settings_(settings) {}
 
   // Administrators always; anyone when self-registration is on (db mode).
   StatusOr<UserRecord> Create(const Identity& who, UserRecord u, const std::string& password);
@@ -63,14 +63,14 @@ class UserController {
  private:
   Status RequireAdmin(const Identity& who, const char* what) const;
   Status RequireSelfOrAdmin(const Identity& who, int64_t user_id) const;
-  AuthBackend* Backend(const std::string& mode);
+  std::shared_ptr<AuthBackend> Backend(const std::string& mode);
 
   UserStore& users_;
   ProjectStore& projects_;
   Authenticator& auth_;
   AccessEvaluator& evaluator_;
   AuditLog& audit_;
-  const AuthConfig& config_;
+  const SettingsSource& settings_;
 };
 
 // Harbor's password rule: 8-128 characters with an uppercase letter, a

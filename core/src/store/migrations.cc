@@ -327,6 +327,14 @@ const std::vector<Migration>& AllMigrations() {
            R"(CREATE INDEX artifact_listing_idx ON artifact (repository_id, top_level, push_time, id))",
            R"(CREATE INDEX artifact_accessory_idx ON artifact (repository_id, accessory_of))",
        }},
+      {8,
+       "configurations: the system settings changed through /api/v2.0/configurations",
+       {
+           R"(CREATE TABLE IF NOT EXISTS config_item (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                update_time BIGINT NOT NULL))",
+       }},
       {9,
        "labels: global and project labels, and the labels attached to artifacts",
        {
