@@ -11,6 +11,7 @@
 #include "auth/rbac.h"
 #include "common/logger.h"
 #include "config/config.h"
+#include "config/runtime_settings.h"
 #include "iam/project_controller.h"
 #include "label/label_controller.h"
 #include "store/audit_store.h"
@@ -33,7 +34,7 @@ class LabelControllerTest : public store_test::StoreTestBase {
     audit_ = std::make_unique<AuditLog>(*audit_store_, log_);
     evaluator_ = std::make_unique<AccessEvaluator>(*projects_);
     project_controller_ =
-        std::make_unique<ProjectController>(*projects_, *users_, *evaluator_, *audit_, auth_);
+        std::make_unique<ProjectController>(*projects_, *users_, *evaluator_, *audit_, settings_);
     labels_ = std::make_unique<LabelStore>(*db_);
     controller_ = std::make_unique<LabelController>(*labels_, *project_controller_, *evaluator_);
   }
@@ -84,7 +85,7 @@ class LabelControllerTest : public store_test::StoreTestBase {
   }
 
   Logger log_{LogLevel::kError};
-  AuthConfig auth_;
+  SettingsSource settings_{RuntimeSettings{}};
   std::unique_ptr<UserStore> users_;
   std::unique_ptr<ProjectStore> projects_;
   std::unique_ptr<AuditStore> audit_store_;
