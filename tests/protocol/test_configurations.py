@@ -33,6 +33,7 @@ import urllib.parse
 import uuid
 
 import berth_harness as h
+import swagger_shape as ss
 from test_audit_ext import SyslogSink
 
 API = "/api/v2.0"
@@ -152,6 +153,8 @@ class Configurations(unittest.TestCase):
 
     def test_01_shape_and_editable_flags(self):
         cfg = self.api.configs()
+        if ss.skip_reason() is None:
+            ss.assert_shape(cfg, "ConfigurationsResponse")
         for key, typ in TYPES.items():
             self.assertIn(key, cfg)
             item = cfg[key]

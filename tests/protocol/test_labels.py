@@ -13,6 +13,7 @@ BERTH_PROTOCOL_POSTGRES_DSN_FILE). Python 3 standard library only.
 """
 
 import berth_harness as bh
+import swagger_shape as ss
 from harbor_api import ROLES, Api
 
 LABEL_KEYS = {"id", "name", "description", "color", "scope", "project_id", "creation_time",
@@ -45,6 +46,8 @@ class LabelCrudTest(LabelCase):
                                      "scope": "g"})
         g = self.label(gid)
         self.assertEqual(set(g), LABEL_KEYS)
+        if ss.skip_reason() is None:
+            ss.assert_shape(g, "Label", required=True)
         self.assertEqual(g["id"], gid)
         self.assertEqual(g["name"], name)
         self.assertEqual(g["description"], "released")
