@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -18,6 +19,10 @@
 #include "api/jobservice_api.h"
 #include "api/label_api.h"
 #include "api/system_job_api.h"
+#include "api/trusted_key_api.h"
+#include "signing/signature_policy.h"
+#include "signing/trusted_key_controller.h"
+#include "store/trusted_key_store.h"
 #include "audit/audit_purge.h"
 #include "gc/garbage_collector.h"
 #include "jobs/job_service.h"
@@ -163,6 +168,10 @@ struct Server::Parts {
   std::unique_ptr<PullRecorder> pulls;
   std::unique_ptr<RepositoryController> repository_controller;
   std::unique_ptr<ArtifactController> artifact_controller;
+  // Signed-image enforcement on pulls, and the projects' trusted keys.
+  std::unique_ptr<TrustedKeyStore> trusted_key_store;
+  std::unique_ptr<SignaturePolicy> signature_policy;
+  std::unique_ptr<TrustedKeyController> trusted_keys;
   // Background work.
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
@@ -475,6 +484,21 @@ Status Server::Init() {
   p.artifact_controller = std::make_unique<ArtifactController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.label_store,
       *p.labels, *p.audit);
+  {
+    p.trusted_key_store = std::make_unique<TrustedKeyStore>(*p.db);
+    SignaturePolicyOptions sopts;
+    sopts.signer_bootstrap_pull =
+        ParseSignerPullSetting(std::getenv("CONTENT_TRUST_LEGACY_SIGNER_PULL_ENABLED"));
+    p.signature_policy = std::make_unique<SignaturePolicy>(
+        *p.projects, *p.trusted_key_store, *p.artifact_store, *p.blobs, sopts);
+    p.trusted_keys = std::make_unique<TrustedKeyController>(*p.trusted_key_store,
+                                                            *p.project_controller, *p.audit);
+    SignaturePolicy* policy = p.signature_policy.get();
+    p.trusted_keys->set_on_change([policy] { policy->Invalidate(); });
+    p.project_controller->set_on_change([policy](const ProjectRecord&) { policy->Invalidate(); });
+    p.v2->set_pull_policy(policy);
+    RegisterTrustedKeyApi(*p.api, *p.trusted_keys, *p.project_controller);
+  }
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
   RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
   QuotaController* quotas = p.quotas.get();

@@ -33,7 +33,9 @@ Status ValidateProjectName(const std::string& name) {
 
 Status ValidateProjectMetadata(const std::map<std::string, std::string>& md) {
   static const std::set<std::string> kBool = {
-      "public", "enable_content_trust", "enable_content_trust_cosign", "prevent_vul", "auto_scan",
+      "public", "enable_content_trust", "enable_content_trust_cosign",
+      "enable_content_trust_notation",  // Berth's explicit name for enable_content_trust
+      "prevent_vul", "auto_scan",
       "auto_sbom_generation", "reuse_sys_cve_allowlist", "proxy_cache_local_on_not_found",
       "proxy_referrer_api"};
   static const std::set<std::string> kSeverity = {"none", "low", "medium", "high", "critical"};
@@ -138,6 +140,7 @@ Status ProjectController::UpdateMetadata(const Identity& who, const ProjectRecor
   BERTH_RETURN_IF_ERROR(Check(who, p, "", "update"));
   BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
   BERTH_RETURN_IF_ERROR(projects_.SetMetadata(p.project_id, md));
+  Changed(p);
   audit_.Record({0, p.project_id, who.username, p.name, "project", "update", "success", 0});
   return {};
 }
@@ -145,6 +148,7 @@ Status ProjectController::UpdateMetadata(const Identity& who, const ProjectRecor
 Status ProjectController::Delete(const Identity& who, const ProjectRecord& p) {
   BERTH_RETURN_IF_ERROR(Check(who, p, "", "delete"));
   BERTH_RETURN_IF_ERROR(projects_.Delete(p.project_id));
+  Changed(p);
   audit_.Record({0, p.project_id, who.username, p.name, "project", "delete", "success", 0});
   return {};
 }
@@ -178,7 +182,9 @@ Status ProjectController::DeleteMetadataKey(const Identity& who, const ProjectRe
                                             const std::string& key) {
   BERTH_RETURN_IF_ERROR(Check(who, p, "metadata", "delete"));
   if (key == "public") return Bad("the public metadata cannot be deleted; set it to false");
-  return projects_.DeleteMetadata(p.project_id, key);
+  BERTH_RETURN_IF_ERROR(projects_.DeleteMetadata(p.project_id, key));
+  Changed(p);
+  return {};
 }
 
 StatusOr<MemberRecord> ProjectController::AddMember(const Identity& who, const ProjectRecord& p,

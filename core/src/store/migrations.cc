@@ -358,6 +358,22 @@ const std::vector<Migration>& AllMigrations() {
                 PRIMARY KEY (artifact_id, label_id)))",
            R"(CREATE INDEX IF NOT EXISTS artifact_label_label_idx ON artifact_label (label_id))",
        }},
+      // (10, 12 and 13 belong to other changes.)
+      {11,
+       "signing: the public keys a project trusts for cosign signatures",
+       {
+           // Never edited, only added and removed: the ids name the key set.
+           R"(CREATE TABLE IF NOT EXISTS trusted_key (
+                id {{ID}},
+                project_id BIGINT NOT NULL REFERENCES project(project_id) ON DELETE CASCADE,
+                description TEXT NOT NULL DEFAULT '',
+                algorithm TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                creator TEXT NOT NULL DEFAULT '',
+                creation_time BIGINT NOT NULL,
+                UNIQUE (project_id, fingerprint)))",
+       }},
   };
   return kMigrations;
 }
