@@ -306,7 +306,11 @@ class PolicyTest(SigningCase):
 
         admin = self.reg.auth_header()
         push_token = token("repository:%s:pull,push" % repo, admin)
-        pull_token = token("repository:%s:pull" % repo, admin)
+        # Tokens carry what the caller may do (as Harbor's): a guest's is pull-only.
+        guest = self.api.create_user(bh.unique("guest"))
+        self.api.add_member(pid, guest, "guest")
+        pull_token = token("repository:%s:pull,push" % repo,
+                           "Basic " + base64.b64encode(("%s:%s" % guest).encode()).decode())
         cosign_ua = {"User-Agent": "cosign/v2.4.1 (linux; amd64) go-containerregistry/v0.20.2"}
         # cosign reads the manifest it is about to sign (Harbor's legacy
         # signer pull): a token that may push, and cosign's User-Agent.
