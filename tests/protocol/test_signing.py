@@ -345,6 +345,27 @@ class PolicyTest(SigningCase):
         self.assertStatus(r, 412)
 
 
+class StrictSignerPullTest(SigningCase):
+    """Harbor's CONTENT_TRUST_LEGACY_SIGNER_PULL_ENABLED=false: no User-Agent exemption."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = bh.Registry(extra_env={"CONTENT_TRUST_LEGACY_SIGNER_PULL_ENABLED": "false"}).start()
+        cls.api = Api(cls.reg)
+        cls.tmp = tempfile.mkdtemp(prefix="berth-signing-")
+
+    def test_signer_pull_refused(self):
+        p, _ = self.project(enable_content_trust_cosign=True)
+        repo = p + "/app"
+        self.push(repo)
+        r = self.reg.request("GET", "/service/token?service=harbor-registry&scope=" +
+                             urllib.parse.quote("repository:%s:pull,push" % repo), check=False)
+        self.assertStatus(r, 200)
+        r = self.pull(repo, "v1", headers={"Authorization": "Bearer " + r.json()["token"],
+                                           "User-Agent": "cosign/v2.4.1"})
+        self.assertStatus(r, 412)
+
+
 class TrustedKeyPolicyTest(SigningCase):
     def test_keys_decide(self):
         p, _ = self.project(enable_content_trust_cosign=True)

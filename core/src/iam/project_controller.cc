@@ -97,6 +97,7 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
   }
   int64_t owner = who.kind == Identity::Kind::kUser ? who.user_id : 0;
   BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md, 0, limit));
+  Changed(p);  // repositories pushed before it existed are its now
   audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0});
   return p;
 }

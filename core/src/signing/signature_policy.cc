@@ -36,11 +36,10 @@ bool TokenGrants(const Identity& who, const std::string& repo, const char* actio
 
 bool ParseSignerPullSetting(const char* value) {
   if (value == nullptr) return true;
-  std::string v = ToLower(Trim(value));
+  std::string_view v = Trim(value);
   if (v.empty()) return true;
-  // Go's strconv.ParseBool, as Harbor reads it.
-  if (v == "1" || v == "t" || v == "true") return true;
-  return false;
+  // Go's strconv.ParseBool, as Harbor reads it; anything else fails closed.
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
 }
 
 void SignaturePolicy::Invalidate() {
