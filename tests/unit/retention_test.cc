@@ -266,7 +266,7 @@ TEST(RetentionEvaluatorTest, RepositoryScope) {
       {Rule("always", json::object(), json::array({Sel("matches", "**")}),
             json::array({Sel("repoMatches", "team/**")})),
        Rule("latestPushedK", {{"latestPushedK", 1}}, json::array({Sel("matches", "**")}),
-            json::array({Sel("repoExcludes", "{tmp,team}*")}))})));
+            json::array({Sel("repoExcludes", "{tmp*,team/**}")}))})));
   ASSERT_TRUE(p.ok()) << p.status().message();
   auto count = [&](const char* repo) {
     auto r = RulesForRepository(*p, repo);
