@@ -269,7 +269,8 @@ class RetentionRunTest(RetentionCase):
             row = [x for x in log.splitlines() if line_of in x]
             self.assertEqual(len(row), 1, log)
             self.assertTrue(row[0].rstrip(" |").endswith(mark), row[0])
-        self.assertIn("| Digest ", log.replace("  ", " "))
+        self.assertRegex(log, r"\|\s+Digest\s+\|\s+Tag\s+\|\s+Kind\s+\|\s+Labels\s+\|\s+PushedTime\s+"
+                              r"\|\s+PulledTime\s+\|\s+CreatedTime\s+\|\s+Retention\s+\|")
 
         real = self.trigger(pid, False)
         e = self.wait(pid, real)
