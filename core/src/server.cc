@@ -18,6 +18,7 @@
 #include "api/configuration_api.h"
 #include "api/jobservice_api.h"
 #include "api/label_api.h"
+#include "api/retention_api.h"
 #include "api/system_job_api.h"
 #include "api/trusted_key_api.h"
 #include "signing/signature_policy.h"
@@ -51,6 +52,8 @@
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
 #include "label/label_controller.h"
+#include "retention/retention_controller.h"
+#include "retention/retention_job.h"
 #include "plugin/plugin_auth_backend.h"
 #include "quota/quota_controller.h"
 #include "quota/quota_recount_job.h"
@@ -177,6 +180,8 @@ struct Server::Parts {
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<GcStore> gc_store;
   std::unique_ptr<GarbageCollector> gc;
+  std::unique_ptr<RetentionStore> retention_store;
+  std::unique_ptr<RetentionController> retentions;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<TlsContext> tls;
@@ -501,6 +506,17 @@ Status Server::Init() {
   }
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
   RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
+  // Tag retention: RETENTION jobs delete through the registry like the API.
+  // Immutable tags: the tag-immutability change supplies is_immutable.
+  p.retention_store = std::make_unique<RetentionStore>(*p.db);
+  p.retentions = std::make_unique<RetentionController>(*p.retention_store,
+                                                       *p.project_controller, *p.jobs);
+  p.jobs->Register({kRetentionJobKind, 1, 10000, 600000, 0},
+                   [deps = RetentionJobDeps{*p.retention_store, *p.project_controller,
+                                            *p.artifact_store, *p.label_store, *p.job_store,
+                                            RegistryArtifactDeleter(*p.manifests), nullptr}](
+                       JobContext& ctx) { return RunRetentionJob(deps, ctx); });
+  RegisterRetentionApi(*p.api, *p.retentions);
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });

@@ -358,7 +358,7 @@ const std::vector<Migration>& AllMigrations() {
                 PRIMARY KEY (artifact_id, label_id)))",
            R"(CREATE INDEX IF NOT EXISTS artifact_label_label_idx ON artifact_label (label_id))",
        }},
-      // (10, 12 and 13 belong to other changes.)
+      // (10 and 13 belong to other changes.)
       {11,
        "signing: the public keys a project trusts for cosign signatures",
        {
@@ -373,6 +373,31 @@ const std::vector<Migration>& AllMigrations() {
                 creator TEXT NOT NULL DEFAULT '',
                 creation_time BIGINT NOT NULL,
                 UNIQUE (project_id, fingerprint)))",
+       }},
+      {12,
+       "tag retention: one policy per project, and the per-repository tasks of its runs",
+       {
+           R"(CREATE TABLE IF NOT EXISTS retention_policy (
+                id {{ID}},
+                project_id BIGINT NOT NULL UNIQUE REFERENCES project(project_id) ON DELETE CASCADE,
+                policy TEXT NOT NULL,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL))",
+           // execution_id is the RETENTION job; a task is one repository.
+           R"(CREATE TABLE IF NOT EXISTS retention_task (
+                id {{ID}},
+                execution_id BIGINT NOT NULL,
+                policy_id BIGINT NOT NULL,
+                repository TEXT NOT NULL,
+                status TEXT NOT NULL,
+                start_time BIGINT NOT NULL DEFAULT 0,
+                end_time BIGINT NOT NULL DEFAULT 0,
+                total BIGINT NOT NULL DEFAULT 0,
+                retained BIGINT NOT NULL DEFAULT 0,
+                log TEXT NOT NULL DEFAULT '',
+                update_time BIGINT NOT NULL,
+                UNIQUE (execution_id, repository)))",
+           R"(CREATE INDEX IF NOT EXISTS retention_task_policy_idx ON retention_task (policy_id))",
        }},
   };
   return kMigrations;
