@@ -294,6 +294,36 @@ StatusOr<JobPage> JobStore::List(std::string_view vendor_type, int64_t page, int
   return out;
 }
 
+StatusOr<JobPage> JobStore::ListByVendor(const std::vector<std::string>& vendor_types,
+                                         int64_t vendor_id, int64_t page, int64_t page_size) {
+  JobPage out;
+  std::vector<SqlValue> params = {SqlInt(vendor_id)};
+  std::string in;
+  for (const auto& t : vendor_types) {
+    params.push_back(SqlText(t));
+    in += (in.empty() ? "$" : ", $") + std::to_string(params.size());
+  }
+  if (in.empty()) return out;
+  std::string where = " FROM job WHERE vendor_id = $1 AND vendor_type IN (" + in + ")";
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    out = {};
+    auto n = tx.Exec("SELECT COUNT(*)" + where, params);
+    if (!n.ok()) return n.status();
+    out.total = n->rows.at(0).Int(0);
+    std::vector<SqlValue> paged = params;
+    paged.push_back(SqlInt(page_size));
+    paged.push_back(SqlInt((page - 1) * page_size));
+    auto r = tx.Exec(std::string("SELECT ") + kJobColumns + where + " ORDER BY id DESC LIMIT $" +
+                         std::to_string(params.size() + 1) + " OFFSET $" +
+                         std::to_string(params.size() + 2),
+                     paged);
+    if (!r.ok()) return r.status();
+    for (const auto& row : r->rows) out.items.push_back(ReadJob(row));
+    return {};
+  }));
+  return out;
+}
+
 StatusOr<std::vector<JobRecord>> JobStore::Running() {
   std::vector<JobRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {

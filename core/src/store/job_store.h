@@ -137,6 +137,10 @@ class JobStore {
   StatusOr<std::optional<JobRecord>> Get(int64_t id);
   // Newest first.
   StatusOr<JobPage> List(std::string_view vendor_type, int64_t page, int64_t page_size);
+  // Newest first: the jobs of one vendor (a webhook policy's deliveries, of
+  // vendor types WEBHOOK and SLACK).
+  StatusOr<JobPage> ListByVendor(const std::vector<std::string>& vendor_types, int64_t vendor_id,
+                                 int64_t page, int64_t page_size);
   StatusOr<std::vector<JobRecord>> Running();
   // Pending: stopped at once; Running: its worker is asked to stop. kNotFound
   // for an unknown id; false when it had already finished.

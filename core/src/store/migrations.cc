@@ -358,6 +358,30 @@ const std::vector<Migration>& AllMigrations() {
                 PRIMARY KEY (artifact_id, label_id)))",
            R"(CREATE INDEX IF NOT EXISTS artifact_label_label_idx ON artifact_label (label_id))",
        }},
+      // 10-12 belong to other changes; Migrate applies each version not yet
+      // applied, whatever order the branches merge in.
+      {13,
+       "webhook policies: Harbor's project notification policies and their last triggers",
+       {
+           // Targets and event types are JSON arrays, read and written whole.
+           R"(CREATE TABLE IF NOT EXISTS webhook_policy (
+                id {{ID}},
+                name {{NAME}} NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                project_id BIGINT NOT NULL REFERENCES project(project_id) ON DELETE CASCADE,
+                targets TEXT NOT NULL,
+                event_types TEXT NOT NULL,
+                creator TEXT NOT NULL DEFAULT '',
+                enabled INTEGER NOT NULL DEFAULT 1,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (project_id, name)))",
+           R"(CREATE TABLE IF NOT EXISTS webhook_last_trigger (
+                policy_id BIGINT NOT NULL REFERENCES webhook_policy(id) ON DELETE CASCADE,
+                event_type TEXT NOT NULL,
+                last_trigger_time BIGINT NOT NULL,
+                PRIMARY KEY (policy_id, event_type)))",
+       }},
   };
   return kMigrations;
 }
