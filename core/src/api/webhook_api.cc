@@ -2,6 +2,7 @@
 
 #include "api/api_util.h"
 #include "common/strings.h"
+#include "http/response.h"
 
 namespace berth {
 

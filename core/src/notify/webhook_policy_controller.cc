@@ -1,6 +1,7 @@
 #include "notify/webhook_policy_controller.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "common/strings.h"
@@ -33,7 +34,19 @@ std::string NormalizeAddress(std::string a) {
   std::string rest = a.substr(0, end);
   size_t slash = rest.find('/');
   std::string host = rest.substr(0, slash), path = slash == std::string::npos ? "" : rest.substr(slash);
-  if (host.empty() || host.find('@') != std::string::npos) return "";
+  // A host name or address, and an optional numeric port (no user info).
+  size_t colon = host.rfind(':');
+  std::string name = host.substr(0, colon), port = colon == std::string::npos ? "" : host.substr(colon + 1);
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+  if (name.empty() || (colon != std::string::npos && (port.empty() || port.size() > 5))) return "";
+  for (char c : port) {
+    if (c < '0' || c > '9') return "";
+  }
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' && c != ':') {
+      return "";
+    }
+  }
   for (char c : rest) {
     if (static_cast<unsigned char>(c) <= ' ' || c == '\\' || c == '"' || c == '<' || c == '>') return "";
   }
