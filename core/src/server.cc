@@ -34,6 +34,7 @@
 #include "api/robot_api.h"
 #include "api/session_api.h"
 #include "api/user_api.h"
+#include "api/webhook_api.h"
 #include "api/system_api.h"
 #include "api/icon_api.h"
 #include "audit/audit_log.h"
@@ -75,6 +76,9 @@
 #include "http/ops_handler.h"
 #include "oci/v2_router.h"
 #include "notify/notification_dispatcher.h"
+#include "notify/policy_dispatcher.h"
+#include "notify/webhook_policy_controller.h"
+#include "store/webhook_policy_store.h"
 #include "plugin/host_services.h"
 #include "plugin/plugin_notifier.h"
 #include "plugin/plugin_registry.h"
@@ -130,6 +134,10 @@ struct Server::Parts {
   std::unique_ptr<StorageDriver> storage;
   std::map<std::string, std::unique_ptr<PluginNotifier>> notifiers;
   std::unique_ptr<NotificationDispatcher> dispatcher;
+  // Project webhook policies.
+  std::unique_ptr<WebhookPolicyStore> webhook_store;
+  std::unique_ptr<PolicyDispatcher> policy_dispatcher;
+  std::unique_ptr<WebhookPolicyController> webhooks;
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<UploadController> uploads;
   std::unique_ptr<BlobController> blob_controller;
@@ -267,6 +275,17 @@ Status Server::Init() {
     }
     targets.push_back({ep, it->second.get()});
   }
+  // Harbor's two notify types, for project webhook policies, whenever a
+  // loaded plugin provides them.
+  for (const char* type : {"http", "slack"}) {
+    if (p.notifiers.count(type)) continue;
+    const berth_provider* np = p.plugins.FindProvider(BERTH_KIND_NOTIFIER, type);
+    if (np == nullptr) continue;
+    auto cfg = config_.plugin_configs.find(type);
+    auto ni = p.plugins.CreateInstance(np, cfg == config_.plugin_configs.end() ? "{}" : cfg->second);
+    if (!ni.ok()) return ni.status();
+    p.notifiers.emplace(type, std::make_unique<PluginNotifier>(np, *ni));
+  }
 
   // Metadata.
   auto db = OpenDatabase(config_.metadata);
@@ -308,9 +327,9 @@ Status Server::Init() {
   // The job service and its first consumers.
   p.job_store = std::make_unique<JobStore>(*p.db);
   JobServiceOptions jopts;
-  // Webhook deliveries get their own workers (they wait on receivers).
-  jopts.workers = config_.jobs.workers +
-                  (config_.notifications.endpoints.empty() ? 0 : config_.notifications.workers);
+  // Webhook deliveries get their own workers (they wait on receivers); any
+  // project may add webhook policies at any time.
+  jopts.workers = config_.jobs.workers + config_.notifications.workers;
   jopts.lease_ms = int64_t{config_.jobs.lease_s} * 1000;
   jopts.poll_ms = config_.jobs.poll_ms;
   jopts.tick_ms = std::min<int64_t>(1000, jopts.lease_ms / 3);
@@ -428,12 +447,56 @@ Status Server::Init() {
       },
       *p.jobs, log_, p.metrics);
   NotificationDispatcher* dispatcher = p.dispatcher.get();
+  p.webhook_store = std::make_unique<WebhookPolicyStore>(*p.db);
+  {
+    std::map<std::string, Notifier*> by_type;
+    for (auto& [type, n] : p.notifiers) by_type[type] = n.get();
+    p.policy_dispatcher = std::make_unique<PolicyDispatcher>(
+        *p.webhook_store, *p.projects, std::move(by_type),
+        [registry_host, store](const std::string& repository) {
+          PayloadContext c;
+          c.registry_host = registry_host;
+          if (repository.empty()) return c;
+          if (auto r = store->GetRepository(repository); r.ok() && *r) {
+            c.repo_created_at_s = (*r)->created_at / 1000;
+          }
+          return c;
+        },
+        *p.jobs, log_);
+  }
+  PolicyDispatcher* policy_dispatcher = p.policy_dispatcher.get();
+  dispatcher->set_policies(policy_dispatcher);
+  {
+    // Quota events come from the quota controller: refusals the registry
+    // reports, and the warning threshold after a push.
+    QuotaController* quotas = p.quotas.get();
+    quotas->set_event_sink([policy_dispatcher](const QuotaEvent& e) { policy_dispatcher->OnQuotaEvent(e); });
+    p.manifests->set_refusal_sink([quotas](std::string_view repo, const std::string& digest,
+                                           const std::string& tag, const Actor& actor,
+                                           const Status& why) {
+      quotas->OnPushRefused(std::string(repo), digest, tag, actor.username, actor.request_id, why);
+    });
+    p.uploads->set_refusal_sink([quotas](std::string_view repo, const std::string& digest,
+                                         const Status& why) {
+      quotas->OnPushRefused(std::string(repo), digest, "", "", "", why);
+    });
+  }
+  QuotaController* quota_events = p.quotas.get();
+  ProjectStore* project_store = p.projects.get();
   AuditLog* audit = p.audit.get();
   p.artifact_store = std::make_unique<ArtifactStore>(*p.db);
   p.pulls = std::make_unique<PullRecorder>(*p.artifact_store, log_);
   PullRecorder* pulls = p.pulls.get();
-  p.manifests->set_event_sink([dispatcher, audit, pulls](const ArtifactEvent& e) {
+  p.manifests->set_event_sink([dispatcher, policy_dispatcher, quota_events, project_store, audit,
+                               pulls](const ArtifactEvent& e) {
     dispatcher->OnArtifactEvent(e);
+    policy_dispatcher->OnArtifactEvent(e);
+    if (e.kind == ArtifactEventKind::kPushed) {
+      if (auto project = project_store->GetByName(ProjectOf(e.repository)); project.ok() && *project) {
+        quota_events->OnPushed((*project)->project_id, e.repository, e.digest, e.tag,
+                               e.actor.username, e.actor.request_id);
+      }
+    }
     if (e.kind == ArtifactEventKind::kPulled) {
       pulls->Record(e.repository, e.digest, e.tag, e.occurred_at_ms);
     }
@@ -484,6 +547,9 @@ Status Server::Init() {
   RegisterProjectApi(*p.api, *p.project_controller);
   RegisterQuotaApi(*p.api, *p.quotas);
   RegisterLabelApi(*p.api, *p.labels);
+  p.webhooks = std::make_unique<WebhookPolicyController>(*p.webhook_store, *p.project_controller,
+                                                         *p.job_store, *p.policy_dispatcher);
+  RegisterWebhookApi(*p.api, *p.webhooks, *p.project_controller);
   p.repository_controller = std::make_unique<RepositoryController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.evaluator, *p.audit);
   p.artifact_controller = std::make_unique<ArtifactController>(
@@ -636,7 +702,8 @@ void Server::MaintenanceLoop() {
     for (auto [kind, keep] : {std::pair<const char*, int64_t>{kGcJobKind, 50},
                               {kPurgeAuditJobKind, 50},
                               {kQuotaRecountJobKind, 50},
-                              {kWebhookJobKind, 10000}}) {
+                              {kWebhookJobKind, 10000},
+                              {kSlackVendorType, 10000}}) {
       auto pruned = parts_->job_store->PruneFinished(kind, keep);
       if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
     }

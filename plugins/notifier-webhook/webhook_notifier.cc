@@ -1,6 +1,8 @@
 // notifier-webhook: delivers Berth events to HTTP endpoints ("http", Harbor's
 // Default and CloudEvents payloads as-is) and to Slack incoming webhooks
-// ("slack", a short message). Retries and backoff are berthd's job: a
+// ("slack": Harbor's Slack message as berthd rendered it for project webhook
+// policies, payload format "Slack"; a short message for the others).
+// Retries and backoff are berthd's job: a
 // transient failure (transport error, timeout, 5xx, 408, 429) returns RETRY.
 #include <berth/plugin_sdk.hpp>
 
@@ -101,6 +103,9 @@ class SlackNotifier : public PostingNotifier {
     return CreateWithOptions(host, config, out);
   }
   Status Deliver(const CallCtx& call, const Notification& n) override {
+    if (n.payload_format == "Slack") {
+      return Post(call, n, "application/json", std::string(n.payload_json), false);
+    }
     auto ev = nlohmann::json::parse(n.payload_json, nullptr, false);
     std::string text = std::string(n.event_type);
     if (!ev.is_discarded()) {

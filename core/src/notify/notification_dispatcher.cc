@@ -99,6 +99,18 @@ void NotificationDispatcher::OnArtifactEvent(const ArtifactEvent& e) {
 Status NotificationDispatcher::Deliver(JobContext& ctx) {
   auto p = nlohmann::json::parse(ctx.params_json(), nullptr, false);
   if (p.is_discarded() || !p.is_object()) return Status::InvalidArgument("malformed job parameters");
+  if (p.contains("policy_id")) {
+    Notifier* notifier = nullptr;
+    Delivery d;
+    if (policies_ != nullptr) d = policies_->DeliveryOf(p, &notifier);
+    if (notifier == nullptr) {
+      ctx.Error("no notifier plugin provides type '" + p.value("notify_type", "") + "'");
+      ctx.GiveUp();
+      return Status::Unsupported("notify type '" + p.value("notify_type", "") + "' is not loaded");
+    }
+    return Send(ctx, *notifier, std::move(d),
+                "policy " + std::to_string(p.value("policy_id", int64_t{0})));
+  }
   const NotificationTarget* target = Target(p.value("endpoint", ""));
   if (target == nullptr) {
     // The endpoint was removed from the configuration since.
@@ -122,16 +134,21 @@ Status NotificationDispatcher::Deliver(JobContext& ctx) {
   d.address = ep.address;
   d.auth_header = ep.auth_header;
   d.skip_cert_verify = ep.skip_cert_verify;
+  return Send(ctx, *target->notifier, std::move(d), ep.name);
+}
+
+Status NotificationDispatcher::Send(JobContext& ctx, Notifier& notifier, Delivery d,
+                                    const std::string& who) {
   d.attempt = ctx.job().attempts;
-  ctx.Info("delivering " + d.event_type + " to " + ep.name + " (" + ep.address + "), attempt " +
+  ctx.Info("delivering " + d.event_type + " to " + who + " (" + d.address + "), attempt " +
            std::to_string(d.attempt));
   int64_t deadline = NowUnixNanos() + options_.timeout_ms * 1000000LL;
-  Status s = target->notifier->Deliver(d, deadline);
+  Status s = notifier.Deliver(d, deadline);
   if (s.ok()) {
     metrics_.Add(m_delivered_, 1);
     ctx.Info("delivered");
     log_.Info("notification delivered",
-              {{"endpoint", ep.name}, {"event", d.event_type}, {"attempt", d.attempt}});
+              {{"endpoint", who}, {"event", d.event_type}, {"attempt", d.attempt}});
     return {};
   }
   bool transient = s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded;
@@ -140,7 +157,7 @@ Status NotificationDispatcher::Deliver(JobContext& ctx) {
     int64_t wait = options_.initial_backoff_ms;
     for (int i = 1; i < d.attempt && wait < options_.max_backoff_ms; ++i) wait *= 2;
     wait = std::min(wait, options_.max_backoff_ms);
-    log_.Warn("notification failed; will retry", {{"endpoint", ep.name},
+    log_.Warn("notification failed; will retry", {{"endpoint", who},
                                                   {"event", d.event_type},
                                                   {"attempt", d.attempt},
                                                   {"retry_in_ms", wait},
@@ -148,7 +165,7 @@ Status NotificationDispatcher::Deliver(JobContext& ctx) {
     return s;
   }
   metrics_.Add(m_failed_, 1);
-  log_.Error("notification failed; giving up", {{"endpoint", ep.name},
+  log_.Error("notification failed; giving up", {{"endpoint", who},
                                                 {"event", d.event_type},
                                                 {"attempt", d.attempt},
                                                 {"error", s.message()}});

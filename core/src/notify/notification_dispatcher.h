@@ -17,10 +17,9 @@
 #include "jobs/job_service.h"
 #include "notify/event_payload.h"
 #include "notify/notifier.h"
+#include "notify/policy_dispatcher.h"
 
 namespace berth {
-
-inline constexpr char kWebhookJobKind[] = "WEBHOOK";
 
 struct NotificationTarget {
   NotificationEndpointConfig endpoint;
@@ -37,14 +36,21 @@ class NotificationDispatcher {
   // Queues one delivery per endpoint that wants the event (a write to the
   // metadata store; the delivery itself happens on a job worker).
   void OnArtifactEvent(const ArtifactEvent& e);
+  // Runs the WEBHOOK jobs of project webhook policies too (params with a
+  // policy_id). Set before jobs.Start().
+  void set_policies(const PolicyDispatcher* policies) { policies_ = policies; }
 
  private:
   Status Deliver(JobContext& ctx);
+  // One attempt with the retry rules shared by endpoints and policies; `who`
+  // names the destination in logs.
+  Status Send(JobContext& ctx, Notifier& notifier, Delivery d, const std::string& who);
   const NotificationTarget* Target(const std::string& name) const;
 
   std::vector<NotificationTarget> targets_;
   NotificationsConfig options_;
   ContextFn context_;
+  const PolicyDispatcher* policies_ = nullptr;
   JobService& jobs_;
   Logger& log_;
   uint32_t m_delivered_, m_failed_, m_retried_, m_dropped_;

@@ -10,6 +10,9 @@
 
 namespace berth {
 
+// The job kind of every delivery (configured endpoints and webhook policies).
+inline constexpr char kWebhookJobKind[] = "WEBHOOK";
+
 struct Delivery {
   std::string event_type;
   std::string payload_format;  // "Default" | "CloudEvents"

@@ -1,6 +1,7 @@
 #include "quota/quota_controller.h"
 
 #include "auth/denial.h"
+#include "common/clock.h"
 #include "common/strings.h"
 
 namespace berth {
@@ -79,6 +80,34 @@ StatusOr<std::vector<QuotaRecount>> QuotaController::RecountAll() {
 
 StatusOr<int64_t> QuotaController::ReleaseStalePending(int64_t before_unix_millis) {
   return quotas_.ReleaseStalePending(before_unix_millis);
+}
+
+void QuotaController::OnPushRefused(const std::string& repository, const std::string& digest,
+                                    const std::string& tag, const std::string& username,
+                                    const std::string& request_id, const Status& why) {
+  // The store's quota refusal carries the storage detail; other denials
+  // (immutability, say) are not quota events.
+  if (!on_event_ || why.code() != Code::kPermissionDenied ||
+      why.detail_json().find("\"resource\":\"storage\"") == std::string::npos) {
+    return;
+  }
+  on_event_({"QUOTA_EXCEED", repository, digest, tag, why.message(), username, request_id,
+             NowUnixMillis()});
+}
+
+void QuotaController::OnPushed(int64_t project_id, const std::string& repository,
+                               const std::string& digest, const std::string& tag,
+                               const std::string& username, const std::string& request_id) {
+  if (!on_event_ || project_id == 0) return;
+  auto q = quotas_.GetByProject(project_id);
+  if (!q.ok() || !*q) return;
+  int64_t hard = (*q)->hard_storage, used = (*q)->used_storage;
+  if (hard <= 0 || used * 100 < hard * kQuotaWarningPercent) return;
+  on_event_({"QUOTA_WARNING", repository, digest, tag,
+             "quota usage reach " + std::to_string(kQuotaWarningPercent) +
+                 "%: resource storage used " + accounting::FormatBytes(used) + " of " +
+                 accounting::FormatBytes(hard),
+             username, request_id, NowUnixMillis()});
 }
 
 }  // namespace berth

@@ -7,6 +7,7 @@
 #define BERTH_QUOTA_QUOTA_CONTROLLER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,6 +21,22 @@ namespace berth {
 
 // The only quota resource Harbor has.
 inline constexpr char kStorageResource[] = "storage";
+// Harbor's quota warning threshold: a push that leaves usage at or above
+// this share of the hard limit fires QUOTA_WARNING.
+inline constexpr int kQuotaWarningPercent = 85;
+
+// A QUOTA_EXCEED or QUOTA_WARNING event, for webhook policies.
+struct QuotaEvent {
+  std::string type;  // "QUOTA_EXCEED" | "QUOTA_WARNING"
+  std::string repository;
+  std::string digest;
+  std::string tag;
+  std::string message;  // custom_attributes.Details
+  std::string username;
+  std::string request_id;
+  int64_t occurred_at_ms = 0;
+};
+using QuotaEventFn = std::function<void(const QuotaEvent&)>;
 
 class QuotaController {
  public:
@@ -49,6 +66,18 @@ class QuotaController {
   // claimed (abandoned pushes). Returns how many.
   StatusOr<int64_t> ReleaseStalePending(int64_t before_unix_millis);
 
+  // Quota events: set before serving.
+  void set_event_sink(QuotaEventFn fn) { on_event_ = std::move(fn); }
+  // A push the store refused: QUOTA_EXCEED when it was the storage quota.
+  void OnPushRefused(const std::string& repository, const std::string& digest,
+                     const std::string& tag, const std::string& username,
+                     const std::string& request_id, const Status& why);
+  // After a push into project `project_id`: QUOTA_WARNING when its usage is
+  // at or above kQuotaWarningPercent of a hard limit.
+  void OnPushed(int64_t project_id, const std::string& repository, const std::string& digest,
+                const std::string& tag, const std::string& username,
+                const std::string& request_id);
+
   // The limit a new project gets when its creator does not choose one.
   int64_t default_storage_limit() const { return default_storage_limit_; }
 
@@ -61,6 +90,7 @@ class QuotaController {
   QuotaStore& quotas_;
   AccessEvaluator& evaluator_;
   int64_t default_storage_limit_;
+  QuotaEventFn on_event_;
 };
 
 }  // namespace berth

@@ -84,9 +84,15 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
   // object for GC, never metadata pointing at nothing. In a project with a
   // storage limit the store writes the content only once the quota admitted
   // the manifest.
-  BERTH_ASSIGN_OR_RETURN(ArtifactRecord rec,
-                         store_.PutManifest(m, [&] { return blobs_.PutContent(digest, body); },
-                                            [&] { return blobs_.CheckPresent(digest, "MANIFEST_BLOB_UNKNOWN"); }));
+  auto stored = store_.PutManifest(m, [&] { return blobs_.PutContent(digest, body); },
+                                  [&] { return blobs_.CheckPresent(digest, "MANIFEST_BLOB_UNKNOWN"); });
+  if (!stored.ok()) {
+    if (stored.status().code() == Code::kPermissionDenied && on_refused_) {
+      on_refused_(repo, m.digest, m.tag, actor, stored.status());
+    }
+    return stored.status();
+  }
+  ArtifactRecord rec = std::move(*stored);
   cache_.Put(m.digest, std::make_shared<const std::string>(std::move(body)));
   Emit({ArtifactEventKind::kPushed, std::string(repo), m.digest, m.media_type, m.tag, actor,
         NowUnixMillis()});

@@ -46,6 +46,11 @@ struct ArtifactEvent {
   int64_t occurred_at_ms = 0;
 };
 using ArtifactEventFn = std::function<void(const ArtifactEvent&)>;
+// Told when the store refused a manifest (a quota refusal: kPermissionDenied),
+// for QUOTA_EXCEED notifications.
+using ManifestRefusedFn = std::function<void(std::string_view repo, const std::string& digest,
+                                             const std::string& tag, const Actor& actor,
+                                             const Status& why)>;
 
 // Checks run before a manifest is stored (quota, immutability, ...).
 using ManifestAdmissionFn =
@@ -58,6 +63,7 @@ class ManifestController {
 
   void set_event_sink(ArtifactEventFn fn) { on_event_ = std::move(fn); }
   void set_admission(ManifestAdmissionFn fn) { admission_ = std::move(fn); }
+  void set_refusal_sink(ManifestRefusedFn fn) { on_refused_ = std::move(fn); }
 
   StatusOr<PushedManifest> Put(std::string_view repo, const ManifestReference& ref,
                                std::string body, std::string_view content_type,
@@ -90,6 +96,7 @@ class ManifestController {
   ManifestCache cache_;
   ArtifactEventFn on_event_;
   ManifestAdmissionFn admission_;
+  ManifestRefusedFn on_refused_;
 };
 
 // Splits Accept header values into bare media types.

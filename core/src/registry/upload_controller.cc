@@ -235,6 +235,7 @@ StatusOr<BlobRef> UploadController::Complete(std::string_view repo, std::string_
     if (linked.code() == Code::kPermissionDenied) {  // over quota: the bytes go
       lock.unlock();
       Discard(rec.uuid);
+      if (on_refused_) on_refused_(repo, actual.ToString(), linked);
     }
     return linked;
   }

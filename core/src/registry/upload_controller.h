@@ -45,12 +45,17 @@ struct ByteRange {
 // Called before a blob is linked into a repository (quota checks, ...).
 // Returning an error refuses the upload.
 using BlobAdmissionFn = std::function<Status(std::string_view repo, const BlobRef& blob)>;
+// Told when the store refused to link an uploaded blob (a quota refusal:
+// kPermissionDenied), for QUOTA_EXCEED notifications.
+using BlobRefusedFn =
+    std::function<void(std::string_view repo, const std::string& digest, const Status& why)>;
 
 class UploadController {
  public:
   UploadController(RegistryStore& store, BlobStore& blobs);
 
   void set_admission(BlobAdmissionFn fn) { admission_ = std::move(fn); }
+  void set_refusal_sink(BlobRefusedFn fn) { on_refused_ = std::move(fn); }
 
   StatusOr<UploadStatus> Start(std::string_view repo);
   StatusOr<UploadStatus> GetStatus(std::string_view repo, std::string_view uuid);
@@ -91,6 +96,7 @@ class UploadController {
   RegistryStore& store_;
   BlobStore& blobs_;
   BlobAdmissionFn admission_;
+  BlobRefusedFn on_refused_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<State>> states_;
   std::atomic<int64_t> in_flight_{0};

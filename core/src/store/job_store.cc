@@ -279,25 +279,44 @@ StatusOr<std::optional<JobRecord>> JobStore::Get(int64_t id) {
 
 StatusOr<JobPage> JobStore::List(std::string_view vendor_type, int64_t page, int64_t page_size,
                                  int64_t vendor_id) {
-  JobPage out;
   std::string where = " WHERE vendor_type = $1";
   std::vector<SqlValue> params = {SqlText(vendor_type)};
   if (vendor_id >= 0) {
     where += " AND vendor_id = $2";
     params.push_back(SqlInt(vendor_id));
   }
+  return PageOfJobs(where, params, page, page_size);
+}
+
+StatusOr<JobPage> JobStore::ListByVendor(const std::vector<std::string>& vendor_types,
+                                         int64_t vendor_id, int64_t page, int64_t page_size) {
+  std::vector<SqlValue> params = {SqlInt(vendor_id)};
+  std::string in;
+  for (const auto& t : vendor_types) {
+    params.push_back(SqlText(t));
+    in += (in.empty() ? "$" : ", $") + std::to_string(params.size());
+  }
+  if (in.empty()) return JobPage{};
+  return PageOfJobs(" WHERE vendor_id = $1 AND vendor_type IN (" + in + ")", params, page,
+                    page_size);
+}
+
+StatusOr<JobPage> JobStore::PageOfJobs(const std::string& where,
+                                       const std::vector<SqlValue>& params, int64_t page,
+                                       int64_t page_size) {
+  JobPage out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out = {};
     auto n = tx.Exec("SELECT COUNT(*) FROM job" + where, params);
     if (!n.ok()) return n.status();
     out.total = n->rows.at(0).Int(0);
-    std::vector<SqlValue> page_params = params;
-    std::string limit = " ORDER BY id DESC LIMIT $" + std::to_string(params.size() + 1) +
-                        " OFFSET $" + std::to_string(params.size() + 2);
-    page_params.push_back(SqlInt(page_size));
-    page_params.push_back(SqlInt((page - 1) * page_size));
-    auto r = tx.Exec(std::string("SELECT ") + kJobColumns + " FROM job" + where + limit,
-                     page_params);
+    std::vector<SqlValue> paged = params;
+    paged.push_back(SqlInt(page_size));
+    paged.push_back(SqlInt((page - 1) * page_size));
+    auto r = tx.Exec(std::string("SELECT ") + kJobColumns + " FROM job" + where +
+                         " ORDER BY id DESC LIMIT $" + std::to_string(params.size() + 1) +
+                         " OFFSET $" + std::to_string(params.size() + 2),
+                     paged);
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.items.push_back(ReadJob(row));
     return {};

@@ -138,6 +138,10 @@ class JobStore {
   // Newest first; vendor_id >= 0 keeps that vendor's jobs only.
   StatusOr<JobPage> List(std::string_view vendor_type, int64_t page, int64_t page_size,
                          int64_t vendor_id = -1);
+  // Newest first: the jobs of one vendor (a webhook policy's deliveries, of
+  // vendor types WEBHOOK and SLACK).
+  StatusOr<JobPage> ListByVendor(const std::vector<std::string>& vendor_types, int64_t vendor_id,
+                                 int64_t page, int64_t page_size);
   StatusOr<std::vector<JobRecord>> Running();
   // Pending: stopped at once; Running: its worker is asked to stop. kNotFound
   // for an unknown id; false when it had already finished.
@@ -165,6 +169,9 @@ class JobStore {
   StatusOr<bool> FireSchedule(int64_t id, int64_t expected_next, int64_t next, const NewJob& job);
 
  private:
+  // "SELECT ... FROM job <where> ORDER BY id DESC" one page, with the total.
+  StatusOr<JobPage> PageOfJobs(const std::string& where, const std::vector<SqlValue>& params,
+                               int64_t page, int64_t page_size);
   SqlDatabase& db_;
 };
 

@@ -358,7 +358,7 @@ const std::vector<Migration>& AllMigrations() {
                 PRIMARY KEY (artifact_id, label_id)))",
            R"(CREATE INDEX IF NOT EXISTS artifact_label_label_idx ON artifact_label (label_id))",
        }},
-      // (10 and 13 belong to other changes.)
+      // (10 belongs to another change.)
       {11,
        "signing: the public keys a project trusts for cosign signatures",
        {
@@ -398,6 +398,28 @@ const std::vector<Migration>& AllMigrations() {
                 update_time BIGINT NOT NULL,
                 UNIQUE (execution_id, repository)))",
            R"(CREATE INDEX IF NOT EXISTS retention_task_policy_idx ON retention_task (policy_id))",
+       }},
+      {13,
+       "webhook policies: Harbor's project notification policies and their last triggers",
+       {
+           // Targets and event types are JSON arrays, read and written whole.
+           R"(CREATE TABLE IF NOT EXISTS webhook_policy (
+                id {{ID}},
+                name {{NAME}} NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                project_id BIGINT NOT NULL REFERENCES project(project_id) ON DELETE CASCADE,
+                targets TEXT NOT NULL,
+                event_types TEXT NOT NULL,
+                creator TEXT NOT NULL DEFAULT '',
+                enabled INTEGER NOT NULL DEFAULT 1,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (project_id, name)))",
+           R"(CREATE TABLE IF NOT EXISTS webhook_last_trigger (
+                policy_id BIGINT NOT NULL REFERENCES webhook_policy(id) ON DELETE CASCADE,
+                event_type TEXT NOT NULL,
+                last_trigger_time BIGINT NOT NULL,
+                PRIMARY KEY (policy_id, event_type)))",
        }},
   };
   return kMigrations;
