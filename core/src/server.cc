@@ -17,6 +17,9 @@
 #include "api/configuration_api.h"
 #include "api/jobservice_api.h"
 #include "api/label_api.h"
+#include "api/immutable_api.h"
+#include "policy/immutable_controller.h"
+#include "store/immutable_rule_store.h"
 #include "api/system_job_api.h"
 #include "audit/audit_purge.h"
 #include "gc/garbage_collector.h"
@@ -163,6 +166,8 @@ struct Server::Parts {
   std::unique_ptr<PullRecorder> pulls;
   std::unique_ptr<RepositoryController> repository_controller;
   std::unique_ptr<ArtifactController> artifact_controller;
+  std::unique_ptr<ImmutableRuleStore> immutable_store;
+  std::unique_ptr<ImmutableController> immutable;
   // Background work.
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
@@ -477,6 +482,12 @@ Status Server::Init() {
       *p.labels, *p.audit);
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
   RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
+  // Immutable tag rules, enforced inside the registry's writes.
+  p.immutable_store = std::make_unique<ImmutableRuleStore>(*p.db);
+  p.immutable = std::make_unique<ImmutableController>(*p.immutable_store, *p.project_controller);
+  p.immutable->Enforce(*p.store, *p.artifact_store);
+  p.artifact_controller->set_immutability(p.immutable.get());
+  RegisterImmutableApi(*p.api, *p.immutable, *p.project_controller);
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });
