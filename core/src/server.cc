@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -20,7 +21,12 @@
 #include "api/immutable_api.h"
 #include "policy/immutable_controller.h"
 #include "store/immutable_rule_store.h"
+#include "api/retention_api.h"
 #include "api/system_job_api.h"
+#include "api/trusted_key_api.h"
+#include "signing/signature_policy.h"
+#include "signing/trusted_key_controller.h"
+#include "store/trusted_key_store.h"
 #include "audit/audit_purge.h"
 #include "gc/garbage_collector.h"
 #include "jobs/job_service.h"
@@ -49,6 +55,8 @@
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
 #include "label/label_controller.h"
+#include "retention/retention_controller.h"
+#include "retention/retention_job.h"
 #include "plugin/plugin_auth_backend.h"
 #include "quota/quota_controller.h"
 #include "quota/quota_recount_job.h"
@@ -168,11 +176,17 @@ struct Server::Parts {
   std::unique_ptr<ArtifactController> artifact_controller;
   std::unique_ptr<ImmutableRuleStore> immutable_store;
   std::unique_ptr<ImmutableController> immutable;
+  // Signed-image enforcement on pulls, and the projects' trusted keys.
+  std::unique_ptr<TrustedKeyStore> trusted_key_store;
+  std::unique_ptr<SignaturePolicy> signature_policy;
+  std::unique_ptr<TrustedKeyController> trusted_keys;
   // Background work.
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<GcStore> gc_store;
   std::unique_ptr<GarbageCollector> gc;
+  std::unique_ptr<RetentionStore> retention_store;
+  std::unique_ptr<RetentionController> retentions;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<TlsContext> tls;
@@ -480,6 +494,21 @@ Status Server::Init() {
   p.artifact_controller = std::make_unique<ArtifactController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.label_store,
       *p.labels, *p.audit);
+  {
+    p.trusted_key_store = std::make_unique<TrustedKeyStore>(*p.db);
+    SignaturePolicyOptions sopts;
+    sopts.signer_bootstrap_pull =
+        ParseSignerPullSetting(std::getenv("CONTENT_TRUST_LEGACY_SIGNER_PULL_ENABLED"));
+    p.signature_policy = std::make_unique<SignaturePolicy>(
+        *p.projects, *p.trusted_key_store, *p.artifact_store, *p.blobs, sopts);
+    p.trusted_keys = std::make_unique<TrustedKeyController>(*p.trusted_key_store,
+                                                            *p.project_controller, *p.audit);
+    SignaturePolicy* policy = p.signature_policy.get();
+    p.trusted_keys->set_on_change([policy] { policy->Invalidate(); });
+    p.project_controller->set_on_change([policy](const ProjectRecord&) { policy->Invalidate(); });
+    p.v2->set_pull_policy(policy);
+    RegisterTrustedKeyApi(*p.api, *p.trusted_keys, *p.project_controller);
+  }
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
   RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
   // Immutable tag rules, enforced inside the registry's writes.
@@ -488,6 +517,22 @@ Status Server::Init() {
   p.immutable->Enforce(*p.store, *p.artifact_store);
   p.artifact_controller->set_immutability(p.immutable.get());
   RegisterImmutableApi(*p.api, *p.immutable, *p.project_controller);
+  // Tag retention: RETENTION jobs delete through the registry like the API,
+  // and keep artifacts with an immutable tag (Harbor).
+  ImmutableController* immutable = p.immutable.get();
+  p.retention_store = std::make_unique<RetentionStore>(*p.db);
+  p.retentions = std::make_unique<RetentionController>(*p.retention_store,
+                                                       *p.project_controller, *p.jobs);
+  p.jobs->Register({kRetentionJobKind, 1, 10000, 600000, 0},
+                   [deps = RetentionJobDeps{*p.retention_store, *p.project_controller,
+                                            *p.artifact_store, *p.label_store, *p.job_store,
+                                            RegistryArtifactDeleter(*p.manifests),
+                                            [immutable](int64_t project_id, std::string_view repo,
+                                                        std::string_view tag) {
+                                              return immutable->IsImmutable(project_id, repo, tag);
+                                            }}](
+                       JobContext& ctx) { return RunRetentionJob(deps, ctx); });
+  RegisterRetentionApi(*p.api, *p.retentions);
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });

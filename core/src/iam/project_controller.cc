@@ -33,7 +33,9 @@ Status ValidateProjectName(const std::string& name) {
 
 Status ValidateProjectMetadata(const std::map<std::string, std::string>& md) {
   static const std::set<std::string> kBool = {
-      "public", "enable_content_trust", "enable_content_trust_cosign", "prevent_vul", "auto_scan",
+      "public", "enable_content_trust", "enable_content_trust_cosign",
+      "enable_content_trust_notation",  // Berth's explicit name for enable_content_trust
+      "prevent_vul", "auto_scan",
       "auto_sbom_generation", "reuse_sys_cve_allowlist", "proxy_cache_local_on_not_found",
       "proxy_referrer_api"};
   static const std::set<std::string> kSeverity = {"none", "low", "medium", "high", "critical"};
@@ -95,6 +97,7 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
   }
   int64_t owner = who.kind == Identity::Kind::kUser ? who.user_id : 0;
   BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md, 0, limit));
+  Changed(p);  // repositories pushed before it existed are its now
   audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0});
   return p;
 }
@@ -138,6 +141,7 @@ Status ProjectController::UpdateMetadata(const Identity& who, const ProjectRecor
   BERTH_RETURN_IF_ERROR(Check(who, p, "", "update"));
   BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
   BERTH_RETURN_IF_ERROR(projects_.SetMetadata(p.project_id, md));
+  Changed(p);
   audit_.Record({0, p.project_id, who.username, p.name, "project", "update", "success", 0});
   return {};
 }
@@ -145,6 +149,7 @@ Status ProjectController::UpdateMetadata(const Identity& who, const ProjectRecor
 Status ProjectController::Delete(const Identity& who, const ProjectRecord& p) {
   BERTH_RETURN_IF_ERROR(Check(who, p, "", "delete"));
   BERTH_RETURN_IF_ERROR(projects_.Delete(p.project_id));
+  Changed(p);
   audit_.Record({0, p.project_id, who.username, p.name, "project", "delete", "success", 0});
   return {};
 }
@@ -178,7 +183,9 @@ Status ProjectController::DeleteMetadataKey(const Identity& who, const ProjectRe
                                             const std::string& key) {
   BERTH_RETURN_IF_ERROR(Check(who, p, "metadata", "delete"));
   if (key == "public") return Bad("the public metadata cannot be deleted; set it to false");
-  return projects_.DeleteMetadata(p.project_id, key);
+  BERTH_RETURN_IF_ERROR(projects_.DeleteMetadata(p.project_id, key));
+  Changed(p);
+  return {};
 }
 
 StatusOr<MemberRecord> ProjectController::AddMember(const Identity& who, const ProjectRecord& p,

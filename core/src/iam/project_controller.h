@@ -82,6 +82,9 @@ class ProjectController {
   void set_ldap_group_check(LdapGroupCheck fn) { ldap_group_check_ = std::move(fn); }
   // Storage quotas: default limits for new projects, quota in summaries.
   void set_quotas(QuotaController* quotas) { quotas_ = quotas; }
+  // Called after a project's metadata changed or the project was deleted
+  // (caches of project policies).
+  void set_on_change(std::function<void(const ProjectRecord&)> fn) { on_change_ = std::move(fn); }
 
   StatusOr<MemberRecord> AddMember(const Identity& who, const ProjectRecord& p, const MemberSpec& m);
   StatusOr<Page<MemberRecord>> Members(const Identity& who, const ProjectRecord& p,
@@ -96,8 +99,13 @@ class ProjectController {
   AccessEvaluator& evaluator_;
   AuditLog& audit_;
   const SettingsSource& settings_;
+  void Changed(const ProjectRecord& p) const {
+    if (on_change_) on_change_(p);
+  }
+
   LdapGroupCheck ldap_group_check_;
   QuotaController* quotas_ = nullptr;
+  std::function<void(const ProjectRecord&)> on_change_;
 };
 
 }  // namespace berth

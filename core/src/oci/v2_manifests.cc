@@ -22,10 +22,16 @@ StatusOr<ManifestReference> ReadableReference(const std::string& ref) {
 void V2Router::GetManifest(RequestContext& ctx, const std::string& repo, const std::string& ref) {
   auto r = ReadableReference(ref);
   if (!r.ok()) return Fail(ctx, r.status());
-  Actor actor{ctx.identity.username, ctx.request_id};
-  auto m = manifests_.Get(repo, *r, ParseAcceptList(ctx.Headers("Accept")),
-                          ctx.method == "GET" ? &actor : nullptr);
+  auto m = manifests_.Get(repo, *r, ParseAcceptList(ctx.Headers("Accept")));
   if (!m.ok()) return Fail(ctx, m.status());
+  if (pull_policy_ != nullptr) {
+    Status allowed = pull_policy_->CheckPull(ctx, repo, m->artifact);
+    if (!allowed.ok()) return Fail(ctx, allowed);
+  }
+  // Counted only once served: a refused pull is no pull.
+  if (ctx.method == "GET") {
+    manifests_.RecordPull(repo, *r, m->artifact, Actor{ctx.identity.username, ctx.request_id});
+  }
   ctx.response.set("Docker-Content-Digest", m->artifact.digest);
   ctx.response.set("ETag", "\"" + m->artifact.digest + "\"");
   SendBody(ctx, 200, m->artifact.media_type, *m->body);

@@ -33,11 +33,23 @@ class V2AccessControl {
   virtual bool CanPull(const RequestContext& ctx, const std::string& repo) = 0;
 };
 
+// Project policies on manifest pulls (GET and HEAD, by tag or digest), such
+// as required signatures. Runs after the manifest is resolved and before it
+// is served or counted as a pull.
+class V2PullPolicy {
+ public:
+  virtual ~V2PullPolicy() = default;
+  // OK to serve `artifact` (of `repo`) to the caller; else the refusal.
+  virtual Status CheckPull(const RequestContext& ctx, const std::string& repo,
+                           const ArtifactRecord& artifact) = 0;
+};
+
 class V2Router : public HttpHandler {
  public:
   V2Router(BlobController& blobs, UploadController& uploads, ManifestController& manifests)
       : blobs_(blobs), uploads_(uploads), manifests_(manifests) {}
   void set_access_control(V2AccessControl* ac) { access_ = ac; }
+  void set_pull_policy(V2PullPolicy* p) { pull_policy_ = p; }
   void Handle(RequestContext& ctx) override;
 
  private:
@@ -63,6 +75,7 @@ class V2Router : public HttpHandler {
   UploadController& uploads_;
   ManifestController& manifests_;
   V2AccessControl* access_ = nullptr;
+  V2PullPolicy* pull_policy_ = nullptr;
 };
 
 }  // namespace berth

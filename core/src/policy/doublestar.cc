@@ -83,7 +83,7 @@ Status ParseClass(const U32& p, size_t i, CharClass* out, size_t* end) {
   U32 c = p.substr(i + 1, *end - i - 1);
   if (c.empty()) return Bad("empty character class '[]'");
   size_t k = 0;
-  if (c[0] == '^') {
+  if (c[0] == '^' || c[0] == '!') {
     out->negated = true;
     ++k;
   }
@@ -275,6 +275,7 @@ Status ValidateDoublestar(std::string_view pattern) {
 }
 
 StatusOr<bool> DoublestarMatch(std::string_view pattern, std::string_view name) {
+  if (pattern.empty()) return true;  // Harbor's selectors: no pattern, no filter
   std::vector<std::vector<U32>> compiled;
   BERTH_RETURN_IF_ERROR(Compile(pattern, &compiled));
   std::vector<U32> names;

@@ -7,11 +7,14 @@
 //            ("a/**/b" matches a/b and a/x/y/b; "a/**" matches a/x, not a);
 //            inside a component it is just '*'
 //   ?        one character (a UTF-8 code point) except '/'
-//   [a-z]    one character of the class; [^a-z] any other; '\' escapes
+//   [a-z]    one character of the class; [^a-z] or [!a-z] any other; '\'
+//            escapes
 //   {a,b}    any of the alternatives, which may nest and contain '/'
 //   \c       the character c itself
 //
-// The whole name must match. Differences from the Go library: a malformed
+// The whole name must match; an empty pattern matches everything, as
+// Harbor's selectors treat it. Differences from the Go library: '!' negates
+// a class too (as in doublestar v2+ and shells); a malformed
 // pattern (unclosed '[' or '{', empty class, '-' misplaced in a class,
 // trailing '\') is an error whatever the name, where Go reports it only
 // when the matcher reaches it; and a pattern with more than

@@ -111,11 +111,14 @@ StatusOr<ManifestContent> ManifestController::Get(std::string_view repo,
                                                   const std::vector<std::string>& accept,
                                                   const Actor* pulled_by) {
   auto result = Resolve(repo, ref, accept);
-  if (result.ok() && pulled_by != nullptr) {
-    Emit({ArtifactEventKind::kPulled, std::string(repo), result->artifact.digest,
-          result->artifact.media_type, ref.is_digest ? "" : ref.tag, *pulled_by, NowUnixMillis()});
-  }
+  if (result.ok() && pulled_by != nullptr) RecordPull(repo, ref, result->artifact, *pulled_by);
   return result;
+}
+
+void ManifestController::RecordPull(std::string_view repo, const ManifestReference& ref,
+                                    const ArtifactRecord& artifact, const Actor& actor) {
+  Emit({ArtifactEventKind::kPulled, std::string(repo), artifact.digest, artifact.media_type,
+        ref.is_digest ? "" : ref.tag, actor, NowUnixMillis()});
 }
 
 StatusOr<ManifestContent> ManifestController::Resolve(std::string_view repo,

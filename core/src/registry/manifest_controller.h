@@ -67,6 +67,9 @@ class ManifestController {
   StatusOr<ManifestContent> Get(std::string_view repo, const ManifestReference& ref,
                                 const std::vector<std::string>& accept,
                                 const Actor* pulled_by = nullptr);
+  // Reports a served GET of `artifact` (resolved from `ref`) as a pull event.
+  void RecordPull(std::string_view repo, const ManifestReference& ref,
+                  const ArtifactRecord& artifact, const Actor& actor);
   Status Delete(std::string_view repo, const ManifestReference& ref, const Actor& actor = {});
   StatusOr<NamePage> Tags(std::string_view repo, std::string_view last, int64_t n);
   StatusOr<NamePage> Catalog(std::string_view last, int64_t n);

@@ -277,16 +277,27 @@ StatusOr<std::optional<JobRecord>> JobStore::Get(int64_t id) {
   return out;
 }
 
-StatusOr<JobPage> JobStore::List(std::string_view vendor_type, int64_t page, int64_t page_size) {
+StatusOr<JobPage> JobStore::List(std::string_view vendor_type, int64_t page, int64_t page_size,
+                                 int64_t vendor_id) {
   JobPage out;
+  std::string where = " WHERE vendor_type = $1";
+  std::vector<SqlValue> params = {SqlText(vendor_type)};
+  if (vendor_id >= 0) {
+    where += " AND vendor_id = $2";
+    params.push_back(SqlInt(vendor_id));
+  }
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out = {};
-    auto n = tx.Exec("SELECT COUNT(*) FROM job WHERE vendor_type = $1", {SqlText(vendor_type)});
+    auto n = tx.Exec("SELECT COUNT(*) FROM job" + where, params);
     if (!n.ok()) return n.status();
     out.total = n->rows.at(0).Int(0);
-    auto r = tx.Exec(std::string("SELECT ") + kJobColumns +
-                         " FROM job WHERE vendor_type = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-                     {SqlText(vendor_type), SqlInt(page_size), SqlInt((page - 1) * page_size)});
+    std::vector<SqlValue> page_params = params;
+    std::string limit = " ORDER BY id DESC LIMIT $" + std::to_string(params.size() + 1) +
+                        " OFFSET $" + std::to_string(params.size() + 2);
+    page_params.push_back(SqlInt(page_size));
+    page_params.push_back(SqlInt((page - 1) * page_size));
+    auto r = tx.Exec(std::string("SELECT ") + kJobColumns + " FROM job" + where + limit,
+                     page_params);
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.items.push_back(ReadJob(row));
     return {};

@@ -135,8 +135,9 @@ class JobStore {
   StatusOr<std::string> ReadLog(int64_t id);
 
   StatusOr<std::optional<JobRecord>> Get(int64_t id);
-  // Newest first.
-  StatusOr<JobPage> List(std::string_view vendor_type, int64_t page, int64_t page_size);
+  // Newest first; vendor_id >= 0 keeps that vendor's jobs only.
+  StatusOr<JobPage> List(std::string_view vendor_type, int64_t page, int64_t page_size,
+                         int64_t vendor_id = -1);
   StatusOr<std::vector<JobRecord>> Running();
   // Pending: stopped at once; Running: its worker is asked to stop. kNotFound
   // for an unknown id; false when it had already finished.

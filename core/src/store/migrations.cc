@@ -380,6 +380,47 @@ const std::vector<Migration>& AllMigrations() {
                 UNIQUE (project_id, repo_kind, repo_decoration, repo_pattern, tag_kind,
                         tag_decoration, tag_pattern)))",
        }},
+      // (13 belongs to another change.)
+      {11,
+       "signing: the public keys a project trusts for cosign signatures",
+       {
+           // Never edited, only added and removed: the ids name the key set.
+           R"(CREATE TABLE IF NOT EXISTS trusted_key (
+                id {{ID}},
+                project_id BIGINT NOT NULL REFERENCES project(project_id) ON DELETE CASCADE,
+                description TEXT NOT NULL DEFAULT '',
+                algorithm TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                public_key TEXT NOT NULL,
+                creator TEXT NOT NULL DEFAULT '',
+                creation_time BIGINT NOT NULL,
+                UNIQUE (project_id, fingerprint)))",
+       }},
+      {12,
+       "tag retention: one policy per project, and the per-repository tasks of its runs",
+       {
+           R"(CREATE TABLE IF NOT EXISTS retention_policy (
+                id {{ID}},
+                project_id BIGINT NOT NULL UNIQUE REFERENCES project(project_id) ON DELETE CASCADE,
+                policy TEXT NOT NULL,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL))",
+           // execution_id is the RETENTION job; a task is one repository.
+           R"(CREATE TABLE IF NOT EXISTS retention_task (
+                id {{ID}},
+                execution_id BIGINT NOT NULL,
+                policy_id BIGINT NOT NULL,
+                repository TEXT NOT NULL,
+                status TEXT NOT NULL,
+                start_time BIGINT NOT NULL DEFAULT 0,
+                end_time BIGINT NOT NULL DEFAULT 0,
+                total BIGINT NOT NULL DEFAULT 0,
+                retained BIGINT NOT NULL DEFAULT 0,
+                log TEXT NOT NULL DEFAULT '',
+                update_time BIGINT NOT NULL,
+                UNIQUE (execution_id, repository)))",
+           R"(CREATE INDEX IF NOT EXISTS retention_task_policy_idx ON retention_task (policy_id))",
+       }},
   };
   return kMigrations;
 }
