@@ -18,6 +18,9 @@
 #include "api/configuration_api.h"
 #include "api/jobservice_api.h"
 #include "api/label_api.h"
+#include "api/immutable_api.h"
+#include "policy/immutable_controller.h"
+#include "store/immutable_rule_store.h"
 #include "api/retention_api.h"
 #include "api/system_job_api.h"
 #include "api/trusted_key_api.h"
@@ -179,6 +182,8 @@ struct Server::Parts {
   std::unique_ptr<PullRecorder> pulls;
   std::unique_ptr<RepositoryController> repository_controller;
   std::unique_ptr<ArtifactController> artifact_controller;
+  std::unique_ptr<ImmutableRuleStore> immutable_store;
+  std::unique_ptr<ImmutableController> immutable;
   // Signed-image enforcement on pulls, and the projects' trusted keys.
   std::unique_ptr<TrustedKeyStore> trusted_key_store;
   std::unique_ptr<SignaturePolicy> signature_policy;
@@ -572,15 +577,26 @@ Status Server::Init() {
   }
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
   RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
-  // Tag retention: RETENTION jobs delete through the registry like the API.
-  // Immutable tags: the tag-immutability change supplies is_immutable.
+  // Immutable tag rules, enforced inside the registry's writes.
+  p.immutable_store = std::make_unique<ImmutableRuleStore>(*p.db);
+  p.immutable = std::make_unique<ImmutableController>(*p.immutable_store, *p.project_controller);
+  p.immutable->Enforce(*p.store, *p.artifact_store);
+  p.artifact_controller->set_immutability(p.immutable.get());
+  RegisterImmutableApi(*p.api, *p.immutable, *p.project_controller);
+  // Tag retention: RETENTION jobs delete through the registry like the API,
+  // and keep artifacts with an immutable tag (Harbor).
+  ImmutableController* immutable = p.immutable.get();
   p.retention_store = std::make_unique<RetentionStore>(*p.db);
   p.retentions = std::make_unique<RetentionController>(*p.retention_store,
                                                        *p.project_controller, *p.jobs);
   p.jobs->Register({kRetentionJobKind, 1, 10000, 600000, 0},
                    [deps = RetentionJobDeps{*p.retention_store, *p.project_controller,
                                             *p.artifact_store, *p.label_store, *p.job_store,
-                                            RegistryArtifactDeleter(*p.manifests), nullptr}](
+                                            RegistryArtifactDeleter(*p.manifests),
+                                            [immutable](int64_t project_id, std::string_view repo,
+                                                        std::string_view tag) {
+                                              return immutable->IsImmutable(project_id, repo, tag);
+                                            }}](
                        JobContext& ctx) { return RunRetentionJob(deps, ctx); });
   RegisterRetentionApi(*p.api, *p.retentions);
   QuotaController* quotas = p.quotas.get();

@@ -32,14 +32,16 @@ std::string ArtifactPath(const std::string& project, const std::string& repo_ful
   return "/api/v2.0/projects/" + project + "/repositories/" + encoded + "/artifacts/" + digest;
 }
 
-nlohmann::json TagJson(const TagRecord& t) {
+// `immutable`: an enabled immutable tag rule protects it (computed only
+// with_immutable_status, as Harbor).
+nlohmann::json TagJson(const TagRecord& t, bool immutable = false) {
   return {{"id", t.id},
           {"repository_id", t.repository_id},
           {"artifact_id", t.artifact_id},
           {"name", t.name},
           {"push_time", ApiTime(t.push_time)},
           {"pull_time", PullTime(t.pull_time)},
-          {"immutable", false}};
+          {"immutable", immutable}};
 }
 
 nlohmann::json AccessoryJson(const ArtifactRecord& a, int64_t subject_id,
@@ -104,7 +106,7 @@ nlohmann::json ArtifactJson(const ArtifactView& v, const ProjectRecord& p,
   if (!refs.empty()) j["references"] = std::move(refs);
   if (opts.with_tag) {
     nlohmann::json tags = nlohmann::json::array();
-    for (const auto& t : v.tags) tags.push_back(TagJson(t));
+    for (const auto& t : v.tags) tags.push_back(TagJson(t, v.immutable_tags.count(t.name) != 0));
     j["tags"] = std::move(tags);
   }
   if (opts.with_label) {
@@ -185,11 +187,15 @@ void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController&
 
   r.Add("GET", one + "/tags", "artifact_tags", [&c, target](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
-    BERTH_RETURN_IF_ERROR(QueryBool(call.ctx, "with_immutable_status", false).status());
+    BERTH_ASSIGN_OR_RETURN(bool with_immutable, QueryBool(call.ctx, "with_immutable_status", false));
     BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "tag", "list"));
     BERTH_ASSIGN_OR_RETURN(auto page, c.Tags(t, q));
+    std::set<std::string> immutable;
+    if (with_immutable) {
+      BERTH_ASSIGN_OR_RETURN(immutable, c.ImmutableTags(t, page.items));
+    }
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& tag : page.items) out.push_back(TagJson(tag));
+    for (const auto& tag : page.items) out.push_back(TagJson(tag, immutable.count(tag.name) != 0));
     SetPagination(call.ctx, q, page.total);
     return SendJsonValue(call.ctx, 200, out);
   });

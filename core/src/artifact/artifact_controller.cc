@@ -1,5 +1,6 @@
 #include "artifact/artifact_controller.h"
 
+#include "policy/immutable_controller.h"
 #include "registry/manifest.h"
 #include "registry/reference.h"
 
@@ -60,12 +61,35 @@ StatusOr<ArtifactTarget> ArtifactController::Resolve(const Identity& who, const 
   return ArtifactTarget{p, std::move(*repo), std::move(*a)};
 }
 
-Status ArtifactController::Fill(int64_t repository_id, const ArtifactViewOptions& opts,
+StatusOr<std::set<std::string>> ArtifactController::ImmutableOf(
+    const RepositoryInfo& repo, const std::vector<TagRecord>& tags) {
+  std::set<std::string> out;
+  if (immutable_ == nullptr || tags.empty()) return out;
+  std::vector<std::string> names;
+  for (const auto& t : tags) names.push_back(t.name);
+  BERTH_ASSIGN_OR_RETURN(auto matched, immutable_->ImmutableTags(repo.project_id, repo.name, names));
+  for (const auto& [name, rule] : matched) out.insert(name);
+  return out;
+}
+
+Status ArtifactController::Fill(const RepositoryInfo& repo, const ArtifactViewOptions& opts,
                                 std::vector<ArtifactView>* views) {
+  int64_t repository_id = repo.id;
   std::vector<int64_t> ids = IdsOf(*views);
   if (opts.with_tag) {
     BERTH_ASSIGN_OR_RETURN(auto tags, artifacts_.TagsOf(ids));
     for (auto& v : *views) v.tags = std::move(tags[v.artifact.id]);
+  }
+  if (opts.with_tag && opts.with_immutable_status) {
+    // One read of the rules for the whole page.
+    std::vector<TagRecord> all;
+    for (const auto& v : *views) all.insert(all.end(), v.tags.begin(), v.tags.end());
+    BERTH_ASSIGN_OR_RETURN(auto immutable, ImmutableOf(repo, all));
+    for (auto& v : *views) {
+      for (const auto& t : v.tags) {
+        if (immutable.count(t.name) != 0) v.immutable_tags.insert(t.name);
+      }
+    }
   }
   BERTH_ASSIGN_OR_RETURN(auto refs, artifacts_.ReferencesOf(ids));
   for (auto& v : *views) v.references = std::move(refs[v.artifact.id]);
@@ -94,15 +118,15 @@ StatusOr<Page<ArtifactView>> ArtifactController::List(const Identity& who, const
   *repo = *r;
   BERTH_ASSIGN_OR_RETURN(auto page, artifacts_.ListArtifacts(r->id, q));
   Page<ArtifactView> out{{}, page.total};
-  for (auto& a : page.items) out.items.push_back({std::move(a), {}, {}, {}, {}});
-  BERTH_RETURN_IF_ERROR(Fill(r->id, opts, &out.items));
+  for (auto& a : page.items) out.items.push_back({std::move(a), {}, {}, {}, {}, {}});
+  BERTH_RETURN_IF_ERROR(Fill(*r, opts, &out.items));
   return out;
 }
 
 StatusOr<ArtifactView> ArtifactController::View(const ArtifactTarget& t,
                                                 const ArtifactViewOptions& opts) {
-  std::vector<ArtifactView> one = {{t.artifact, {}, {}, {}, {}}};
-  BERTH_RETURN_IF_ERROR(Fill(t.repository.id, opts, &one));
+  std::vector<ArtifactView> one = {{t.artifact, {}, {}, {}, {}, {}}};
+  BERTH_RETURN_IF_ERROR(Fill(t.repository, opts, &one));
   return std::move(one[0]);
 }
 
@@ -202,6 +226,11 @@ Status ArtifactController::CopyDeep(const std::string& from_repo, const std::str
 
 StatusOr<Page<TagRecord>> ArtifactController::Tags(const ArtifactTarget& t, const ListQuery& q) {
   return artifacts_.ListTags(t.artifact.id, q);
+}
+
+StatusOr<std::set<std::string>> ArtifactController::ImmutableTags(
+    const ArtifactTarget& t, const std::vector<TagRecord>& tags) {
+  return ImmutableOf(t.repository, tags);
 }
 
 StatusOr<TagRecord> ArtifactController::CreateTag(const Identity& who, const ArtifactTarget& t,

@@ -6,6 +6,7 @@
 #ifndef BERTH_ARTIFACT_ARTIFACT_CONTROLLER_H_
 #define BERTH_ARTIFACT_ARTIFACT_CONTROLLER_H_
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,10 @@ struct ArtifactView {
   std::vector<ReferenceRecord> references;
   std::vector<ArtifactRecord> accessories;
   std::vector<LabelRecord> labels;
+  std::set<std::string> immutable_tags;  // with_immutable_status: which tags a rule protects
 };
+
+class ImmutableController;
 
 class ArtifactController {
  public:
@@ -55,6 +59,9 @@ class ArtifactController {
         label_store_(label_store),
         labels_(labels),
         audit_(audit) {}
+
+  // Immutable tag rules, for with_immutable_status (unset: no tag is).
+  void set_immutability(ImmutableController* immutable) { immutable_ = immutable; }
 
   // The artifact `reference` (a digest or a tag) names, once `who` may do
   // `action` on `resource` of the project. 404 NOT_FOUND when missing.
@@ -73,6 +80,9 @@ class ArtifactController {
                              const std::string& repo_param, const std::string& from);
 
   StatusOr<Page<TagRecord>> Tags(const ArtifactTarget& t, const ListQuery& q);
+  // Which of the artifact's `tags` an enabled immutable tag rule protects.
+  StatusOr<std::set<std::string>> ImmutableTags(const ArtifactTarget& t,
+                                                const std::vector<TagRecord>& tags);
   StatusOr<TagRecord> CreateTag(const Identity& who, const ArtifactTarget& t,
                                 const std::string& name);
   Status DeleteTag(const Identity& who, const ArtifactTarget& t, const std::string& name);
@@ -86,8 +96,10 @@ class ArtifactController {
   Status RemoveLabel(const Identity& who, const ArtifactTarget& t, int64_t label_id);
 
  private:
-  Status Fill(int64_t repository_id, const ArtifactViewOptions& opts,
+  Status Fill(const RepositoryInfo& repo, const ArtifactViewOptions& opts,
               std::vector<ArtifactView>* views);
+  StatusOr<std::set<std::string>> ImmutableOf(const RepositoryInfo& repo,
+                                              const std::vector<TagRecord>& tags);
   Status CopyDeep(const std::string& from_repo, const std::string& to_repo,
                   const ArtifactRecord& a, const Actor& actor, int depth);
 
@@ -99,6 +111,7 @@ class ArtifactController {
   LabelStore& label_store_;
   LabelController& labels_;
   AuditLog& audit_;
+  ImmutableController* immutable_ = nullptr;
 };
 
 }  // namespace berth

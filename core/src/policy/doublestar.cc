@@ -1,228 +1,297 @@
 #include "policy/doublestar.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace berth {
 
 namespace {
 
-Status BadPattern(std::string_view pattern, const char* why) {
-  return Status::InvalidArgument("bad pattern '" + std::string(pattern) + "': " + why,
-                                 "BAD_REQUEST");
-}
+// Patterns and names are compared per code point, as Go's runes.
+using U32 = std::u32string;
 
-// The end of the brace group opened at `open` (the index of its '}'), or npos.
-size_t CloseBrace(std::string_view p, size_t open) {
-  int depth = 0;
-  for (size_t i = open; i < p.size(); ++i) {
-    if (p[i] == '\\') {
-      ++i;
-    } else if (p[i] == '[') {
-      // Braces inside a class are literal.
-      size_t j = i + 1;
-      if (j < p.size() && (p[j] == '!' || p[j] == '^')) ++j;
-      if (j < p.size() && p[j] == ']') ++j;
-      while (j < p.size() && p[j] != ']') j += p[j] == '\\' ? 2 : 1;
-      if (j >= p.size()) return std::string_view::npos;
-      i = j;
-    } else if (p[i] == '{') {
-      ++depth;
-    } else if (p[i] == '}') {
-      if (--depth == 0) return i;
+constexpr size_t kNone = static_cast<size_t>(-1);
+
+U32 Decode(std::string_view s) {
+  U32 out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    size_t len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    char32_t cp = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
+    bool valid = len > 0 && i + len <= s.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      auto c = static_cast<unsigned char>(s[i + k]);
+      valid = (c & 0xC0) == 0x80;
+      cp = (cp << 6) | (c & 0x3F);
     }
-  }
-  return std::string_view::npos;
-}
-
-// Expands the first (outermost) brace group, recursively: "a{b,c{d,e}}" ->
-// "ab", "acd", "ace". Patterns are short; the product stays small.
-Status Expand(std::string_view p, std::vector<std::string>* out, int depth = 0) {
-  if (depth > 16 || out->size() > 4096) return BadPattern(p, "too many alternatives");
-  size_t open = std::string_view::npos;
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == '\\') {
+    if (!valid) {
+      // A stray byte stands for itself (in the surrogate range no code point uses).
+      out.push_back(0xDC00 + b);
       ++i;
       continue;
     }
-    if (p[i] == '[') {
-      size_t j = i + 1;
-      if (j < p.size() && (p[j] == '!' || p[j] == '^')) ++j;
-      if (j < p.size() && p[j] == ']') ++j;
-      while (j < p.size() && p[j] != ']') j += p[j] == '\\' ? 2 : 1;
-      if (j >= p.size()) return BadPattern(p, "unclosed '['");
-      i = j;
-      continue;
-    }
-    if (p[i] == '{') {
-      open = i;
-      break;
-    }
-    if (p[i] == '}') return BadPattern(p, "unmatched '}'");
+    out.push_back(cp);
+    i += len;
   }
-  if (open == std::string_view::npos) {
-    out->emplace_back(p);
+  return out;
+}
+
+Status Bad(const std::string& why) {
+  return Status::InvalidArgument("malformed doublestar pattern: " + why, "BAD_REQUEST");
+}
+
+// The first unescaped ']' after p[from]; kNone when there is none.
+size_t ClassEnd(const U32& p, size_t from) {
+  for (size_t j = from; j < p.size(); ++j) {
+    if (p[j] == '\\') {
+      ++j;
+    } else if (p[j] == ']') {
+      return j;
+    }
+  }
+  return kNone;
+}
+
+// Moves past p[i] (an escape pair or a whole class counts as one token).
+size_t SkipToken(const U32& p, size_t i) {
+  if (p[i] == '\\') return i + 2;
+  if (p[i] == '[') {
+    size_t end = ClassEnd(p, i + 1);
+    if (end != kNone) return end + 1;
+  }
+  return i + 1;
+}
+
+struct CharClass {
+  bool negated = false;
+  std::vector<std::pair<char32_t, char32_t>> ranges;
+  bool Has(char32_t c) const {
+    bool in = false;
+    for (const auto& [lo, hi] : ranges) in = in || (lo <= c && c <= hi);
+    return in != negated;
+  }
+};
+
+// Parses the class opening at p[i] == '['; *end is its closing ']'. The
+// rules are Go doublestar's: non-empty, '-' only between two characters,
+// '\' escapes, a leading '^' negates.
+Status ParseClass(const U32& p, size_t i, CharClass* out, size_t* end) {
+  *end = ClassEnd(p, i + 1);
+  if (*end == kNone) return Bad("'[' without a closing ']'");
+  U32 c = p.substr(i + 1, *end - i - 1);
+  if (c.empty()) return Bad("empty character class '[]'");
+  size_t k = 0;
+  if (c[0] == '^' || c[0] == '!') {
+    out->negated = true;
+    ++k;
+  }
+  auto one = [&](char32_t* v) -> Status {
+    if (c[k] == '-') return Bad("'-' must sit between two characters in a class");
+    *v = c[k++];
+    if (*v == '\\') {
+      if (k >= c.size()) return Bad("'\\' ends a character class");
+      *v = c[k++];
+    }
     return {};
-  }
-  size_t close = CloseBrace(p, open);
-  if (close == std::string_view::npos) return BadPattern(p, "unclosed '{'");
-  std::string_view head = p.substr(0, open), tail = p.substr(close + 1);
-  // Split the group's body on top-level commas.
-  std::string_view body = p.substr(open + 1, close - open - 1);
-  std::vector<std::string_view> alts;
-  int d = 0;
-  size_t start = 0;
-  for (size_t i = 0; i < body.size(); ++i) {
-    if (body[i] == '\\') {
-      ++i;
-    } else if (body[i] == '{') {
-      ++d;
-    } else if (body[i] == '}') {
-      --d;
-    } else if (body[i] == ',' && d == 0) {
-      alts.push_back(body.substr(start, i - start));
-      start = i + 1;
+  };
+  while (k < c.size()) {
+    char32_t lo = 0, hi = 0;
+    BERTH_RETURN_IF_ERROR(one(&lo));
+    hi = lo;
+    if (k < c.size() && c[k] == '-') {
+      if (++k >= c.size()) return Bad("a class range has no upper end");
+      BERTH_RETURN_IF_ERROR(one(&hi));
     }
-  }
-  alts.push_back(body.substr(start));
-  for (std::string_view a : alts) {
-    std::string joined = std::string(head) + std::string(a) + std::string(tail);
-    Status s = Expand(joined, out, depth + 1);
-    if (!s.ok()) return s;
+    out->ranges.emplace_back(lo, hi);
   }
   return {};
 }
 
-// One class at p[i] == '['; sets *next past its ']' and *hit.
-bool MatchClass(std::string_view p, size_t i, char c, size_t* next) {
-  size_t j = i + 1;
-  bool negate = false;
-  if (j < p.size() && (p[j] == '!' || p[j] == '^')) {
-    negate = true;
-    ++j;
-  }
-  bool hit = false;
-  bool first = true;
-  while (j < p.size() && (p[j] != ']' || first)) {
-    first = false;
-    char lo = p[j];
-    if (lo == '\\' && j + 1 < p.size()) lo = p[++j];
-    char hi = lo;
-    if (j + 2 < p.size() && p[j + 1] == '-' && p[j + 2] != ']') {
-      hi = p[j + 2];
-      if (hi == '\\' && j + 3 < p.size()) {
-        hi = p[j + 3];
-        ++j;
-      }
-      j += 2;
+// Checks one path component's syntax (braces are expanded by then).
+Status CheckComponent(const U32& p) {
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      if (i + 1 >= p.size()) return Bad("the pattern ends with an escaping '\\'");
+      ++i;
+    } else if (p[i] == '[') {
+      CharClass cc;
+      size_t end = 0;
+      BERTH_RETURN_IF_ERROR(ParseClass(p, i, &cc, &end));
+      i = end;
     }
-    if (lo <= c && c <= hi) hit = true;
-    ++j;
   }
-  *next = j + 1;  // past ']' (validated by Expand)
-  return hit != negate;
+  return {};
 }
 
-// A glob without braces against one path component (no '/' in either).
-bool MatchComponent(std::string_view p, std::string_view s) {
-  size_t pi = 0, si = 0;
-  size_t star_p = std::string_view::npos, star_s = 0;
-  while (si < s.size()) {
+// Expands the first top-level {a,b,...} (alternatives may nest) until no
+// brace is left.
+Status Expand(const U32& p, std::vector<U32>* out) {
+  size_t open = kNone;
+  for (size_t i = 0; i < p.size(); i = SkipToken(p, i)) {
+    if (p[i] == '{') {
+      open = i;
+      break;
+    }
+  }
+  if (open == kNone) {
+    if (out->size() >= kMaxDoublestarAlternatives) {
+      return Bad("more than " + std::to_string(kMaxDoublestarAlternatives) + " alternatives");
+    }
+    out->push_back(p);
+    return {};
+  }
+  std::vector<U32> alternatives;
+  size_t start = open + 1;
+  int depth = 1;
+  size_t close = kNone;
+  for (size_t i = open + 1; i < p.size(); i = SkipToken(p, i)) {
+    if (p[i] == '{') {
+      ++depth;
+    } else if (p[i] == '}') {
+      if (--depth == 0) {
+        close = i;
+        break;
+      }
+    } else if (p[i] == ',' && depth == 1) {
+      alternatives.push_back(p.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (close == kNone) return Bad("'{' without a closing '}'");
+  alternatives.push_back(p.substr(start, close - start));
+  U32 prefix = p.substr(0, open);
+  U32 suffix = p.substr(close + 1);
+  for (const auto& alt : alternatives) {
+    BERTH_RETURN_IF_ERROR(Expand(prefix + alt + suffix, out));
+  }
+  return {};
+}
+
+// Splits on '/' not escaped by '\'.
+std::vector<U32> Components(const U32& p) {
+  std::vector<U32> out(1);
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\' && i + 1 < p.size()) {
+      out.back() += p[i];
+      out.back() += p[++i];
+    } else if (p[i] == '/') {
+      out.emplace_back();
+    } else {
+      out.back() += p[i];
+    }
+  }
+  return out;
+}
+
+// Whether the pattern token at p[*pi] matches c; advances *pi past it.
+bool MatchOne(const U32& p, size_t* pi, char32_t c) {
+  char32_t t = p[*pi];
+  if (t == '?') {
+    ++*pi;
+    return true;
+  }
+  if (t == '\\') {
+    *pi += 2;
+    return p[*pi - 1] == c;
+  }
+  if (t == '[') {
+    CharClass cc;
+    size_t end = 0;
+    if (!ParseClass(p, *pi, &cc, &end).ok()) return false;  // validated before
+    *pi = end + 1;
+    return cc.Has(c);
+  }
+  ++*pi;
+  return t == c;
+}
+
+// One component: '*' backtracks to the last star only, which is complete
+// for patterns whose only repetition is '*' (linear in practice, never
+// exponential).
+bool MatchComponent(const U32& p, const U32& n) {
+  size_t pi = 0, ni = 0;
+  size_t star_p = kNone, star_n = 0;
+  while (ni < n.size()) {
     if (pi < p.size()) {
-      char pc = p[pi];
-      if (pc == '*') {
-        while (pi < p.size() && p[pi] == '*') ++pi;
-        star_p = pi;
-        star_s = si;
+      if (p[pi] == '*') {
+        star_p = ++pi;
+        star_n = ni;
         continue;
       }
-      if (pc == '?') {
-        ++pi;
-        ++si;
+      size_t next = pi;
+      if (MatchOne(p, &next, n[ni])) {
+        pi = next;
+        ++ni;
         continue;
-      }
-      if (pc == '[') {
-        size_t next;
-        if (MatchClass(p, pi, s[si], &next)) {
-          pi = next;
-          ++si;
-          continue;
-        }
-      } else {
-        char lit = pc;
-        size_t adv = 1;
-        if (pc == '\\' && pi + 1 < p.size()) {
-          lit = p[pi + 1];
-          adv = 2;
-        }
-        if (lit == s[si]) {
-          pi += adv;
-          ++si;
-          continue;
-        }
       }
     }
-    if (star_p == std::string_view::npos) return false;
+    if (star_p == kNone) return false;
     pi = star_p;
-    si = ++star_s;
+    ni = ++star_n;
   }
   while (pi < p.size() && p[pi] == '*') ++pi;
   return pi == p.size();
 }
 
-std::vector<std::string_view> Split(std::string_view s) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == '/') {
-      parts.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return parts;
-}
-
-bool MatchParts(const std::vector<std::string_view>& p, size_t pi,
-                const std::vector<std::string_view>& s, size_t si) {
-  while (pi < p.size()) {
-    if (p[pi] == "**") {
-      // Collapse runs of "**", then try every number of components.
-      while (pi + 1 < p.size() && p[pi + 1] == "**") ++pi;
-      if (pi + 1 == p.size()) return true;
-      for (size_t k = si; k <= s.size(); ++k) {
-        if (MatchParts(p, pi + 1, s, k)) return true;
+// Go doublestar's doMatching: a "**" component takes zero or more name
+// components, but not the last one's absence ("a/**" needs something under a).
+bool MatchComponents(const std::vector<U32>& pc, size_t pi, const std::vector<U32>& nc,
+                     size_t ni) {
+  if (pi == pc.size() || ni == nc.size()) return pi == pc.size() && ni == nc.size();
+  while (pi < pc.size() && ni < nc.size()) {
+    if (pc[pi] == U"**") {
+      if (++pi >= pc.size()) return true;
+      for (; ni < nc.size(); ++ni) {
+        if (MatchComponents(pc, pi, nc, ni)) return true;
       }
       return false;
     }
-    if (si >= s.size() || !MatchComponent(p[pi], s[si])) return false;
+    if (!MatchComponent(pc[pi], nc[ni])) return false;
     ++pi;
-    ++si;
+    ++ni;
   }
-  return si == s.size();
+  return pi >= pc.size() && ni >= nc.size();
+}
+
+// The pattern as brace-free alternatives split into components; validated.
+Status Compile(std::string_view pattern, std::vector<std::vector<U32>>* out) {
+  std::vector<U32> expanded;
+  BERTH_RETURN_IF_ERROR(Expand(Decode(pattern), &expanded));
+  for (const auto& e : expanded) {
+    std::vector<U32> comps = Components(e);
+    for (const auto& c : comps) BERTH_RETURN_IF_ERROR(CheckComponent(c));
+    out->push_back(std::move(comps));
+  }
+  return {};
 }
 
 }  // namespace
 
 Status ValidateDoublestar(std::string_view pattern) {
-  if (!pattern.empty() && pattern.back() == '\\') {
-    size_t n = 0;
-    for (size_t i = pattern.size(); i > 0 && pattern[i - 1] == '\\'; --i) ++n;
-    if (n % 2 == 1) return BadPattern(pattern, "trailing '\\'");
-  }
-  std::vector<std::string> alts;
-  return Expand(pattern, &alts);
+  std::vector<std::vector<U32>> compiled;
+  return Compile(pattern, &compiled);
 }
 
 StatusOr<bool> DoublestarMatch(std::string_view pattern, std::string_view name) {
-  if (pattern.empty()) return true;
-  Status v = ValidateDoublestar(pattern);
-  if (!v.ok()) return v;
-  std::vector<std::string> alts;
-  Status s = Expand(pattern, &alts);
-  if (!s.ok()) return s;
-  std::vector<std::string_view> name_parts = Split(name);
-  for (const std::string& a : alts) {
-    if (MatchParts(Split(a), 0, name_parts, 0)) return true;
+  if (pattern.empty()) return true;  // Harbor's selectors: no pattern, no filter
+  std::vector<std::vector<U32>> compiled;
+  BERTH_RETURN_IF_ERROR(Compile(pattern, &compiled));
+  std::vector<U32> names;
+  {
+    U32 n = Decode(name);
+    names.emplace_back();
+    for (char32_t c : n) {
+      if (c == '/') {
+        names.emplace_back();
+      } else {
+        names.back() += c;
+      }
+    }
+  }
+  for (const auto& comps : compiled) {
+    if (MatchComponents(comps, 0, names, 0)) return true;
   }
   return false;
 }

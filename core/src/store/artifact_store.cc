@@ -346,7 +346,13 @@ Status ArtifactStore::DeleteTag(int64_t artifact_id, std::string_view name) {
       return Status::NotFound("tag " + std::string(name) + " not found on the artifact",
                               "NOT_FOUND");
     }
-    return {};
+    if (!tag_guard_) return {};
+    auto repo = tx.Exec(
+        "SELECT r.name FROM artifact a JOIN repository r ON r.id = a.repository_id WHERE a.id = $1",
+        {SqlInt(artifact_id)});
+    if (!repo.ok()) return repo.status();
+    if (repo->rows.empty()) return {};
+    return tag_guard_(tx, repo->rows[0].Text(0), {std::string(name)}, TagChange::kDelete);
   });
 }
 

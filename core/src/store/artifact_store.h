@@ -16,6 +16,7 @@
 #include "store/project_store.h"
 #include "store/registry_store.h"
 #include "store/sql.h"
+#include "store/tag_guard.h"
 
 namespace berth {
 
@@ -79,6 +80,9 @@ class ArtifactStore {
  public:
   explicit ArtifactStore(SqlDatabase& db) : db_(db) {}
 
+  // Run inside DeleteTag; a refusal keeps the tag.
+  void set_tag_guard(TagGuard guard) { tag_guard_ = std::move(guard); }
+
   // Repositories of one project (project_id > 0), or of every project `who`
   // may see. q keys: name, project_id; sort: name, creation_time,
   // update_time, pull_count.
@@ -126,6 +130,7 @@ class ArtifactStore {
 
  private:
   SqlDatabase& db_;
+  TagGuard tag_guard_;
 };
 
 }  // namespace berth

@@ -358,7 +358,28 @@ const std::vector<Migration>& AllMigrations() {
                 PRIMARY KEY (artifact_id, label_id)))",
            R"(CREATE INDEX IF NOT EXISTS artifact_label_label_idx ON artifact_label (label_id))",
        }},
-      // (10 belongs to another change.)
+      {10,
+       "immutable tag rules: per project, one repository and one tag selector each",
+       {
+           // No two rules of a project with the same selectors (Harbor: 409).
+           R"(CREATE TABLE IF NOT EXISTS immutable_tag_rule (
+                id {{ID}},
+                project_id BIGINT NOT NULL REFERENCES project(project_id) ON DELETE CASCADE,
+                disabled INTEGER NOT NULL DEFAULT 0,
+                priority BIGINT NOT NULL DEFAULT 0,
+                action TEXT NOT NULL,
+                template_name TEXT NOT NULL,
+                repo_kind TEXT NOT NULL,
+                repo_decoration TEXT NOT NULL,
+                repo_pattern {{NAME}} NOT NULL,
+                tag_kind TEXT NOT NULL,
+                tag_decoration TEXT NOT NULL,
+                tag_pattern {{NAME}} NOT NULL,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (project_id, repo_kind, repo_decoration, repo_pattern, tag_kind,
+                        tag_decoration, tag_pattern)))",
+       }},
       {11,
        "signing: the public keys a project trusts for cosign signatures",
        {

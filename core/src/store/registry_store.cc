@@ -57,9 +57,11 @@ Status ReconcileIf(SqlTransaction& tx, std::optional<accounting::LockedQuota>& q
 
 // Deletes an artifact row and, recursively, children that nothing else keeps.
 // Adds the digests the deleted artifacts referenced (their own and their
-// blobs') to `touched`, for the quota.
+// blobs') to `touched`, for the quota, and, when `removed_tags` is given,
+// the tags deleted with them.
 Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_id,
-                          std::set<std::string>* touched) {
+                          std::set<std::string>* touched,
+                          std::vector<std::string>* removed_tags = nullptr) {
   auto kids = tx.Exec("SELECT child_id FROM artifact_reference WHERE parent_id = $1",
                       {SqlInt(artifact_id)});
   if (!kids.ok()) return kids.status();
@@ -72,7 +74,12 @@ Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_
       {SqlInt(artifact_id)});
   if (!accessories.ok()) return accessories.status();
   for (const auto& row : accessories->rows) {
-    BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, row.Int(0), touched));
+    BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, row.Int(0), touched, removed_tags));
+  }
+  if (removed_tags != nullptr) {
+    auto tags = tx.Exec("SELECT name FROM tag WHERE artifact_id = $1", {SqlInt(artifact_id)});
+    if (!tags.ok()) return tags.status();
+    for (const auto& row : tags->rows) removed_tags->push_back(row.Text(0));
   }
   auto used = tx.Exec(
       "SELECT digest FROM artifact WHERE id = $1 UNION SELECT digest FROM artifact_blob "
@@ -90,7 +97,7 @@ Status DeleteArtifactDeep(SqlTransaction& tx, int64_t repo_id, int64_t artifact_
         {SqlInt(child)});
     if (!keep.ok()) return keep.status();
     if (keep->rows[0].Int(0) == 0) {
-      BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, child, touched));
+      BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, repo_id, child, touched, removed_tags));
     } else {
       // Kept by a tag or another index: listed again once no index holds it.
       auto h = tx.Exec(
@@ -383,10 +390,25 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m,
     if (!m.tag.empty()) {
       auto t = tx.Exec(
           "INSERT INTO tag (repository_id, artifact_id, name, push_time) VALUES ($1, $2, $3, $4) "
-          "ON CONFLICT (repository_id, name) DO UPDATE SET artifact_id = excluded.artifact_id, "
-          "push_time = excluded.push_time",
+          "ON CONFLICT (repository_id, name) DO NOTHING",
           {SqlInt(repo_id), SqlInt(out.id), SqlText(m.tag), SqlInt(now)});
       if (!t.ok()) return t.status();
+      if (t->affected == 0) {
+        // The tag exists. Locked (PostgreSQL) so that the guard judges the
+        // artifact the update below replaces, even with pushes racing.
+        auto cur = tx.Exec(std::string("SELECT artifact_id FROM tag WHERE repository_id = $1 AND "
+                                       "name = $2") +
+                               (db_.dialect() == SqlDialect::kPostgres ? " FOR UPDATE" : ""),
+                           {SqlInt(repo_id), SqlText(m.tag)});
+        if (!cur.ok()) return cur.status();
+        if (tag_guard_ && !cur->rows.empty() && cur->rows[0].Int(0) != out.id) {
+          BERTH_RETURN_IF_ERROR(tag_guard_(tx, m.repository, {m.tag}, TagChange::kOverwrite));
+        }
+        auto up = tx.Exec(
+            "UPDATE tag SET artifact_id = $3, push_time = $4 WHERE repository_id = $1 AND name = $2",
+            {SqlInt(repo_id), SqlText(m.tag), SqlInt(out.id), SqlInt(now)});
+        if (!up.ok()) return up.status();
+      }
     }
     // The manifest claims the blobs pushed for it: from now on they count
     // because an artifact uses them.
@@ -447,7 +469,7 @@ Status RegistryStore::DeleteTag(std::string_view repo, std::string_view tag) {
     if (r->affected == 0) {
       return Status::NotFound("tag " + std::string(tag) + " is unknown", "MANIFEST_UNKNOWN");
     }
-    return {};
+    return tag_guard_ ? tag_guard_(tx, repo, {std::string(tag)}, TagChange::kDelete) : Status();
   });
 }
 
@@ -473,7 +495,12 @@ Status RegistryStore::DeleteArtifact(std::string_view repo, std::string_view dig
                     "DENIED");
     }
     std::set<std::string> touched;
-    BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, *repo_id, id, &touched));
+    std::vector<std::string> removed_tags;
+    BERTH_RETURN_IF_ERROR(DeleteArtifactDeep(tx, *repo_id, id, &touched,
+                                             tag_guard_ ? &removed_tags : nullptr));
+    if (tag_guard_ && !removed_tags.empty()) {
+      BERTH_RETURN_IF_ERROR(tag_guard_(tx, repo, removed_tags, TagChange::kDelete));
+    }
     return ReconcileIf(tx, quota, touched, false);
   });
 }
@@ -492,6 +519,14 @@ Status RegistryStore::DeleteRepository(std::string_view repo) {
     if (!used.ok()) return used.status();
     std::set<std::string> touched;
     for (const auto& row : used->rows) touched.insert(row.Text(0));
+    if (tag_guard_) {
+      auto tags = tx.Exec("SELECT name FROM tag WHERE repository_id = $1 ORDER BY name",
+                          {SqlInt(*repo_id)});
+      if (!tags.ok()) return tags.status();
+      std::vector<std::string> names;
+      for (const auto& row : tags->rows) names.push_back(row.Text(0));
+      if (!names.empty()) BERTH_RETURN_IF_ERROR(tag_guard_(tx, repo, names, TagChange::kDelete));
+    }
     auto p = tx.Exec("DELETE FROM blob_pending WHERE repository_id = $1", {SqlInt(*repo_id)});
     if (!p.ok()) return p.status();
     // Artifacts, their blobs and references, tags and blob links cascade.

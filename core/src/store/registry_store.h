@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store/sql.h"
+#include "store/tag_guard.h"
 
 namespace berth {
 
@@ -99,6 +100,11 @@ class RegistryStore {
   // garbage collection (which spares links seen within its time window)
   // leaves alone a blob a push in progress has just found. 0: never.
   void set_link_refresh_ms(int64_t ms) { link_refresh_ms_ = ms; }
+  // Run inside PutManifest (a tag moving to another artifact), DeleteTag,
+  // DeleteArtifact (the artifact's and its accessories' tags) and
+  // DeleteRepository (every tag); a refusal leaves everything unchanged.
+  // Garbage collection of untagged artifacts is not guarded.
+  void set_tag_guard(TagGuard guard) { tag_guard_ = std::move(guard); }
 
   StatusOr<std::optional<RepositoryRecord>> GetRepository(std::string_view name);
   StatusOr<NamePage> ListRepositories(std::string_view last, int64_t limit);
@@ -161,6 +167,7 @@ class RegistryStore {
   StatusOr<bool> HasStorageLimit(std::string_view repo);
   SqlDatabase& db_;
   int64_t link_refresh_ms_ = 0;
+  TagGuard tag_guard_;
 };
 
 }  // namespace berth

@@ -1,0 +1,51 @@
+// Harbor's doublestar selectors (lib/selector/selectors/doublestar), which
+// immutable tag rules use and tag retention and replication will: a kind
+// ("doublestar", the only one), a decoration saying what the pattern is
+// applied to and whether it keeps or drops what it matches, and the pattern.
+#ifndef BERTH_POLICY_SELECTOR_H_
+#define BERTH_POLICY_SELECTOR_H_
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace berth {
+
+namespace selectors {
+inline constexpr char kDoublestar[] = "doublestar";
+// Tags.
+inline constexpr char kMatches[] = "matches";
+inline constexpr char kExcludes[] = "excludes";
+// Repositories, by their path inside the project ("team/app" of
+// "library/team/app"), as Harbor's candidates carry them.
+inline constexpr char kRepoMatches[] = "repoMatches";
+inline constexpr char kRepoExcludes[] = "repoExcludes";
+// Projects (namespaces), by name.
+inline constexpr char kNsMatches[] = "nsMatches";
+inline constexpr char kNsExcludes[] = "nsExcludes";
+}  // namespace selectors
+
+struct Selector {
+  std::string kind = selectors::kDoublestar;
+  std::string decoration;
+  std::string pattern;
+};
+
+// What a selector may select.
+enum class SelectorScope { kTag, kRepository, kNamespace };
+
+// 400 BAD_REQUEST naming `field` ("tag_selectors[0]", ...): the kind must be
+// doublestar, the decoration one of the scope's two, the pattern non-empty
+// and well formed.
+Status ValidateSelector(const Selector& s, SelectorScope scope, const std::string& field);
+
+// Whether the selector keeps `value` (a tag, a repository path or a project
+// name, as its decoration says): a "matches" decoration keeps what the
+// pattern matches, an "excludes" one what it does not. An empty pattern
+// matches everything, as Harbor's.
+StatusOr<bool> SelectorSelects(const Selector& s, std::string_view value);
+
+}  // namespace berth
+
+#endif  // BERTH_POLICY_SELECTOR_H_
