@@ -11,6 +11,8 @@ BUILD_PKGS=(g++ cmake ninja-build ccache pkg-config git
 TEST_PKGS=(postgresql-15 skopeo podman buildah uidmap docker-registry python3 curl jq
   apache2-utils wrk abigail-tools slapd ldap-utils
   openssl procps dpkg-dev systemd mmdebstrap python3-yaml)  # TLS test CA; packaging tests: dpkg-shlibdeps, systemd-analyze, a clean root
+# The libFuzzer targets (tests/fuzz): clang and its fuzzer/sanitizer runtimes.
+TEST_PKGS+=(clang-14 libclang-rt-14-dev)
 
 pkgs=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--runtime-only" ]]; then

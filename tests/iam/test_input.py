@@ -239,6 +239,20 @@ class Input(unittest.TestCase):
                                                "access": [{"resource": "repository",
                                                            "action": "pull"}]}]})
             self.assertEqual(r.status, 400, "duration %r: %s" % (duration, L.short(r)))
+        # Permission members of the wrong type (effect threw a type_error: 500)
+        # and bodies nested too deep to re-serialise safely: 400.
+        for access in ({"resource": "repository", "action": "pull", "effect": 1},
+                       {"resource": "repository", "action": "pull", "effect": None},
+                       {"resource": "repository", "action": "pull", "effect": ["allow"]}):
+            r = self.b.admin("POST", API + "/robots",
+                             {"name": L.uid("e"), "level": "system", "duration": -1,
+                              "permissions": [{"kind": "project", "namespace": "*",
+                                               "access": [access]}]})
+            self.assertEqual(r.status, 400, "access %r: %s" % (access, L.short(r)))
+        deep = '{"name":"deep","level":"system","permissions":' + "[" * 20000 + "]" * 20000 + "}"
+        r = self.b.admin("POST", API + "/robots", deep.encode(),
+                         headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 400, L.short(r))
 
     def test_usernames(self):
         before = self.all_users()

@@ -356,6 +356,41 @@ class Manifests(RegistryTestCase):
         # Asking for the index type itself returns the index.
         self.assertManifest(repo, "multi", index, OCI_INDEX, accept=OCI_INDEX)
 
+    def test_fallback_skips_platforms_with_odd_member_types(self):
+        """Platform members that are not strings (only the platform's being an
+        object is checked on push) are skipped by the linux/amd64 fallback
+        rather than throwing out of it (a 500 before)."""
+        repo = unique("oddplat")
+        children = []
+        for platform in ({"os": 1, "architecture": "amd64"},
+                         {"os": "linux", "architecture": ["amd64"]},
+                         {"os": "linux", "architecture": "amd64"}):
+            cfg, layer = self.image_parts(repo)
+            body = dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cfg,
+                          "layers": [layer]})
+            self.assertStatus(self.reg.put_manifest(repo, sha256(body), body, OCI_MANIFEST), 201)
+            children.append(descriptor(OCI_MANIFEST, body, platform=platform))
+        index = dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children})
+        self.assertStatus(self.reg.put_manifest(repo, "multi", index, OCI_INDEX), 201)
+        r = self.reg.request("GET", "/v2/%s/manifests/multi" % repo,
+                             headers={"Accept": OCI_MANIFEST})
+        self.assertStatus(r, 200)
+        self.assertHeader(r, "Docker-Content-Digest", children[2]["digest"])
+
+    def test_deeply_nested_json_refused(self):
+        """JSON nesting beyond 128 levels is refused: it used to parse and then
+        overflow the handler's stack when the platform was re-serialised."""
+        repo = unique("deep")
+        cfg, layer = self.image_parts(repo)
+        deep = "[" * 20000 + "]" * 20000
+        body = ('{"schemaVersion":2,"mediaType":"%s","manifests":[{"mediaType":"%s",'
+                '"digest":"%s","size":1,"platform":{"a":%s}}]}'
+                % (OCI_INDEX, OCI_MANIFEST, cfg["digest"], deep)).encode()
+        self.assertError(self.reg.put_manifest(repo, "deep", body, OCI_INDEX), 400,
+                         "MANIFEST_INVALID")
+        # The registry is still there.
+        self.assertStatus(self.reg.request("GET", "/v2/"), 200)
+
     # -- deletes ----------------------------------------------------------------
 
     def test_delete_tag_keeps_manifest(self):

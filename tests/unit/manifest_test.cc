@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/json_depth.h"
 #include "registry/media_types.h"
 
 namespace berth {
@@ -369,6 +370,33 @@ TEST(ParseManifest, OrdinaryLayerWithUrlsIsStillRequired) {
   auto m = Parse(j, media_types::kOciManifest);
   ASSERT_TRUE(m.ok());
   EXPECT_THAT(m->RequiredBlobs(), ElementsAre(Dg('c'), Dg('1'), Dg('2')));
+}
+
+// A deeply nested platform parsed fine and then overflowed the stack in
+// dump() (tests/fuzz/regressions/manifest/deep_platform_stack_overflow).
+TEST(ParseManifest, RefusesDeepNesting) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::string body = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+                     R"("manifests":[{"mediaType":"x","digest":"sha256:)" + std::string(64, 'a') +
+                     R"(","size":1,"platform":{"a":)" + deep + "}}]}";
+  auto m = ParseManifest(body, media_types::kOciIndex);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().api_code(), "MANIFEST_INVALID");
+  EXPECT_THAT(m.status().message(), testing::HasSubstr("nested deeper"));
+  // 128 levels in all are still fine.
+  std::string ok = R"({"schemaVersion":2,"config":{"mediaType":"c","digest":"sha256:)" +
+                   std::string(64, 'a') + R"(","size":1},"annotations":{"a":")" +
+                   std::string(500, '[') + R"("},"x":)" + std::string(126, '[') +
+                   std::string(126, ']') + "}";
+  EXPECT_TRUE(ParseManifest(ok, media_types::kOciManifest).ok());
+}
+
+TEST(JsonNestingExceeds, CountsBracketsOutsideStrings) {
+  EXPECT_FALSE(JsonNestingExceeds("{}", 1));
+  EXPECT_TRUE(JsonNestingExceeds("[[]]", 1));
+  EXPECT_FALSE(JsonNestingExceeds(R"(["[[[", "\"[[", {}])", 2));
+  EXPECT_TRUE(JsonNestingExceeds(R"(["\\", [[]]])", 2));
+  EXPECT_FALSE(JsonNestingExceeds(R"([1],[2],[3],{"a":[]})", 2));
 }
 
 TEST(BareMediaType, StripsParametersAndLowercases) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "common/clock.h"
+#include "common/json_depth.h"
 #include "common/strings.h"
 #include "http/response.h"
 
@@ -17,6 +18,9 @@ StatusOr<nlohmann::json> ReadJsonObject(RequestContext& ctx) {
   Status read = ctx.ReadBody(1 << 20, &body);
   if (!read.ok()) {
     return read.WithApiCode(read.code() == Code::kTooLarge ? "REQUEST_ENTITY_TOO_LARGE" : "BAD_REQUEST");
+  }
+  if (JsonNestingExceeds(body)) {
+    return Bad("request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded()) return Bad("request body is not valid JSON");

@@ -143,7 +143,12 @@ StatusOr<Identity> TokenService::VerifyUncached(std::string_view token, int64_t*
   };
   auto decoded = jose::DecodeCompact(token);
   if (!decoded.ok()) return unauthenticated(decoded.message());
-  if (decoded->header.value("kid", "") != kid_) return unauthenticated("unknown signing key");
+  // (header.value("kid", "") would throw on a non-string kid.)
+  auto kid = decoded->header.find("kid");
+  if (kid == decoded->header.end() || !kid->is_string() ||
+      kid->get_ref<const std::string&>() != kid_) {
+    return unauthenticated("unknown signing key");
+  }
   jose::ClaimChecks checks;
   checks.issuer = options_.issuer;
   checks.audience = options_.service;

@@ -87,7 +87,8 @@ StatusOr<int64_t> RobotController::ValidatePermissions(const std::string& level,
           !a.value("action", nlohmann::json()).is_string()) {
         return Bad("each access needs resource and action");
       }
-      std::string effect = a.value("effect", "allow");
+      // (value("effect", "allow") would throw on a non-string effect.)
+      auto effect = a.value("effect", nlohmann::json("allow"));
       if (effect != "allow" && effect != "deny") return Bad("effect must be allow or deny");
       auto key = std::make_pair(a["resource"].get<std::string>(), a["action"].get<std::string>());
       const auto& ok = kind == "system" ? system_ok : project_ok;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_depth.h"
 #include "common/strings.h"
 #include "registry/media_types.h"
 
@@ -76,6 +77,9 @@ StatusOr<ParsedManifest> ParseManifest(std::string_view body, std::string_view c
   std::string ct = BareMediaType(content_type);
   if (ct == media_types::kDockerSchema1 || ct == media_types::kDockerSchema1Signed) {
     return Invalid("Docker schema 1 manifests are not supported; push schema 2 or OCI");
+  }
+  if (JsonNestingExceeds(body)) {
+    return Invalid("JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) return Invalid("body is not valid JSON");

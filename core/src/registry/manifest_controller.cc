@@ -151,11 +151,19 @@ StatusOr<ManifestContent> ManifestController::Resolve(std::string_view repo,
   if (is_index) {
     auto j = nlohmann::json::parse(*body, nullptr, false);
     if (!j.is_discarded() && j.contains("manifests") && j["manifests"].is_array()) {
+      // Members read as strings only when they are strings: ParseManifest
+      // checks that a platform is an object, not what its members hold, and
+      // value(key, "") throws on a non-string.
+      auto str = [](const nlohmann::json& o, const char* key) {
+        auto it = o.is_object() ? o.find(key) : o.end();
+        return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
       for (const auto& c : j["manifests"]) {
-        const auto& p = c.value("platform", nlohmann::json::object());
-        if (p.value("os", "") != "linux" || p.value("architecture", "") != "amd64") continue;
-        if (!Accepts(accept, c.value("mediaType", ""))) continue;
-        BERTH_ASSIGN_OR_RETURN(auto child, store_.GetArtifactByDigest(repo, c.value("digest", "")));
+        if (!c.is_object()) continue;
+        auto p = c.find("platform");
+        if (p == c.end() || str(*p, "os") != "linux" || str(*p, "architecture") != "amd64") continue;
+        if (!Accepts(accept, str(c, "mediaType"))) continue;
+        BERTH_ASSIGN_OR_RETURN(auto child, store_.GetArtifactByDigest(repo, str(c, "digest")));
         if (!child) break;
         BERTH_ASSIGN_OR_RETURN(auto cbody, LoadBody(*child));
         return ManifestContent{std::move(*child), std::move(cbody)};
