@@ -29,7 +29,9 @@ from test_gc import (  # noqa: E402
     job_log, parse_time, push_image, run_job, set_queue, trigger, wait_idle, wait_job,
     write_orphans)
 
-CONFIG = "jobs:\n  workers: 3\n  poll_ms: 100\n"
+# 3 workers for jobs, 2 more for webhook deliveries (notifications.workers):
+# the pool runs 5 at once.
+CONFIG = "jobs:\n  workers: 3\n  poll_ms: 100\nnotifications:\n  workers: 2\n"
 
 
 def workers(reg, pool="all"):
@@ -94,7 +96,7 @@ class JobServiceApi(ShapeMixin, unittest.TestCase):
         p = pools[0]
         self.assertShape(p, "WorkerPool")
         self.assertEqual(p["pid"], reg.proc.pid)
-        self.assertEqual(p["concurrency"], 3)
+        self.assertEqual(p["concurrency"], 5)
         self.assertTrue(p["host"])
         self.assertLessEqual(parse_time(p["start_at"]), parse_time(p["heartbeat_at"]))
         # The pool's heartbeat moves (every 5 s).
@@ -110,8 +112,8 @@ class JobServiceApi(ShapeMixin, unittest.TestCase):
 
         ws = workers(reg, p["worker_pool_id"])
         self.assertEqual(ws, workers(reg, "all"))
-        self.assertEqual(len(ws), 3)
-        self.assertEqual(len({w["id"] for w in ws}), 3)
+        self.assertEqual(len(ws), 5)
+        self.assertEqual(len({w["id"] for w in ws}), 5)
         for w in ws:
             self.assertShape(w, "Worker")
             self.assertEqual(w["pool_id"], p["worker_pool_id"])
