@@ -4,7 +4,7 @@
 #include <ctime>
 
 #include "common/strings.h"
-#include "policy/doublestar.h"
+#include "policy/selector.h"
 
 namespace berth {
 
@@ -14,10 +14,11 @@ constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
 StatusOr<bool> TagSelects(const RetentionSelector& s, const RetentionCandidate& c) {
   if (c.tags.empty()) return s.decoration == "matches" ? s.untagged : !s.untagged;
+  // matches: any tag matches; excludes: any tag does not match.
+  Selector sel{s.kind, s.decoration, s.pattern};
   for (const auto& t : c.tags) {
-    BERTH_ASSIGN_OR_RETURN(bool m, DoublestarMatch(s.pattern, t));
-    // matches: any tag matches; excludes: any tag does not match.
-    if (m == (s.decoration == "matches")) return true;
+    BERTH_ASSIGN_OR_RETURN(bool kept, SelectorSelects(sel, t));
+    if (kept) return true;
   }
   return false;
 }
@@ -94,8 +95,9 @@ StatusOr<std::vector<const RetentionRule*>> RulesForRepository(const RetentionPo
     bool in = true;
     for (const auto& [key, list] : r.scope_selectors) {
       for (const auto& s : list) {
-        BERTH_ASSIGN_OR_RETURN(bool m, DoublestarMatch(s.pattern, repository));
-        if (m != (s.decoration == "repoMatches")) in = false;
+        BERTH_ASSIGN_OR_RETURN(bool kept,
+                               SelectorSelects({s.kind, s.decoration, s.pattern}, repository));
+        if (!kept) in = false;
       }
     }
     if (in) out.push_back(&r);
