@@ -578,6 +578,23 @@ class DeliveryTest(WebhookCase):
         self.assertEqual(refused["event_data"]["resources"], [{"digest": bh.sha256(body2), "tag": "w2"}])
         self.assertEqual(len(recv.wait(2, "/qce")), 2)
 
+        # Once per crossing: another push while still above 85% is quiet;
+        # after a push finds the project below (limit raised), lowering the
+        # limit again re-arms the warning.
+        quota = self.api.call("GET", "/quotas?reference=project&reference_id=%d" % pid).json()[0]
+        r = self.reg.put_manifest(repo, "w3", body, bh.OCI_MANIFEST)
+        self.assertEqual(r.status, 201, "%r" % r)
+        for limit, tag in ((100000, "w4"), (2200, "w5")):
+            r = self.api.call("PUT", "/quotas/%d" % quota["id"], {"hard": {"storage": limit}})
+            self.assertEqual(r.status, 200, "%r" % r)
+            r = self.reg.put_manifest(repo, tag, body, bh.OCI_MANIFEST)
+            self.assertEqual(r.status, 201, "%r" % r)
+        recv.wait(4, "/q")
+        time.sleep(1)
+        warned = [e["event_data"]["resources"][0]["tag"]
+                  for e in recv.json("/q") if e["type"] == "QUOTA_WARNING"]
+        self.assertEqual(warned, ["w1", "w5"])
+
     def test_policies_go_with_their_project(self):
         name = bh.unique("gone")
         pid = self.api.create_project(name)

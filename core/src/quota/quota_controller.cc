@@ -102,7 +102,15 @@ void QuotaController::OnPushed(int64_t project_id, const std::string& repository
   auto q = quotas_.GetByProject(project_id);
   if (!q.ok() || !*q) return;
   int64_t hard = (*q)->hard_storage, used = (*q)->used_storage;
-  if (hard <= 0 || used * 100 < hard * kQuotaWarningPercent) return;
+  const bool above = hard > 0 && used * 100 >= hard * kQuotaWarningPercent;
+  {
+    std::lock_guard<std::mutex> lock(warned_mu_);
+    if (!above) {
+      warned_.erase(project_id);
+      return;
+    }
+    if (!warned_.insert(project_id).second) return;
+  }
   on_event_({"QUOTA_WARNING", repository, digest, tag,
              "quota usage reach " + std::to_string(kQuotaWarningPercent) +
                  "%: resource storage used " + accounting::FormatBytes(used) + " of " +

@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "auth/access_evaluator.h"
@@ -21,8 +23,8 @@ namespace berth {
 
 // The only quota resource Harbor has.
 inline constexpr char kStorageResource[] = "storage";
-// Harbor's quota warning threshold: a push that leaves usage at or above
-// this share of the hard limit fires QUOTA_WARNING.
+// Harbor's quota warning threshold: a push that takes usage to or above this
+// share of the hard limit fires QUOTA_WARNING (once per crossing: see OnPushed).
 inline constexpr int kQuotaWarningPercent = 85;
 
 // A QUOTA_EXCEED or QUOTA_WARNING event, for webhook policies.
@@ -73,7 +75,11 @@ class QuotaController {
                      const std::string& tag, const std::string& username,
                      const std::string& request_id, const Status& why);
   // After a push into project `project_id`: QUOTA_WARNING when its usage is
-  // at or above kQuotaWarningPercent of a hard limit.
+  // at or above kQuotaWarningPercent of a hard limit and this node has not
+  // warned since the project was last seen below it. Harbor warns on every
+  // such push, which floods receivers of a project that sits at 90% for
+  // weeks; here a receiver hears once per crossing per node (and again after
+  // a restart).
   void OnPushed(int64_t project_id, const std::string& repository, const std::string& digest,
                 const std::string& tag, const std::string& username,
                 const std::string& request_id);
@@ -91,6 +97,8 @@ class QuotaController {
   AccessEvaluator& evaluator_;
   int64_t default_storage_limit_;
   QuotaEventFn on_event_;
+  std::mutex warned_mu_;
+  std::unordered_set<int64_t> warned_;  // projects at or above the threshold, warned
 };
 
 }  // namespace berth
