@@ -596,6 +596,13 @@ Status Server::Init() {
                                             [immutable](int64_t project_id, std::string_view repo,
                                                         std::string_view tag) {
                                               return immutable->IsImmutable(project_id, repo, tag);
+                                            },
+                                            [policy_dispatcher = p.policy_dispatcher.get()](
+                                                const std::string& project,
+                                                const nlohmann::json& retention,
+                                                const std::string& trigger) {
+                                              policy_dispatcher->OnRetentionEvent(project, retention,
+                                                                                  trigger);
                                             }}](
                        JobContext& ctx) { return RunRetentionJob(deps, ctx); });
   RegisterRetentionApi(*p.api, *p.retentions);

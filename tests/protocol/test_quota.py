@@ -7,11 +7,9 @@ concurrent pushers into one tightly limited project ending with usage equal
 to what was accepted and to a from-scratch recount in the database.
 
 Runs on SQLite, and on PostgreSQL as protocol_pg.quota (ctest sets
-BERTH_PROTOCOL_POSTGRES_DSN_FILE). Python 3 standard library only.
+BERTH_PROTOCOL_POSTGRES_DSN_FILE). Python 3; the swagger check needs PyYAML.
 """
 
-import base64
-import http.client
 import json
 import time
 import os
@@ -20,17 +18,13 @@ import re
 import sqlite3
 import subprocess
 import threading
-import unittest
 import uuid
 
 import berth_harness as bh
+import harbor_api
+import swagger_shape as ss
 
-API = "/api/v2.0"
 DEFAULT_LIMIT = 1 << 30  # quota.storage_per_project for this berthd
-PASSWORD = "Quota-Passw0rd"
-HERE = os.path.dirname(os.path.abspath(__file__))
-SWAGGER = os.path.normpath(os.path.join(HERE, "..", "..", "..", "shared", "reference", "specs",
-                                        "harbor-api-v2.0-swagger.yaml"))
 
 # The recount, written independently of berthd's: what a project's artifacts
 # use, its manifests, and the blobs uploaded into it (still linked) that no
@@ -52,40 +46,8 @@ SELECT COALESCE(SUM(size), 0) FROM (
 """
 
 
-def basic(user, password):
-    return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-
-
-class Api:
-    """JSON calls to /api/v2.0 as some identity (None: anonymous)."""
-
-    def __init__(self, reg):
-        self.reg = reg
-
-    def call(self, method, path, body=None, auth="admin", raw=None):
-        headers = {}
-        if auth == "admin":
-            headers["Authorization"] = self.reg.auth_header()
-        elif auth is not None:
-            headers["Authorization"] = basic(*auth)
-        data = raw
-        if body is not None:
-            data = json.dumps(body).encode()
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        r = self.reg.request(method, API + path, data, headers, auth=False)
-        if r.status >= 400 and r.body:
-            doc = r.json()
-            errs = doc.get("errors") if isinstance(doc, dict) else None
-            assert isinstance(errs, list) and errs and all(
-                isinstance(e.get("code"), str) and isinstance(e.get("message"), str)
-                for e in errs), "not Harbor's error shape: %r" % r
-        return r
-
-    def ok(self, method, path, body=None, status=200):
-        r = self.call(method, path, body)
-        assert r.status == status, "%r" % r
-        return r.json() if r.body else None
+class QuotaApi(harbor_api.Api):
+    """The shared Harbor API client plus the quota calls these tests use."""
 
     def create_project(self, name, storage_limit=None, auth="admin", public=False):
         body = {"project_name": name, "metadata": {"public": "true" if public else "false"}}
@@ -107,12 +69,6 @@ class Api:
     def set_limit(self, project_id, hard):
         q = self.quota_of(project_id)
         self.ok("PUT", "/quotas/%d" % q["id"], {"hard": {"storage": hard}})
-
-    def create_user(self, name):
-        r = self.call("POST", "/users", {"username": name, "email": name + "@example.com",
-                                          "realname": name, "password": PASSWORD})
-        assert r.status == 201, "%r" % r
-        return (name, PASSWORD)
 
 
 def db_recount(reg, project_id):
@@ -162,7 +118,7 @@ class QuotaCase(bh.RegistryTestCase):
     def setUpClass(cls):
         cls.reg = bh.Registry(extra_env={
             "BERTH_QUOTA_STORAGE_PER_PROJECT": str(DEFAULT_LIMIT)}).start()
-        cls.api = Api(cls.reg)
+        cls.api = QuotaApi(cls.reg)
 
     def stored(self, digest):
         hexpart = digest.split(":", 1)[1]
@@ -308,37 +264,26 @@ class QuotaApiTest(QuotaCase):
         self.assertIn("quota", self.api.ok("GET", "/projects/%d/summary" % pub))
 
     def test_shapes_match_the_harbor_swagger(self):
-        if not os.path.exists(SWAGGER):
-            self.skipTest("Harbor swagger not found at %s (it lives outside the repository)" %
-                          SWAGGER)
-        with open(SWAGGER) as f:
-            spec = SwaggerSubset(f.read())
+        reason = ss.skip_reason()
+        if reason:
+            self.skipTest(reason)
         pid = self.api.create_project(bh.unique("shape"), storage_limit=2048)
         q = self.api.quota_of(pid)
-        quota = spec.definition("Quota")
-        self.assertEqual(set(q), set(quota["properties"]))
-        for name, prop in quota["properties"].items():
-            check_value(self, spec, "Quota." + name, prop, q[name])
-        self.assertEqual(spec.definition("QuotaRefObject").get("type"), "object")
-        self.assertIn("hard", spec.definition("QuotaUpdateReq")["properties"])
-        storage = spec.definition("ProjectReq")["properties"]["storage_limit"]
+        self.assertEqual(set(q), set(ss.definition("Quota")["properties"]))
+        ss.assert_shape(q, "Quota")
+        for k in ("hard", "used"):
+            self.assertIsInstance(q[k]["storage"], int)
+        storage = ss.definition("ProjectReq")["properties"]["storage_limit"]
         self.assertEqual((storage.get("type"), storage.get("format")), ("integer", "int64"))
 
         summary = self.api.ok("GET", "/projects/%d/summary" % pid)
-        sq = spec.definition("ProjectSummary")["properties"]["quota"]
-        self.assertEqual(sq.get("$ref"), "#/definitions/ProjectSummaryQuota")
-        sq_def = spec.definition("ProjectSummaryQuota")
-        self.assertEqual(set(summary["quota"]), set(sq_def["properties"]))
-        for name, prop in sq_def["properties"].items():
-            check_value(self, spec, "ProjectSummaryQuota." + name, prop, summary["quota"][name])
-        for key in summary:
-            self.assertIn(key, spec.definition("ProjectSummary")["properties"])
+        ss.assert_shape(summary, "ProjectSummary")
+        self.assertEqual(set(summary["quota"]), set(ss.definition("ProjectSummaryQuota")["properties"]))
 
-        params = spec.path_parameters("/quotas", "get")
-        for p in ("reference", "reference_id", "sort"):
-            self.assertIn(p, params)
-        self.assertTrue(spec.path_has("/quotas/{id}", "put"))
-        self.assertTrue(spec.path_has("/quotas/{id}", "get"))
+        paths = ss.load()["paths"]
+        params = {p.get("name") for p in paths["/quotas"]["get"]["parameters"]}
+        self.assertLessEqual({"reference", "reference_id", "sort"}, params)
+        self.assertLessEqual({"get", "put"}, set(paths["/quotas/{id}"]))
 
 
 class QuotaEnforcementTest(QuotaCase):
@@ -603,123 +548,6 @@ class QuotaConcurrencyTest(QuotaCase):
         after = self.api.used(pid)
         self.assertLess(after, used)
         self.assertEqual(db_recount(self.reg, pid), after)
-
-
-# ---------------------------------------------------------------------------
-# A reader for the part of the swagger this test compares (definitions and
-# paths as nested block mappings); the standard library has no YAML parser.
-
-
-class SwaggerSubset:
-    def __init__(self, text):
-        self.lines = [l.rstrip("\n") for l in text.splitlines()]
-
-    @staticmethod
-    def _indent(line):
-        return len(line) - len(line.lstrip(" "))
-
-    def _block(self, start, indent):
-        """Parses the mapping whose keys sit at `indent` from line `start`."""
-        out = {}
-        i = start
-        while i < len(self.lines):
-            line = self.lines[i]
-            if not line.strip() or line.lstrip().startswith("#"):
-                i += 1
-                continue
-            ind = self._indent(line)
-            if ind < indent:
-                break
-            if ind > indent or line.lstrip().startswith("- "):
-                i += 1
-                continue
-            key, _, value = line.strip().partition(":")
-            key = key.strip("'\"")
-            value = value.strip().strip("'\"")
-            if value and not value.startswith("|"):
-                out[key] = value
-                i += 1
-            else:
-                j = i + 1
-                while j < len(self.lines) and (not self.lines[j].strip() or
-                                               self._indent(self.lines[j]) > indent):
-                    j += 1
-                nxt = i + 1
-                while nxt < j and not self.lines[nxt].strip():
-                    nxt += 1
-                out[key] = self._block(nxt, self._indent(self.lines[nxt])) if nxt < j else {}
-                i = j
-        return out
-
-    def _top(self, name):
-        for i, line in enumerate(self.lines):
-            if line == name + ":":
-                return i
-        raise AssertionError("no %s in the swagger" % name)
-
-    def definition(self, name):
-        start = self._top("definitions")
-        defs = self._block(start + 1, 2)
-        if name not in defs:
-            raise AssertionError("no definition %s in the swagger" % name)
-        return defs[name]
-
-    def path_has(self, path, method):
-        paths = self._block(self._top("paths") + 1, 2)
-        return method in paths.get(path, {})
-
-    def path_parameters(self, path, method):
-        start = None
-        for i, line in enumerate(self.lines):
-            if line.strip().strip(":").strip("'\"") == path and self._indent(line) == 2:
-                start = i
-                break
-        self.assert_(start is not None, path)
-        names = []
-        in_method = False
-        for line in self.lines[start + 1:]:
-            if line.strip() and self._indent(line) <= 2:
-                break
-            if self._indent(line) == 4 and line.strip():
-                in_method = line.strip() == method + ":"
-            m = re.match(r"\s+- name: (\S+)", line) or re.match(r"\s+name: (\S+)", line)
-            if in_method and m:
-                names.append(m.group(1))
-        return names
-
-    @staticmethod
-    def assert_(cond, what):
-        if not cond:
-            raise AssertionError("swagger: %s not found" % what)
-
-
-def check_value(test, spec, where, prop, value):
-    """Checks a response value against a swagger property (the subset used here)."""
-    ref = prop.get("$ref")
-    if ref:
-        target = spec.definition(ref.rsplit("/", 1)[1])
-        if target.get("type") == "object" and isinstance(target.get("additionalProperties"), dict) \
-                and target["additionalProperties"].get("type") == "integer":
-            test.assertIsInstance(value, dict, where)
-            for k, v in value.items():
-                test.assertIsInstance(v, int, "%s.%s" % (where, k))
-                test.assertNotIsInstance(v, bool, "%s.%s" % (where, k))
-            return
-        test.assertIsInstance(value, dict, where)
-        return
-    t = prop.get("type")
-    if t == "integer":
-        test.assertIsInstance(value, int, where)
-        test.assertNotIsInstance(value, bool, where)
-    elif t == "string":
-        test.assertIsInstance(value, str, where)
-        if prop.get("format") == "date-time":
-            test.assertRegex(value, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$",
-                             where)
-    elif t == "object":
-        test.assertIsInstance(value, dict, where)
-    else:
-        test.fail("%s: unexpected swagger type %r" % (where, t))
 
 
 if __name__ == "__main__":

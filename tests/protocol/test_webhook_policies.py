@@ -520,6 +520,54 @@ class DeliveryTest(WebhookCase):
                                          % (pid, w_flaky, e["id"])), 404)
         self.assertRefused(self.api.call("GET", "%s/tasks/%d/log" % (based, e["id"] + 100000)), 404)
 
+    def test_tag_retention_event(self):
+        name = bh.unique("ret")
+        r = self.api.call("POST", "/projects", {"project_name": name})
+        self.assertEqual(r.status, 201, "%r" % r)
+        pid = int(r.header("Location").rsplit("/", 1)[1])
+        recv = self.receiver()
+        self.create_policy(pid, self.policy_body(recv.url("/r"), event_types=["TAG_RETENTION"]))
+        repo = "%s/app" % name
+        for i, tag in enumerate(("v1", "v2", "v3")):
+            self.reg.push_image(repo, tag, seed="ret-%s-%d" % (name, i))
+            time.sleep(1.1)  # distinct push times, newest last
+        rule = {"priority": 0, "disabled": False, "action": "retain", "template": "latestPushedK",
+                "params": {"latestPushedK": 1},
+                "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**"}],
+                "scope_selectors": {"repository": [{"kind": "doublestar",
+                                                    "decoration": "repoMatches", "pattern": "**"}]}}
+        r = self.api.call("POST", "/retentions", {
+            "algorithm": "or", "rules": [rule], "trigger": {"kind": "Schedule", "settings": {"cron": ""}},
+            "scope": {"level": "project", "ref": pid}})
+        self.assertEqual(r.status, 201, "%r" % r)
+        rid = int(r.header("Location").rsplit("/", 1)[1])
+        # A dry run sends nothing (Harbor); the real run sends one event.
+        for dry in (True, False):
+            r = self.api.call("POST", "/retentions/%d/executions" % rid, {"dry_run": dry})
+            self.assertEqual(r.status, 201, "%r" % r)
+            eid = int(r.header("Location").rsplit("/", 1)[1])
+            self.assertTrue(wait_until(lambda: [
+                e for e in self.api.ok("GET", "/retentions/%d/executions" % rid)
+                if e["id"] == eid and e["status"] not in ("Pending", "Running")]),
+                "retention execution %d did not finish" % eid)
+        recv.wait(1, "/r")
+        time.sleep(1)
+        self.assertEqual(len(recv.received("/r")), 1, recv.received("/r"))
+        ev = recv.json("/r")[0]
+        self.assertEqual(ev["type"], "TAG_RETENTION")
+        self.assertEqual(ev["operator"], "MANUAL")
+        ret = ev["event_data"]["retention"]
+        self.assertEqual((ret["total"], ret["retained"]), (3, 1))
+        self.assertEqual(ret["project_name"], name)
+        self.assertEqual(ret["retention_policy_id"], rid)
+        self.assertEqual(ret["harbor_hostname"], "127.0.0.1")
+        self.assertEqual(ret["result"], "SUCCESS")
+        self.assertEqual(ret["retention_rule"][0]["template"], "latestPushedK")
+        self.assertEqual(ret["retention_rule"][0]["params"], {"latestPushedK": 1})
+        self.assertEqual(sorted(a["name_tag"] for a in ret["deleted_artifact"]), ["app:v1", "app:v2"])
+        self.assertEqual({(a["type"], a["status"]) for a in ret["deleted_artifact"]},
+                         {("image", "SUCCESS")})
+
     def test_quota_exceed_and_warning(self):
         name = bh.unique("quo")
         r = self.api.call("POST", "/projects", {"project_name": name, "storage_limit": 2200})

@@ -25,6 +25,16 @@ StatusOr<ListQuery> ListQueryFrom(const RequestContext& ctx);
 // X-Total-Count and Link (prev/next, other query parameters kept).
 void SetPagination(RequestContext& ctx, const ListQuery& q, int64_t total);
 
+// A list page as Harbor sends it: the items, each through to_json, with
+// X-Total-Count and Link.
+template <class PageT, class ToJson>  // Page<T> or another {items, total}
+Status SendPage(RequestContext& ctx, const ListQuery& q, const PageT& page, ToJson to_json) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : page.items) out.push_back(to_json(item));
+  SetPagination(ctx, q, page.total);
+  return SendJsonValue(ctx, 200, out);
+}
+
 // A true/false query parameter (case-insensitive); 400 for anything else.
 StatusOr<bool> QueryBool(const RequestContext& ctx, const char* key, bool fallback);
 

@@ -96,10 +96,7 @@ void RegisterImmutableApi(ApiRouter& r, ImmutableController& c, ProjectControlle
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project_of(call));
     BERTH_ASSIGN_OR_RETURN(auto page, c.List(call.ctx.identity, p, q));
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& rule : page.items) out.push_back(ImmutableRuleJson(rule));
-    SetPagination(call.ctx, q, page.total);
-    return SendJsonValue(call.ctx, 200, out);
+    return SendPage(call.ctx, q, page, ImmutableRuleJson);
   });
 
   r.Add("POST", kBase, "immutabletagrules", [&c, project_of](ApiCall& call) -> Status {

@@ -103,10 +103,7 @@ void RegisterRetentionApi(ApiRouter& r, RetentionController& c) {
           BERTH_ASSIGN_OR_RETURN(int64_t id, ParseId(call.Param("id"), "id"));
           BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
           BERTH_ASSIGN_OR_RETURN(auto page, c.Executions(call.ctx.identity, id, q));
-          nlohmann::json out = nlohmann::json::array();
-          for (const auto& j : page.items) out.push_back(ExecutionJson(j));
-          SetPagination(call.ctx, q, page.total);
-          return SendJsonValue(call.ctx, 200, out);
+          return SendPage(call.ctx, q, page, ExecutionJson);
         });
   r.Add("PATCH", std::string(kBase) + "/{id}/executions/{eid}", "retention_execution",
         [&c](ApiCall& call) -> Status {
@@ -125,10 +122,7 @@ void RegisterRetentionApi(ApiRouter& r, RetentionController& c) {
           BERTH_ASSIGN_OR_RETURN(int64_t eid, ParseId(call.Param("eid"), "eid"));
           BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
           BERTH_ASSIGN_OR_RETURN(auto page, c.Tasks(call.ctx.identity, id, eid, q));
-          nlohmann::json out = nlohmann::json::array();
-          for (const auto& t : page.items) out.push_back(TaskJson(t));
-          SetPagination(call.ctx, q, page.total);
-          return SendJsonValue(call.ctx, 200, out);
+          return SendPage(call.ctx, q, page, TaskJson);
         });
   r.Add("GET", std::string(kBase) + "/{id}/executions/{eid}/tasks/{tid}", "retention_task_log",
         [&c](ApiCall& call) -> Status {

@@ -58,10 +58,7 @@ void RegisterRobotApi(ApiRouter& r, RobotController& c) {
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
     NormaliseKeys(&q);
     BERTH_ASSIGN_OR_RETURN(auto page, c.List(call.ctx.identity, q));
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& rb : page.items) out.push_back(RobotJson(rb));
-    SetPagination(call.ctx, q, page.total);
-    return SendJsonValue(call.ctx, 200, out);
+    return SendPage(call.ctx, q, page, RobotJson);
   });
   r.Add("POST", base, "robots", [&c](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(call.ctx));

@@ -106,10 +106,7 @@ void RegisterSystemJobApi(ApiRouter& r, JobService& jobs, AccessEvaluator& ev,
     BERTH_RETURN_IF_ERROR(require(call.ctx.identity, "list"));
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
     BERTH_ASSIGN_OR_RETURN(auto page, jobs.store().List(spec->kind, q.page, q.page_size));
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& j : page.items) out.push_back(HistoryJson(j));
-    SetPagination(call.ctx, q, page.total);
-    return SendJsonValue(call.ctx, 200, out);
+    return SendPage(call.ctx, q, page, HistoryJson);
   });
   r.Add("GET", spec->base + "/schedule", spec->label + "_schedule",
         [&jobs, spec, require](ApiCall& call) -> Status {

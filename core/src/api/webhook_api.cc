@@ -126,10 +126,7 @@ void RegisterWebhookApi(ApiRouter& r, WebhookPolicyController& c, ProjectControl
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project(call));
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
     BERTH_ASSIGN_OR_RETURN(auto page, c.List(call.ctx.identity, p, q));
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& w : page.items) out.push_back(PolicyJson(w));
-    SetPagination(call.ctx, q, page.total);
-    return SendJsonValue(call.ctx, 200, out);
+    return SendPage(call.ctx, q, page, PolicyJson);
   });
 
   r.Add("POST", policies, "webhook_policies", [&c, project](ApiCall& call) -> Status {
@@ -172,10 +169,7 @@ void RegisterWebhookApi(ApiRouter& r, WebhookPolicyController& c, ProjectControl
     BERTH_ASSIGN_OR_RETURN(int64_t id, ParseId(call.Param("webhook_policy_id"), "webhook_policy_id"));
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
     BERTH_ASSIGN_OR_RETURN(auto page, c.Executions(call.ctx.identity, p, id, q));
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& j : page.items) out.push_back(ExecutionJson(j));
-    SetPagination(call.ctx, q, page.total);
-    return SendJsonValue(call.ctx, 200, out);
+    return SendPage(call.ctx, q, page, ExecutionJson);
   });
 
   r.Add("GET", tasks, "webhook_tasks", [&c, project](ApiCall& call) -> Status {

@@ -14,6 +14,7 @@ std::vector<std::string> Split(std::string_view s, char sep);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view Trim(std::string_view s);
 std::string ToLower(std::string_view s);
+std::string ToUpper(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // Parses a base-10 integer that fills the whole string; nullopt otherwise.
 std::optional<int64_t> ParseInt64(std::string_view s);

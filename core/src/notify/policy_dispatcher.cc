@@ -36,6 +36,19 @@ void PolicyDispatcher::OnQuotaEvent(const QuotaEvent& e) {
          e.repository);
 }
 
+void PolicyDispatcher::OnRetentionEvent(const std::string& project_name,
+                                        const nlohmann::json& retention,
+                                        const std::string& trigger) {
+  Fanout(project_name, "TAG_RETENTION",
+         [&](const PayloadContext& ctx) {
+           nlohmann::json r = retention;
+           // Harbor: the external URL's host without its port.
+           r["harbor_hostname"] = ctx.registry_host.substr(0, ctx.registry_host.find(':'));
+           return RetentionWebhookEvent(r, Actor{trigger, ""}, NowUnixMillis());
+         },
+         "");
+}
+
 void PolicyDispatcher::Publish(const std::string& project_name, const WebhookEvent& event) {
   Fanout(project_name, event.type, [&](const PayloadContext&) { return event; }, "");
 }

@@ -42,6 +42,10 @@ class PolicyDispatcher {
 
   void OnArtifactEvent(const ArtifactEvent& e);
   void OnQuotaEvent(const QuotaEvent& e);
+  // TAG_RETENTION for one finished retention task (RetentionTaskEvent):
+  // harbor_hostname is filled in here.
+  void OnRetentionEvent(const std::string& project_name, const nlohmann::json& retention,
+                        const std::string& trigger);
   // Any event already in Harbor's model (scanning, retention, replication
   // when they come): queued for the policies of `project_name`.
   void Publish(const std::string& project_name, const WebhookEvent& event);

@@ -75,6 +75,46 @@ struct RepoInScope {
   std::vector<const RetentionRule*> rules;
 };
 
+// The path of `repository` inside `project` ("app" for "library/app").
+std::string InProject(const std::string& repository, const std::string& project) {
+  return repository.substr(std::min(repository.size(), project.size() + 1));
+}
+
+// Harbor's Retention event object for one finished task, or null when the
+// task neither deleted nor failed to delete anything (Harbor sends nothing
+// then). Harbor's handler lists only the last deletion, a bug: all go here.
+nlohmann::json TaskEventData(const nlohmann::json& policy_json, int64_t policy_id,
+                             const std::string& project, const std::string& repository,
+                             const std::vector<RetentionCandidate>& candidates,
+                             const std::map<int64_t, std::string>& marks, int64_t deleted,
+                             bool stopped) {
+  nlohmann::json artifacts = nlohmann::json::array();
+  for (const RetentionCandidate& c : candidates) {
+    auto m = marks.find(c.id);
+    if (m == marks.end() || (m->second != "DEL" && m->second != "ERR")) continue;
+    artifacts.push_back(
+        {{"type", "image"},
+         {"status", m->second == "DEL" ? "SUCCESS" : "FAILED"},
+         {"name_tag", c.tags.empty() ? "" : InProject(repository, project) + ":" + c.tags[0]}});
+  }
+  if (artifacts.empty()) return nullptr;
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& r : policy_json.value("rules", nlohmann::json::array())) {
+    rules.push_back({{"template", r.value("template", "")},
+                     {"params", r.value("params", nlohmann::json::object())},
+                     {"tag_selectors", r.value("tag_selectors", nlohmann::json::array())},
+                     {"scope_selectors", r.value("scope_selectors", nlohmann::json::object())}});
+  }
+  const auto total = static_cast<int64_t>(candidates.size());
+  return {{"total", total},
+          {"retained", total - deleted},
+          {"project_name", project},
+          {"retention_policy_id", policy_id},
+          {"retention_rule", std::move(rules)},
+          {"result", stopped ? "STOPPED" : "SUCCESS"},
+          {"deleted_artifact", std::move(artifacts)}};
+}
+
 }  // namespace
 
 ArtifactDeleter RegistryArtifactDeleter(ManifestController& manifests) {
@@ -125,8 +165,7 @@ Status RunRetentionJob(const RetentionJobDeps& d, JobContext& ctx) {
   for (rq.page = 1;; ++rq.page) {
     BERTH_ASSIGN_OR_RETURN(auto page, d.artifacts.ListRepositories(rq, project.project_id, all));
     for (auto& r : page.items) {
-      std::string relative = r.name.substr(std::min(r.name.size(), project.name.size() + 1));
-      BERTH_ASSIGN_OR_RETURN(auto rules, RulesForRepository(*policy, relative));
+      BERTH_ASSIGN_OR_RETURN(auto rules, RulesForRepository(*policy, InProject(r.name, project.name)));
       if (!rules.empty()) scope[r.name] = RepoInScope{r, std::move(rules)};
     }
     if (static_cast<int64_t>(page.items.size()) < rq.page_size) break;
@@ -210,6 +249,11 @@ Status RunRetentionJob(const RetentionJobDeps& d, JobContext& ctx) {
       }
       marks[c.id] = "DEL";
       ++deleted;
+    }
+    if (!dry_run && d.on_task_event) {
+      nlohmann::json data = TaskEventData(pj, policy_id, project.name, task.repository,
+                                          *candidates, marks, deleted, stopped);
+      if (!data.is_null()) d.on_task_event(project.name, data, ToUpper(ctx.job().trigger));
     }
     log.Info("\n" + RetentionTable(*candidates, marks));
     for (const auto& e : errors) log.Info(e);

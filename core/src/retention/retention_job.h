@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "iam/project_controller.h"
 #include "jobs/job_service.h"
 #include "registry/manifest_controller.h"
@@ -32,6 +34,13 @@ using ImmutableTagCheck =
 // Deletes an artifact (by digest) the way the API does: accessories with it,
 // quota released, events and audit. kNotFound when it is already gone.
 using ArtifactDeleter = std::function<Status(const std::string& repo, const std::string& digest)>;
+// A finished repository task of a real (not dry) run that deleted or failed
+// to delete something: Harbor's TAG_RETENTION webhook. `retention` is
+// Harbor's Retention object without harbor_hostname (the notifier knows
+// it); `trigger` is the execution's, upper-case as Harbor's operator field.
+using RetentionTaskEvent = std::function<void(const std::string& project_name,
+                                              const nlohmann::json& retention,
+                                              const std::string& trigger)>;
 
 struct RetentionJobDeps {
   RetentionStore& store;
@@ -41,6 +50,7 @@ struct RetentionJobDeps {
   JobStore& jobs;
   ArtifactDeleter delete_artifact;
   ImmutableTagCheck is_immutable;  // may be empty: nothing is immutable
+  RetentionTaskEvent on_task_event;  // may be empty
 };
 
 // The registry's delete path (ManifestController::Delete by digest), as the
