@@ -25,6 +25,10 @@
 #include "api/system_job_api.h"
 #include "api/trusted_key_api.h"
 #include "signing/signature_policy.h"
+#include "api/cve_allowlist_api.h"
+#include "scan/cve_allowlist_controller.h"
+#include "scan/vulnerability_gate.h"
+#include "store/cve_allowlist_store.h"
 #include "signing/trusted_key_controller.h"
 #include "store/trusted_key_store.h"
 #include "audit/audit_purge.h"
@@ -188,6 +192,11 @@ struct Server::Parts {
   std::unique_ptr<TrustedKeyStore> trusted_key_store;
   std::unique_ptr<SignaturePolicy> signature_policy;
   std::unique_ptr<TrustedKeyController> trusted_keys;
+  // CVE allowlists, and the vulnerability gate on pulls (scanning wires its
+  // results in through VulnerabilityGate::set_scanning).
+  std::unique_ptr<CveAllowlistStore> cve_allowlist_store;
+  std::unique_ptr<CveAllowlistController> cve_allowlists;
+  std::unique_ptr<VulnerabilityGate> vulnerability_gate;
   // Background work.
   std::unique_ptr<JobStore> job_store;
   std::unique_ptr<JobService> jobs;
@@ -549,7 +558,10 @@ Status Server::Init() {
   RegisterSystemApi(*p.api, SystemApiDeps{config_, *p.ops, p.plugins, *p.evaluator, *p.settings});
   RegisterConfigurationApi(*p.api, *p.configs);
   RegisterIconApi(*p.api);
-  RegisterProjectApi(*p.api, *p.project_controller);
+  p.cve_allowlist_store = std::make_unique<CveAllowlistStore>(*p.db);
+  p.cve_allowlists = std::make_unique<CveAllowlistController>(*p.cve_allowlist_store, *p.evaluator);
+  RegisterProjectApi(*p.api, *p.project_controller, p.cve_allowlists.get());
+  RegisterCveAllowlistApi(*p.api, *p.cve_allowlists);
   RegisterQuotaApi(*p.api, *p.quotas);
   RegisterLabelApi(*p.api, *p.labels);
   p.webhooks = std::make_unique<WebhookPolicyController>(*p.webhook_store, *p.project_controller,
@@ -571,8 +583,43 @@ Status Server::Init() {
                                                             *p.project_controller, *p.audit);
     SignaturePolicy* policy = p.signature_policy.get();
     p.trusted_keys->set_on_change([policy] { policy->Invalidate(); });
-    p.project_controller->set_on_change([policy](const ProjectRecord&) { policy->Invalidate(); });
-    p.v2->set_pull_policy(policy);
+    ProjectStore* projects = p.projects.get();
+    CveAllowlistController* allowlists = p.cve_allowlists.get();
+    ArtifactStore* artifacts = p.artifact_store.get();
+    RegistryStore* registry = p.store.get();
+    VulnerabilityGateDeps gate_deps;
+    gate_deps.load_policy = [projects, allowlists](const std::string& name)
+        -> StatusOr<ProjectVulnerabilityPolicy> {
+      ProjectVulnerabilityPolicy out;
+      BERTH_ASSIGN_OR_RETURN(auto proj, projects->GetByName(name));
+      if (!proj) return out;
+      out.project_id = proj->project_id;
+      ReadVulnerabilityMetadata(proj->metadata, &out);
+      if (out.prevent) {
+        BERTH_ASSIGN_OR_RETURN(out.allowlist, allowlists->EffectiveFor(*proj));
+      }
+      return out;
+    };
+    gate_deps.children = [artifacts, registry](const std::string& repo, const ArtifactRecord& index)
+        -> StatusOr<std::vector<ArtifactRecord>> {
+      std::vector<ArtifactRecord> out;
+      BERTH_ASSIGN_OR_RETURN(auto refs, artifacts->ReferencesOf({index.id}));
+      for (const auto& ref : refs[index.id]) {
+        BERTH_ASSIGN_OR_RETURN(auto child, registry->GetArtifactByDigest(repo, ref.child_digest));
+        if (child) out.push_back(std::move(*child));
+      }
+      return out;
+    };
+    p.vulnerability_gate = std::make_unique<VulnerabilityGate>(std::move(gate_deps));
+    VulnerabilityGate* gate = p.vulnerability_gate.get();
+    p.project_controller->set_on_change([policy, gate](const ProjectRecord&) {
+      policy->Invalidate();
+      gate->Invalidate();
+    });
+    p.cve_allowlists->set_on_change([gate] { gate->Invalidate(); });
+    // Harbor's order: content trust, then vulnerability prevention.
+    p.v2->add_pull_policy(policy);
+    p.v2->add_pull_policy(gate);
     RegisterTrustedKeyApi(*p.api, *p.trusted_keys, *p.project_controller);
   }
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);

@@ -1,6 +1,7 @@
 #include "api/project_api.h"
 
 #include "api/api_util.h"
+#include "api/cve_allowlist_api.h"
 #include "api/quota_api.h"
 #include "auth/rbac.h"
 #include "common/strings.h"
@@ -45,9 +46,54 @@ StatusOr<std::map<std::string, std::string>> MetadataFrom(const nlohmann::json& 
   return md;
 }
 
+// The project's cve_allowlist of a create or update body, if any. On update
+// a project_id other than 0 must be the project's (Harbor's message).
+StatusOr<std::optional<CveAllowlistSpec>> AllowlistFrom(const nlohmann::json& body,
+                                                        CveAllowlistController* allowlists,
+                                                        int64_t project_id) {
+  auto a = body.find("cve_allowlist");
+  if (a == body.end() || a->is_null()) return std::optional<CveAllowlistSpec>();
+  if (allowlists == nullptr) {
+    return Status::InvalidArgument("CVE allowlists are not available", "BAD_REQUEST");
+  }
+  if (a->is_object() && project_id != 0) {
+    if (auto pid = a->find("project_id"); pid != a->end() && !pid->is_null()) {
+      if (!pid->is_number_integer()) {
+        return Status::InvalidArgument("project_id in cve_allowlist must be an integer", "BAD_REQUEST");
+      }
+      int64_t given = pid->get<int64_t>();
+      if (given != 0 && given != project_id) {
+        return Status::InvalidArgument("project_id in cve_allowlist must be " +
+                                           std::to_string(project_id) + " but it's " +
+                                           std::to_string(given),
+                                       "BAD_REQUEST");
+      }
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(auto spec, CveAllowlistFromJson(*a));
+  return std::optional<CveAllowlistSpec>(std::move(spec));
+}
+
+// The project as its API renders it, with its own allowlist.
+StatusOr<nlohmann::json> RenderProject(ProjectController& c, CveAllowlistController* allowlists,
+                                       const Identity& who, const ProjectRecord& p) {
+  BERTH_ASSIGN_OR_RETURN(auto roles, c.RolesOf(who, p));
+  if (allowlists == nullptr) return ProjectJson(p, roles);
+  BERTH_ASSIGN_OR_RETURN(auto own, allowlists->OfProject(p.project_id));
+  return ProjectJson(p, roles, &own);
+}
+
 }  // namespace
 
-nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles) {
+nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles,
+                           const CveAllowlistRecord* allowlist) {
+  CveAllowlistRecord own;
+  if (allowlist != nullptr) own = *allowlist;
+  own.project_id = p.project_id;
+  if (own.id == 0) {
+    // Never written: Harbor creates the empty list with the project.
+    own.creation_time = own.update_time = p.creation_time;
+  }
   nlohmann::json md = nlohmann::json::object();
   for (const auto& [k, v] : p.metadata) md[k] = v;
   nlohmann::json j = {{"project_id", p.project_id},
@@ -61,8 +107,7 @@ nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles
                       {"togglable", true},
                       {"repo_count", p.repo_count},
                       {"metadata", md},
-                      {"cve_allowlist",
-                       {{"id", 0}, {"project_id", p.project_id}, {"items", nlohmann::json::array()}}}};
+                      {"cve_allowlist", CveAllowlistJson(own)}};
   int best = 0;
   for (int r : roles) best = best == 0 ? r : std::min(best, r);
   j["current_user_role_id"] = best;
@@ -70,8 +115,8 @@ nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles
   return j;
 }
 
-void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
-  r.Add("GET", kBase, "projects", [&c](ApiCall& call) -> Status {
+void RegisterProjectApi(ApiRouter& r, ProjectController& c, CveAllowlistController* allowlists) {
+  r.Add("GET", kBase, "projects", [&c, allowlists](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(ctx));
     if (ctx.query.Has("name")) q.terms.push_back({"name", QueryTerm::Op::kFuzzy, {ctx.query.Get("name")}});
@@ -84,8 +129,8 @@ void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
     BERTH_ASSIGN_OR_RETURN(auto page, c.List(ctx.identity, q));
     nlohmann::json out = nlohmann::json::array();
     for (const auto& p : page.items) {
-      BERTH_ASSIGN_OR_RETURN(auto roles, c.RolesOf(ctx.identity, p));
-      out.push_back(ProjectJson(p, roles));
+      BERTH_ASSIGN_OR_RETURN(auto j, RenderProject(c, allowlists, ctx.identity, p));
+      out.push_back(std::move(j));
     }
     SetPagination(ctx, q, page.total);
     return SendJsonValue(ctx, 200, out);
@@ -102,11 +147,13 @@ void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
     return {};
   });
 
-  r.Add("POST", kBase, "projects", [&c](ApiCall& call) -> Status {
+  r.Add("POST", kBase, "projects", [&c, allowlists](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
     BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(ctx));
     BERTH_ASSIGN_OR_RETURN(std::string name, JsonString(body, "project_name", true));
     BERTH_ASSIGN_OR_RETURN(auto md, MetadataFrom(body));
+    // Validated before the project exists: nothing half-written on bad input.
+    BERTH_ASSIGN_OR_RETURN(auto allowlist, AllowlistFrom(body, allowlists, 0));
     BERTH_ASSIGN_OR_RETURN(int64_t registry_id, JsonInt(body, "registry_id", 0));
     if (registry_id != 0) {
       return Status::InvalidArgument("proxy-cache projects (registry_id) are not supported yet", "BAD_REQUEST");
@@ -116,24 +163,31 @@ void RegisterProjectApi(ApiRouter& r, ProjectController& c) {
       BERTH_ASSIGN_OR_RETURN(storage_limit, JsonInt(body, "storage_limit", -1));
     }
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Create(ctx.identity, name, md, storage_limit));
+    // Harbor ignores a cve_allowlist on create; Berth keeps it.
+    if (allowlist) BERTH_RETURN_IF_ERROR(allowlists->SetForProject(p.project_id, *allowlist).status());
     bool by_name = EqualsIgnoreCase(ctx.Header("X-Resource-Name-In-Location"), "true");
     return SendCreated(ctx, std::string(kBase) + "/" + (by_name ? p.name : std::to_string(p.project_id)));
   });
 
   std::string one = std::string(kBase) + "/{project_name_or_id}";
-  r.Add("GET", one, "project", [&c](ApiCall& call) -> Status {
+  r.Add("GET", one, "project", [&c, allowlists](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Get(ctx.identity, call.Param("project_name_or_id"), IsNameHeader(ctx)));
-    BERTH_ASSIGN_OR_RETURN(auto roles, c.RolesOf(ctx.identity, p));
-    return SendJsonValue(ctx, 200, ProjectJson(p, roles));
+    BERTH_ASSIGN_OR_RETURN(auto j, RenderProject(c, allowlists, ctx.identity, p));
+    return SendJsonValue(ctx, 200, j);
   });
 
-  r.Add("PUT", one, "project", [&c](ApiCall& call) -> Status {
+  r.Add("PUT", one, "project", [&c, allowlists](ApiCall& call) -> Status {
     auto& ctx = call.ctx;
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Resolve(call.Param("project_name_or_id"), IsNameHeader(ctx)));
+    // Permission before the body's checks: a guest learns nothing from 400s.
+    BERTH_RETURN_IF_ERROR(c.Check(ctx.identity, p, "", "update"));
     BERTH_ASSIGN_OR_RETURN(auto body, ReadJsonObject(ctx));
     BERTH_ASSIGN_OR_RETURN(auto md, MetadataFrom(body));
+    BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
+    BERTH_ASSIGN_OR_RETURN(auto allowlist, AllowlistFrom(body, allowlists, p.project_id));
     BERTH_RETURN_IF_ERROR(c.UpdateMetadata(ctx.identity, p, md));
+    if (allowlist) BERTH_RETURN_IF_ERROR(allowlists->SetForProject(p.project_id, *allowlist).status());
     return SendOk(ctx);
   });
 

@@ -7,12 +7,18 @@
 
 #include "api/api_router.h"
 #include "iam/project_controller.h"
+#include "scan/cve_allowlist_controller.h"
 
 namespace berth {
 
-void RegisterProjectApi(ApiRouter& router, ProjectController& projects);
+// With `allowlists`, projects carry their own CVE allowlist (cve_allowlist)
+// on create, update and read; without, an empty one.
+void RegisterProjectApi(ApiRouter& router, ProjectController& projects,
+                        CveAllowlistController* allowlists = nullptr);
 // Harbor's Project, as `roles` (the caller's roles in it) see it.
-nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles);
+// `allowlist`: the project's own CVE allowlist (an empty one when null).
+nlohmann::json ProjectJson(const ProjectRecord& p, const std::vector<int>& roles,
+                           const CveAllowlistRecord* allowlist = nullptr);
 
 }  // namespace berth
 

@@ -1,5 +1,7 @@
 #include "auth/registry_access.h"
 
+#include <algorithm>
+
 #include "common/base64.h"
 #include "common/strings.h"
 
@@ -156,6 +158,15 @@ Status RegistryAccess::Authorize(RequestContext& ctx, const V2Access& access) {
 bool RegistryAccess::CanPull(const RequestContext& ctx, const std::string& repo) {
   auto ok = const_cast<RegistryAccess*>(this)->Allowed(const_cast<RequestContext&>(ctx), repo, "pull");
   return ok.ok() && *ok;
+}
+
+bool RegistryTokenGrants(const Identity& who, const std::string& repository, const char* action) {
+  if (who.kind != Identity::Kind::kToken) return false;
+  for (const auto& a : who.token_access) {
+    if (a.type != "repository" || a.name != repository) continue;
+    if (std::find(a.actions.begin(), a.actions.end(), action) != a.actions.end()) return true;
+  }
+  return false;
 }
 
 }  // namespace berth

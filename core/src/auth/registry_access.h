@@ -49,6 +49,10 @@ class RegistryAccess : public V2AccessControl {
 bool ParseBasicAuthorization(const std::string& header, std::string* user, std::string* password);
 // The project a repository belongs to (its first path component).
 std::string ProjectOf(const std::string& repository);
+// Whether the caller's registry token grants `action` on the repository.
+// Harbor's pull-policy exemptions (scanner-pull, the signer's push) are for
+// its v2 tokens only, never Basic credentials.
+bool RegistryTokenGrants(const Identity& who, const std::string& repository, const char* action);
 
 }  // namespace berth
 

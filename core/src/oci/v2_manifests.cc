@@ -24,8 +24,8 @@ void V2Router::GetManifest(RequestContext& ctx, const std::string& repo, const s
   if (!r.ok()) return Fail(ctx, r.status());
   auto m = manifests_.Get(repo, *r, ParseAcceptList(ctx.Headers("Accept")));
   if (!m.ok()) return Fail(ctx, m.status());
-  if (pull_policy_ != nullptr) {
-    Status allowed = pull_policy_->CheckPull(ctx, repo, m->artifact);
+  for (V2PullPolicy* policy : pull_policies_) {
+    Status allowed = policy->CheckPull(ctx, repo, m->artifact);
     if (!allowed.ok()) return Fail(ctx, allowed);
   }
   // Counted only once served: a refused pull is no pull.

@@ -49,7 +49,8 @@ class V2Router : public HttpHandler {
   V2Router(BlobController& blobs, UploadController& uploads, ManifestController& manifests)
       : blobs_(blobs), uploads_(uploads), manifests_(manifests) {}
   void set_access_control(V2AccessControl* ac) { access_ = ac; }
-  void set_pull_policy(V2PullPolicy* p) { pull_policy_ = p; }
+  // Policies run in the order added; the first refusal is the answer.
+  void add_pull_policy(V2PullPolicy* p) { pull_policies_.push_back(p); }
   void Handle(RequestContext& ctx) override;
 
  private:
@@ -75,7 +76,7 @@ class V2Router : public HttpHandler {
   UploadController& uploads_;
   ManifestController& manifests_;
   V2AccessControl* access_ = nullptr;
-  V2PullPolicy* pull_policy_ = nullptr;
+  std::vector<V2PullPolicy*> pull_policies_;
 };
 
 }  // namespace berth

@@ -21,17 +21,6 @@ bool MetadataTrue(const ProjectRecord& p, const char* key) {
   return it != p.metadata.end() && it->second == "true";
 }
 
-// Whether the caller's registry token grants `action` on the repository.
-// Harbor's exemptions are for its v2 tokens only, never Basic credentials.
-bool TokenGrants(const Identity& who, const std::string& repo, const char* action) {
-  if (who.kind != Identity::Kind::kToken) return false;
-  for (const auto& a : who.token_access) {
-    if (a.type != "repository" || a.name != repo) continue;
-    if (std::find(a.actions.begin(), a.actions.end(), action) != a.actions.end()) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 bool ParseSignerPullSetting(const char* value) {
@@ -92,8 +81,8 @@ Status SignaturePolicy::CheckPull(const RequestContext& ctx, const std::string& 
     return {};
   }
   const Identity& who = ctx.identity;
-  if (TokenGrants(who, repo, "scanner-pull")) return {};
-  if (options_.signer_bootstrap_pull && TokenGrants(who, repo, "push")) {
+  if (RegistryTokenGrants(who, repo, "scanner-pull")) return {};
+  if (options_.signer_bootstrap_pull && RegistryTokenGrants(who, repo, "push")) {
     std::string ua = ctx.Header("User-Agent");
     if (ua.find("cosign") != std::string::npos || ua.find("notation") != std::string::npos) return {};
   }

@@ -442,6 +442,21 @@ const std::vector<Migration>& AllMigrations() {
                 last_trigger_time BIGINT NOT NULL,
                 PRIMARY KEY (policy_id, event_type)))",
        }},
+      {15,
+       "CVE allowlists: the system's (project_id 0) and each project's own",
+       {
+           // No foreign key: project_id 0 is the system list. A project's row
+           // is deleted with the project (ProjectStore::Delete); project ids
+           // are never reused, so a leftover row could never be read anyway.
+           // items: a JSON array of CVE ids, read and written whole.
+           R"(CREATE TABLE IF NOT EXISTS cve_allowlist (
+                id {{ID}},
+                project_id BIGINT NOT NULL UNIQUE,
+                expires_at BIGINT,
+                items TEXT NOT NULL,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL))",
+       }},
   };
   return kMigrations;
 }

@@ -219,6 +219,9 @@ Status ProjectStore::Delete(int64_t project_id) {
     auto robots = tx.Exec("DELETE FROM robot WHERE level = 'project' AND project_id = $1",
                           {SqlInt(project_id)});
     if (!robots.ok()) return robots.status();
+    // Its CVE allowlist too (no foreign key: project_id 0 is the system's).
+    auto allowlist = tx.Exec("DELETE FROM cve_allowlist WHERE project_id = $1", {SqlInt(project_id)});
+    if (!allowlist.ok()) return allowlist.status();
     return accounting::DeleteProjectQuota(tx, project_id);
   });
 }
