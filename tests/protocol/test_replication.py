@@ -43,6 +43,11 @@ DOCKER_REGISTRY = "/usr/bin/docker-registry"
 SKOPEO = "/usr/bin/skopeo"
 HTPASSWD = "/usr/bin/htpasswd"
 PEER_USER, PEER_PASSWORD = "peer", "Peer-Secret-42"
+# On PostgreSQL (protocol_pg.replication) only the classes that exercise the
+# stores run (registries, policies, tasks and a resumed execution): the
+# transfers are the same code on both and would double the suite's time.
+ON_POSTGRES = bool(os.environ.get("BERTH_PROTOCOL_POSTGRES_DSN_FILE"))
+transfers = unittest.skipIf(ON_POSTGRES, "transfers run on SQLite only (same code)")
 
 
 def free_port():
@@ -220,6 +225,17 @@ class ReplicationCase(unittest.TestCase):
             return r
         return int(r.header("Location").rsplit("/", 1)[1])
 
+    def stored_secret(self, rid):
+        sql = "SELECT access_secret FROM remote_registry WHERE id = %d" % rid
+        if getattr(self.reg, "pg_dsn", None):
+            return subprocess.run(["psql", "-X", "-At", self.reg.pg_dsn, "-c", sql], check=True,
+                                  stdout=subprocess.PIPE).stdout.decode().strip()
+        db = sqlite3.connect(os.path.join(self.reg.data_dir, "berth.db"))
+        try:
+            return db.execute(sql).fetchone()[0]
+        finally:
+            db.close()
+
     def create_policy(self, body, expect=201):
         r = self.api.call("POST", "/replication/policies", body)
         self.assertEqual(r.status, expect, "%r" % r)
@@ -294,9 +310,7 @@ class RegistryEndpointTest(ReplicationCase):
         self.assertNotIn(PEER_PASSWORD, raw)
         self.assertNotIn("access_secret", raw)
         # Sealed at rest: not in the database, a 0600 key file.
-        db = sqlite3.connect(os.path.join(self.reg.data_dir, "berth.db"))
-        sealed = db.execute("SELECT access_secret FROM remote_registry WHERE id = ?", (rid,)).fetchone()[0]
-        db.close()
+        sealed = self.stored_secret(rid)
         self.assertTrue(sealed.startswith("aesgcm:v1:"), sealed)
         self.assertNotIn(PEER_PASSWORD, sealed)
         key = os.path.join(self.reg.data_dir, "secret.key")
@@ -360,6 +374,25 @@ class RegistryEndpointTest(ReplicationCase):
         self.api.ok("DELETE", "/registries/%d" % rid)
         self.assertEqual(self.api.call("GET", "/registries/%d" % rid).status, 404)
 
+    def test_robot_permissions(self):
+        rid = self.create_registry(bh.unique("reg"), self.open_registry.url)
+        robots = {}
+        for name, access in (("reglist", [{"resource": "registry", "action": "list"},
+                                          {"resource": "registry", "action": "read"}]),
+                             ("other", [{"resource": "audit-log", "action": "list"}])):
+            r = self.api.call("POST", "/robots", {
+                "name": bh.unique(name), "level": "system", "duration": -1,
+                "permissions": [{"kind": "system", "namespace": "/", "access": access}]})
+            self.assertEqual(r.status, 201, "%r" % r)
+            robots[name] = (r.json()["name"], r.json()["secret"])
+        self.assertEqual(self.api.call("GET", "/registries", auth=robots["reglist"]).status, 200)
+        self.assertEqual(self.api.call("GET", "/registries/%d" % rid, auth=robots["reglist"]).status, 200)
+        r = self.api.call("DELETE", "/registries/%d" % rid, auth=robots["reglist"])
+        self.assertEqual(r.status, 403, "%r" % r)
+        for path in ("/registries", "/replication/policies", "/replication/adapters"):
+            r = self.api.call("GET", path, auth=robots["other"])
+            self.assertEqual(r.status, 403, "%s %r" % (path, r))
+
     def test_policy_bad_input(self):
         rid = self.create_registry(bh.unique("reg"), self.open_registry.url)
         base = {"name": bh.unique("p"), "dest_registry": {"id": rid}}
@@ -395,6 +428,7 @@ class RegistryEndpointTest(ReplicationCase):
         self.assertEqual(self.api.call("POST", "/replication/executions", {"policy_id": pid}).status, 400)
 
 
+@transfers
 class PushReplicationTest(ReplicationCase):
     def test_push_images_index_and_artifact_with_filters(self):
         project = bh.unique("push")
@@ -489,15 +523,16 @@ class PushReplicationTest(ReplicationCase):
         self.assertIn("blob %s mounted" % shared[0][0]["digest"], self.task_log(ex2["id"], two["id"]))
 
 
+@transfers
 class PullAndEventTest(ReplicationCase):
     def test_pull_based(self):
-        src = self.open_registry
+        src = self.auth_registry  # htpasswd Basic auth on the source
         lay = Layout()
         m = lay.image([lay.layer(3000)])
         lay.tag(m, "v2")
-        push_layout(lay, "v2", "%s/upstream/tool:v2" % src.host, None)
+        push_layout(lay, "v2", "%s/upstream/tool:v2" % src.host, "%s:%s" % (PEER_USER, PEER_PASSWORD))
         lay.cleanup()
-        rid = self.create_registry(bh.unique("src"), src.url)
+        rid = self.create_registry(bh.unique("src"), src.url, creds=(PEER_USER, PEER_PASSWORD))
         target = bh.unique("pulled")
         pid = self.create_policy({"name": bh.unique("p"), "src_registry": {"id": rid},
                                   "filters": [{"type": "name", "value": "upstream/tool"}],
@@ -540,6 +575,7 @@ class PullAndEventTest(ReplicationCase):
         self.assertTrue(dels and all(t["status"] == "Success" for t in dels), dels)
 
 
+@transfers
 class BerthToBerthTest(ReplicationCase):
     def test_both_ways_through_harbor_adapter(self):
         peer = bh.Registry().start()
@@ -581,6 +617,29 @@ class BerthToBerthTest(ReplicationCase):
 
 
 class ResumeTest(ReplicationCase):
+    def test_stop(self):
+        project = bh.unique("stop")
+        self.api.create_project(project)
+        for i in range(3):
+            self.push_image("%s/s%d" % (project, i), "v1", sizes=(60000,))
+        rid = self.create_registry(bh.unique("open"), self.open_registry.url)
+        pid = self.create_policy({"name": bh.unique("p"), "dest_registry": {"id": rid},
+                                  "filters": [{"type": "name", "value": project + "/**"}],
+                                  "speed": 20})
+        r = self.api.call("POST", "/replication/executions", {"policy_id": pid})
+        eid = int(r.header("Location").rsplit("/", 1)[1])
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(t["status"] == "Running" for t in self.tasks(eid)):
+            time.sleep(0.1)
+        # Running executions keep their policy.
+        self.assertEqual(self.api.call("DELETE", "/replication/policies/%d" % pid).status, 412)
+        self.api.ok("PUT", "/replication/executions/%d" % eid)
+        ex = self.wait_execution(eid, timeout=30)
+        self.assertEqual(ex["status"], "Stopped", ex)
+        self.assertEqual(ex["stopped"], 3, ex)
+        self.assertEqual(self.api.call("PUT", "/replication/executions/999999").status, 404)
+        self.api.ok("DELETE", "/replication/policies/%d" % pid)
+
     def test_kill_mid_execution_resumes(self):
         project = bh.unique("resume")
         self.api.create_project(project)

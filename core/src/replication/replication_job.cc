@@ -1,5 +1,6 @@
 #include "replication/replication_job.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -47,17 +48,24 @@ class TaskLog {
   std::string text_;
 };
 
-// The policy's speed (KB/s) as a pause after each piece.
+// The policy's speed (KB/s) as pauses between pieces, cut short when the
+// execution is being stopped.
 class RateLimiter {
  public:
   explicit RateLimiter(int64_t kb_per_s) : bytes_per_s_(kb_per_s > 0 ? kb_per_s * 1024 : 0) {}
-  void Took(size_t n) {
+  // The most to move at once: a tenth of a second's worth when limited.
+  size_t Piece(size_t cap) const {
+    if (bytes_per_s_ <= 0) return cap;
+    return std::min(cap, static_cast<size_t>(std::max<int64_t>(4096, bytes_per_s_ / 10)));
+  }
+  void Took(size_t n, const JobContext& ctx) {
     if (bytes_per_s_ <= 0) return;
     if (start_ms_ == 0) start_ms_ = NowUnixMillis();
     sent_ += static_cast<int64_t>(n);
     int64_t due_ms = start_ms_ + sent_ * 1000 / bytes_per_s_;
-    int64_t now = NowUnixMillis();
-    if (due_ms > now) std::this_thread::sleep_for(std::chrono::milliseconds(due_ms - now));
+    for (int64_t now = NowUnixMillis(); due_ms > now && !ctx.stopping(); now = NowUnixMillis()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, due_ms - now)));
+    }
   }
 
  private:
@@ -356,9 +364,9 @@ class PushCopier {
     int64_t sent = 0;
     Status st = s_.PushBlob(dst, digest, b.size, [&](char* buf, size_t cap) -> StatusOr<size_t> {
       if (ctx_.stopping()) return Status(Code::kUnavailable, "the execution is being stopped");
-      BERTH_ASSIGN_OR_RETURN(size_t n, reader->Read(buf, cap));
+      BERTH_ASSIGN_OR_RETURN(size_t n, reader->Read(buf, limiter_.Piece(cap)));
       sent += static_cast<int64_t>(n);
-      limiter_.Took(n);
+      limiter_.Took(n, ctx_);
       return n;
     });
     bytes_ += sent;
@@ -479,7 +487,7 @@ class PullCopier {
       if (ctx_.stopping()) return Status(Code::kUnavailable, "the execution is being stopped");
       piece.append(data, len);
       got += static_cast<int64_t>(len);
-      limiter_.Took(len);
+      limiter_.Took(len, ctx_);
       if (piece.size() >= kUploadPiece) return flush();
       return {};
     }, &total);
