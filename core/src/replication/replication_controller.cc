@@ -196,6 +196,8 @@ StatusOr<int64_t> ReplicationController::Start(const Identity& who, int64_t poli
   job.trigger = "Manual";
   job.vendor_type = kReplicationJobKind;
   job.vendor_id = policy_id;
+  // single_active_replication: no second run while one is pending or running.
+  job.unique = p->single_active_replication;
   return jobs_.Enqueue(job);
 }
 
@@ -314,6 +316,7 @@ void ReplicationController::OnArtifactEvent(const ArtifactEvent& e) {
     job.trigger = "Event";
     job.vendor_type = kReplicationJobKind;
     job.vendor_id = rec.id;
+    job.unique = p->single_active_replication;
     auto id = jobs_.Enqueue(job);
     if (!id.ok()) {
       log_.Warn("replication: queueing an event-based run failed",
