@@ -174,9 +174,9 @@ class Layout:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def push_layout(layout, tag, dest, creds):
+def push_layout(layout, tag, dest, creds, fmt=None):
     skopeo("copy", "--all", "--dest-tls-verify=false", *(["--dest-creds", creds] if creds else []),
-           "oci:%s:%s" % (layout.dir, tag), "docker://" + dest)
+           *(["--format", fmt] if fmt else []), "oci:%s:%s" % (layout.dir, tag), "docker://" + dest)
 
 
 def remote_digest(ref, creds=None):
@@ -447,7 +447,15 @@ class PushReplicationTest(ReplicationCase):
         chart = lay.image([lay.layer(800)], config_type="application/vnd.cncf.helm.config.v1+json")
         lay.tag(chart, "c1")
         push_layout(lay, "c1", "%s/%s/chart:c1" % (self.berth, project), self.admin_creds)
+        # A Docker schema 2 image (skopeo converts).
+        dock = lay.image([lay.layer(900)])
+        lay.tag(dock, "d1")
+        push_layout(lay, "d1", "%s/%s/docker:v1" % (self.berth, project), self.admin_creds, fmt="v2s2")
         lay.cleanup()
+        docker_digest = remote_digest("%s/%s/docker:v1" % (self.berth, project), self.admin_creds)
+        raw = skopeo("inspect", "--raw", "--tls-verify=false", "--creds", self.admin_creds,
+                     "docker://%s/%s/docker:v1" % (self.berth, project)).stdout
+        self.assertEqual(json.loads(raw)["mediaType"], bh.DOCKER_MANIFEST)
 
         rid = self.create_registry(bh.unique("auth"), self.auth_registry.url,
                                    creds=(PEER_USER, PEER_PASSWORD))
@@ -458,13 +466,13 @@ class PushReplicationTest(ReplicationCase):
         ex = self.run_policy(pid)
         self.shape(ex, "ReplicationExecution")
         self.assertEqual(ex["status"], "Success", ex)
-        self.assertEqual((ex["total"], ex["succeed"], ex["failed"]), (3, 3, 0), ex)
+        self.assertEqual((ex["total"], ex["succeed"], ex["failed"]), (4, 4, 0), ex)
         tasks = self.tasks(ex["id"])
         for t in tasks:
             self.shape(t, "ReplicationTask")
             self.assertEqual(t["status"], "Success")
             self.assertGreater(self.task_bytes(ex["id"], t["id"]), 0)
-        self.assertEqual(sorted(t["resource_type"] for t in tasks), ["artifact", "image", "image"])
+        self.assertEqual(sorted(t["resource_type"] for t in tasks), ["artifact", "image", "image", "image"])
         log = self.api.call("GET", "/replication/executions/%d/tasks/%d/log" % (ex["id"], tasks[0]["id"]))
         self.assertEqual(log.status, 200)
         self.assertIn("pushed manifest", log.body.decode())
@@ -477,6 +485,7 @@ class PushReplicationTest(ReplicationCase):
             self.assertEqual(remote_digest("%s/%s/multi@%s" % (peer, project, k["digest"]), creds),
                              k["digest"])
         self.assertEqual(remote_digest("%s/%s/chart:c1" % (peer, project), creds), chart["digest"])
+        self.assertEqual(remote_digest("%s/%s/docker:v1" % (peer, project), creds), docker_digest)
         out = tempfile.mkdtemp()
         try:
             skopeo("copy", "--all", "--src-tls-verify=false", "--src-creds", creds,
@@ -487,7 +496,7 @@ class PushReplicationTest(ReplicationCase):
         # Rerun: nothing is sent again.
         ex2 = self.run_policy(pid)
         self.assertEqual(ex2["status"], "Success", ex2)
-        self.assertEqual([self.task_bytes(ex2["id"], t["id"]) for t in self.tasks(ex2["id"])], [0, 0, 0])
+        self.assertEqual([self.task_bytes(ex2["id"], t["id"]) for t in self.tasks(ex2["id"])], [0, 0, 0, 0])
         # Executions list and filters.
         listed = self.api.ok("GET", "/replication/executions?policy_id=%d" % pid)
         self.assertEqual([e["id"] for e in listed], [ex2["id"], ex["id"]])
