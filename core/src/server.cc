@@ -765,9 +765,14 @@ void Server::MaintenanceLoop() {
                               {kPurgeAuditJobKind, 50},
                               {kQuotaRecountJobKind, 50},
                               {kWebhookJobKind, 10000},
-                              {kSlackVendorType, 10000}}) {
+                              {kSlackVendorType, 10000},
+                              {kReplicationJobKind, 1000}}) {
       auto pruned = parts_->job_store->PruneFinished(kind, keep);
       if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
+    }
+    // The tasks of the replication executions just pruned.
+    if (auto orphans = parts_->replication_store->PruneOrphanTasks(); !orphans.ok()) {
+      log_.Warn("pruning replication tasks failed", {{"error", orphans.status().message()}});
     }
     auto released = parts_->quotas->ReleaseStalePending(NowUnixMillis() - kPendingBlobMaxAgeMillis);
     if (!released.ok()) {

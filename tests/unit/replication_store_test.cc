@@ -141,6 +141,16 @@ TEST_P(ReplicationStoreTest, TasksSurviveARetriedRun) {
   EXPECT_FALSE(*replication_->GetTask(done.id));
 }
 
+TEST_P(ReplicationStoreTest, TasksOfPrunedExecutionsGo) {
+  // Execution 5 is no job at all (pruned by the job service).
+  auto tasks = replication_->EnsureTasks(5, 1, {{"image", "copy", "a/x:[1]", "b/x:[1]"}});
+  ASSERT_OK(tasks);
+  auto n = replication_->PruneOrphanTasks();
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 1);
+  EXPECT_FALSE(*replication_->GetTask((*tasks)[0].id));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReplicationStoreTest,
                          ::testing::Values(store_test::Backend::kSqlite,
                                            store_test::Backend::kPostgres),

@@ -261,4 +261,17 @@ Status ReplicationStore::StopUnfinished(int64_t execution_id, int64_t now) {
   });
 }
 
+StatusOr<int64_t> ReplicationStore::PruneOrphanTasks() {
+  int64_t n = 0;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(
+        "DELETE FROM replication_task WHERE NOT EXISTS "
+        "(SELECT 1 FROM job j WHERE j.id = replication_task.execution_id)");
+    if (!r.ok()) return r.status();
+    n = r->affected;
+    return {};
+  }));
+  return n;
+}
+
 }  // namespace berth

@@ -83,6 +83,8 @@ class ReplicationStore {
   StatusOr<std::map<int64_t, TaskCounts>> Counts(const std::vector<int64_t>& execution_ids);
   // Pending and Running tasks of the execution become Stopped.
   Status StopUnfinished(int64_t execution_id, int64_t now);
+  // Drops the tasks of executions the job service pruned.
+  StatusOr<int64_t> PruneOrphanTasks();
 
  private:
   SqlDatabase& db_;
