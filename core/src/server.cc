@@ -21,6 +21,8 @@
 #include "api/immutable_api.h"
 #include "policy/immutable_controller.h"
 #include "store/immutable_rule_store.h"
+#include "api/registry_api.h"
+#include "api/replication_api.h"
 #include "api/retention_api.h"
 #include "api/system_job_api.h"
 #include "api/trusted_key_api.h"
@@ -60,6 +62,9 @@
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
 #include "label/label_controller.h"
+#include "replication/remote_registry_controller.h"
+#include "replication/replication_controller.h"
+#include "replication/replication_job.h"
 #include "retention/retention_controller.h"
 #include "retention/retention_job.h"
 #include "plugin/plugin_auth_backend.h"
@@ -88,6 +93,7 @@
 #include "store/webhook_policy_store.h"
 #include "plugin/host_services.h"
 #include "plugin/plugin_notifier.h"
+#include "plugin/plugin_replication.h"
 #include "plugin/plugin_registry.h"
 #include "plugin/plugin_storage_driver.h"
 #include "plugin/plugin_status.h"
@@ -204,6 +210,11 @@ struct Server::Parts {
   std::unique_ptr<GarbageCollector> gc;
   std::unique_ptr<RetentionStore> retention_store;
   std::unique_ptr<RetentionController> retentions;
+  // Replication: remote registries, policies, executions.
+  std::unique_ptr<RemoteRegistryStore> remote_registry_store;
+  std::unique_ptr<RemoteRegistryController> remote_registries;
+  std::unique_ptr<ReplicationStore> replication_store;
+  std::unique_ptr<ReplicationController> replications;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<TlsContext> tls;
@@ -501,9 +512,35 @@ Status Server::Init() {
   p.artifact_store = std::make_unique<ArtifactStore>(*p.db);
   p.pulls = std::make_unique<PullRecorder>(*p.artifact_store, log_);
   PullRecorder* pulls = p.pulls.get();
+  // Replication: one adapter instance per replication provider loaded.
+  {
+    std::map<std::string, std::unique_ptr<PluginReplicationAdapter>> adapters;
+    for (const auto& pl : p.plugins.plugins()) {
+      for (const auto& prov : pl.providers) {
+        if (prov.kind != BERTH_KIND_REPLICATION || adapters.count(prov.name)) continue;
+        const berth_provider* rp = p.plugins.FindProvider(BERTH_KIND_REPLICATION, prov.name);
+        if (rp == nullptr) continue;
+        auto cfg = config_.plugin_configs.find(prov.name);
+        auto ri = p.plugins.CreateInstance(rp, cfg == config_.plugin_configs.end() ? "{}" : cfg->second);
+        if (!ri.ok()) return ri.status();
+        adapters.emplace(prov.name, std::make_unique<PluginReplicationAdapter>(rp, *ri));
+      }
+    }
+    const char* env_key = std::getenv("BERTH_SECRET_KEY");
+    BERTH_ASSIGN_OR_RETURN(SecretBox secrets,
+                           SecretBox::Open(config_.data_dir + "/secret.key", env_key ? env_key : ""));
+    p.remote_registry_store = std::make_unique<RemoteRegistryStore>(*p.db);
+    p.remote_registries = std::make_unique<RemoteRegistryController>(
+        *p.remote_registry_store, *p.evaluator, std::move(secrets), std::move(adapters));
+    p.replication_store = std::make_unique<ReplicationStore>(*p.db);
+    p.replications = std::make_unique<ReplicationController>(*p.replication_store, *p.remote_registries,
+                                                             *p.evaluator, *p.jobs, log_);
+  }
+  ReplicationController* replications = p.replications.get();
   p.manifests->set_event_sink([dispatcher, policy_dispatcher, quota_events, project_store, audit,
-                               pulls](const ArtifactEvent& e) {
+                               pulls, replications](const ArtifactEvent& e) {
     dispatcher->OnArtifactEvent(e);
+    replications->OnArtifactEvent(e);
     policy_dispatcher->OnArtifactEvent(e);
     if (e.kind == ArtifactEventKind::kPushed) {
       if (auto project = project_store->GetByName(ProjectOf(e.repository)); project.ok() && *project) {
@@ -653,6 +690,15 @@ Status Server::Init() {
                                             }}](
                        JobContext& ctx) { return RunRetentionJob(deps, ctx); });
   RegisterRetentionApi(*p.api, *p.retentions);
+  p.jobs->Register({kReplicationJobKind, 1, 10000, 600000, 0},
+                   [deps = ReplicationJobDeps{*p.replication_store, *p.remote_registries,
+                                              *p.project_controller, *p.artifact_store,
+                                              *p.label_store, *p.manifests, *p.uploads, *p.blobs,
+                                              *p.store}](JobContext& ctx) {
+                     return RunReplicationJob(deps, ctx);
+                   });
+  RegisterRegistryApi(*p.api, *p.remote_registries);
+  RegisterReplicationApi(*p.api, *p.replications);
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });
@@ -773,9 +819,14 @@ void Server::MaintenanceLoop() {
                               {kPurgeAuditJobKind, 50},
                               {kQuotaRecountJobKind, 50},
                               {kWebhookJobKind, 10000},
-                              {kSlackVendorType, 10000}}) {
+                              {kSlackVendorType, 10000},
+                              {kReplicationJobKind, 1000}}) {
       auto pruned = parts_->job_store->PruneFinished(kind, keep);
       if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
+    }
+    // The tasks of the replication executions just pruned.
+    if (auto orphans = parts_->replication_store->PruneOrphanTasks(); !orphans.ok()) {
+      log_.Warn("pruning replication tasks failed", {{"error", orphans.status().message()}});
     }
     auto released = parts_->quotas->ReleaseStalePending(NowUnixMillis() - kPendingBlobMaxAgeMillis);
     if (!released.ok()) {

@@ -457,6 +457,55 @@ const std::vector<Migration>& AllMigrations() {
                 creation_time BIGINT NOT NULL,
                 update_time BIGINT NOT NULL))",
        }},
+      {17,
+       "replication: remote registries, replication policies and the per-artifact tasks of their runs",
+       {
+           // access_secret is sealed (common/secret_box.h), never plain text.
+           R"(CREATE TABLE IF NOT EXISTS remote_registry (
+                id {{ID}},
+                name {{NAME}} NOT NULL UNIQUE,
+                description TEXT NOT NULL DEFAULT '',
+                type TEXT NOT NULL,
+                url TEXT NOT NULL,
+                credential_type TEXT NOT NULL DEFAULT '',
+                access_key TEXT NOT NULL DEFAULT '',
+                access_secret TEXT NOT NULL DEFAULT '',
+                insecure INTEGER NOT NULL DEFAULT 0,
+                ca_certificate TEXT NOT NULL DEFAULT '',
+                status TEXT NOT NULL DEFAULT '',
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL))",
+           // A registry id of 0 is the local Berth. The rest of the policy is
+           // JSON read and written whole.
+           R"(CREATE TABLE IF NOT EXISTS replication_policy (
+                id {{ID}},
+                name {{NAME}} NOT NULL UNIQUE,
+                src_registry_id BIGINT NOT NULL DEFAULT 0,
+                dest_registry_id BIGINT NOT NULL DEFAULT 0,
+                enabled INTEGER NOT NULL DEFAULT 1,
+                policy TEXT NOT NULL,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL))",
+           // execution_id is the REPLICATION job; a task is one artifact
+           // (copy) or one deletion. A run taken over after a crash keeps its
+           // tasks and skips the finished ones.
+           R"(CREATE TABLE IF NOT EXISTS replication_task (
+                id {{ID}},
+                execution_id BIGINT NOT NULL,
+                policy_id BIGINT NOT NULL,
+                resource_type TEXT NOT NULL,
+                operation TEXT NOT NULL,
+                src_resource TEXT NOT NULL,
+                dst_resource TEXT NOT NULL,
+                status TEXT NOT NULL,
+                start_time BIGINT NOT NULL DEFAULT 0,
+                end_time BIGINT NOT NULL DEFAULT 0,
+                bytes BIGINT NOT NULL DEFAULT 0,
+                log TEXT NOT NULL DEFAULT '',
+                update_time BIGINT NOT NULL,
+                UNIQUE (execution_id, operation, src_resource)))",
+           R"(CREATE INDEX IF NOT EXISTS replication_task_policy_idx ON replication_task (policy_id))",
+       }},
   };
   return kMigrations;
 }

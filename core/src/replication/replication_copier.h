@@ -1,0 +1,112 @@
+// The copying half of a replication execution: one artifact (or one
+// deletion) between this Berth and a remote through a replication session.
+// PushCopier reads manifests and blobs from the registry and streams blobs
+// to the adapter; PullCopier streams from the adapter into uploads and
+// stores manifests through the registry's writers. Both keep to the
+// policy's speed and stop when the execution is being stopped.
+#ifndef BERTH_REPLICATION_REPLICATION_COPIER_H_
+#define BERTH_REPLICATION_REPLICATION_COPIER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "registry/manifest.h"
+#include "replication/replication_job.h"
+#include "replication/replication_policy.h"
+
+namespace berth {
+
+// "<time> [LEVEL] message" lines, as Harbor's job logs.
+class TaskLog {
+ public:
+  void Info(const std::string& m) { Add("INFO", m); }
+  void Error(const std::string& m) { Add("ERROR", m); }
+  const std::string& text() const { return text_; }
+
+ private:
+  void Add(const char* level, const std::string& m);
+  std::string text_;
+};
+
+// The policy's speed (KB/s) as pauses between pieces, cut short when the
+// execution is being stopped.
+class RateLimiter {
+ public:
+  explicit RateLimiter(int64_t kb_per_s) : bytes_per_s_(kb_per_s > 0 ? kb_per_s * 1024 : 0) {}
+  // The most to move at once: a tenth of a second's worth when limited.
+  size_t Piece(size_t cap) const;
+  void Took(size_t n, const JobContext& ctx);
+
+ private:
+  int64_t bytes_per_s_;
+  int64_t start_ms_ = 0;
+  int64_t sent_ = 0;
+};
+
+// One artifact in scope of an execution.
+struct Candidate {
+  std::string repository;  // in the source
+  std::string digest;
+  std::vector<std::string> tags;
+  std::string resource_type = "image";
+  std::string dst_repository;
+  std::string operation = "copy";  // or "deletion"
+};
+
+class PushCopier {
+ public:
+  // `at_dest`: blob digest -> a destination repository holding it (mount sources).
+  PushCopier(const ReplicationJobDeps& d, ReplicationSession& s, const ReplicationPolicy& p,
+             JobContext& ctx, std::map<std::string, std::string>& at_dest)
+      : d_(d), s_(s), p_(p), ctx_(ctx), at_dest_(at_dest), limiter_(p.speed_kb) {}
+  // Records the blobs of an artifact the destination already holds.
+  Status Seed(const Candidate& c);
+  // Adds the bytes sent to *bytes.
+  Status Copy(const Candidate& c, TaskLog& log, int64_t* bytes);
+
+ private:
+  Status LoadManifest(const std::string& repo, const std::string& digest, std::string* mt,
+                      std::string* body);
+  Status CopyManifest(const std::string& src, const std::string& digest, const std::string& dst,
+                      TaskLog& log, int depth);
+  Status CopyBlob(const Descriptor& b, const std::string& dst, TaskLog& log);
+
+  const ReplicationJobDeps& d_;
+  ReplicationSession& s_;
+  const ReplicationPolicy& p_;
+  JobContext& ctx_;
+  std::map<std::string, std::string>& at_dest_;
+  RateLimiter limiter_;
+  int64_t bytes_ = 0;
+};
+
+class PullCopier {
+ public:
+  PullCopier(const ReplicationJobDeps& d, ReplicationSession& s, const ReplicationPolicy& p,
+             JobContext& ctx)
+      : d_(d), s_(s), p_(p), ctx_(ctx), limiter_(p.speed_kb) {}
+  // Adds the bytes received to *bytes.
+  Status Copy(const Candidate& c, TaskLog& log, int64_t* bytes);
+
+ private:
+  Status EnsureProject(const std::string& repo, TaskLog& log);
+  StatusOr<std::string> CopyManifestBody(const std::string& src, const std::string& mt,
+                                         const std::string& body, const std::string& dst,
+                                         TaskLog& log, int depth);
+  Status CopyBlob(const std::string& src, const Descriptor& b, const std::string& dst, TaskLog& log);
+
+  const ReplicationJobDeps& d_;
+  ReplicationSession& s_;
+  const ReplicationPolicy& p_;
+  JobContext& ctx_;
+  RateLimiter limiter_;
+  int64_t bytes_ = 0;
+};
+
+// Deletes the candidate's tags (or, untagged, its manifest) at the destination.
+Status PropagateDeletion(ReplicationSession& s, const Candidate& c, TaskLog& log);
+
+}  // namespace berth
+
+#endif  // BERTH_REPLICATION_REPLICATION_COPIER_H_
