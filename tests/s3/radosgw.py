@@ -176,6 +176,14 @@ class Cluster:
         self.create_bucket(info)
         with open(os.path.join(self.d, "s3.json"), "w") as f:
             json.dump(info, f, indent=1)
+        # For the storage conformance suite (BERTH_STORAGE_CONFORMANCE_CONFIG):
+        # a fresh key prefix per test, small parts so multipart paths run.
+        conformance = {"s3": {"endpoint": endpoint, "region": REGION, "bucket": BUCKET,
+                              "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
+                              "force_path_style": True, "root_prefix": "{{UNIQUE}}",
+                              "multipart_chunk_size": 5 << 20, "redirect": True}}
+        with open(os.path.join(self.d, "conformance.json"), "w") as f:
+            json.dump(conformance, f, indent=1)
         return info
 
     def wait_osd_up(self):
