@@ -355,6 +355,12 @@ Status S3Client::Once(const S3Request& req, S3Response* resp, const BodyFn& body
   Target t = TargetOf(req.key);
   std::vector<std::pair<std::string, std::string>> headers = req.headers;
   headers.emplace_back("host", t.host);
+  if (req.method == "PUT" || req.method == "POST") {
+    // Else curl would label every object application/x-www-form-urlencoded.
+    bool typed = false;
+    for (const auto& [k, v] : headers) typed = typed || Lower(k) == "content-type";
+    if (!typed) headers.emplace_back("Content-Type", "application/octet-stream");
+  }
   std::string payload = req.body.empty() ? kEmptySha256 : HexSha256(req.body);
   Sign(ep_, req.method, t.path, req.query, &headers, payload,
        static_cast<int64_t>(std::time(nullptr)));
