@@ -3,7 +3,7 @@
 # redirect, on a throwaway radosgw (tests/s3/radosgw.py) on this machine's
 # loopback. Prints each run's seconds, the medians and redirect/proxy ratio.
 #
-#   scripts/bench/s3_bench.sh [BERTHD]        # default build/core/berthd
+#   scripts/bench/s3_bench.sh [BERTHD]        # default build/bin/berthd
 #   BENCH_S3_JSON=DIR/s3.json ...             # use a radosgw already running
 #   BENCH_RUNS=5 BENCH_MIB=1024 ...           # knobs (defaults shown)
 #
@@ -13,7 +13,7 @@
 # S3). Each GET is `curl -L` to /dev/null, timed by curl (time_total).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BERTHD=${1:-$ROOT/build/core/berthd}
+BERTHD=$(realpath "${1:-$ROOT/build/bin/berthd}")
 RUNS=${BENCH_RUNS:-5}
 MIB=${BENCH_MIB:-1024}
 [[ -x $BERTHD ]] || { echo "no berthd at $BERTHD (build it first)" >&2; exit 2; }
@@ -45,12 +45,13 @@ start_berthd() {  # NAME REDIRECT -> sets URL_<NAME>
   (cd "$dir" && BERTH_CONFIG=$dir/berth.yml BERTH_LISTEN=127.0.0.1:0 BERTH_DATA_DIR=$dir/data \
     BERTH_LOG_LEVEL=warn BERTH_ADMIN_PASSWORD=$PASS exec "$BERTHD" >"$dir/out" 2>"$dir/err") &
   PIDS+=($!)
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 600); do
     grep -q ' listening on ' "$dir/out" 2>/dev/null && break
+    kill -0 "${PIDS[-1]}" 2>/dev/null || break
     sleep 0.1
   done
   local url
-  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/out" | head -1)
+  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$dir/out" | head -1 || true)
   [[ -n $url ]] || { echo "berthd $name did not start: $(tail -3 "$dir/err")" >&2; exit 1; }
   printf -v "URL_$name" '%s' "$url"
 }

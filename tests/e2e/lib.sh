@@ -146,6 +146,8 @@ berthd_start() {
       "    force_path_style: true\n    root_prefix: \($prefix)\n" +
       "    multipart_chunk_size: 5242880\n    redirect: \($redirect)\n"' "$E2E_S3_JSON" >"$config" ||
       fail "cannot read $E2E_S3_JSON"
+    # More driver settings, as YAML lines indented under storage.config.
+    [[ -z ${E2E_S3_EXTRA_CONFIG:-} ]] || printf '%s\n' "$E2E_S3_EXTRA_CONFIG" >>"$config"
   fi
   (
     unset BERTH_CONFIG BERTH_PLUGIN_DIRS BERTH_METADATA_DRIVER BERTH_POSTGRES_DSN BERTH_EXTERNAL_URL

@@ -8,11 +8,16 @@
 #   - blob GETs answer 307 to a presigned radosgw URL that works without
 #     berthd's credentials, while a tampered signature is refused by radosgw;
 #     HEAD is answered by berthd itself;
-#   - skopeo pushes and pulls a 12 MiB image, following the redirects.
+#   - skopeo pushes and pulls a 12 MiB image, following the redirects;
+#   - moves of blobs over 5 MiB use UploadPartCopy (threshold lowered to 5 MiB).
 # Run with E2E_S3_JSON=<radosgw fixture>/s3.json (see tests/s3/CMakeLists.txt).
 source "$(dirname "$0")/../e2e/lib.sh"
 [[ -n ${E2E_S3_JSON:-} ]] || fail "E2E_S3_JSON must name the radosgw fixture's s3.json"
 export E2E_S3_REDIRECT=true
+# Moves (upload -> blob) above 5 MiB go through multipart UploadPartCopy in
+# 5 MiB parts here, the path objects past CopyObject's 5 GiB limit take.
+export E2E_S3_EXTRA_CONFIG="    multipart_copy_threshold: 5242880
+    multipart_copy_part_size: 5242880"
 S3_ENDPOINT=$(jq -r .endpoint "$E2E_S3_JSON")
 
 berthd_start
