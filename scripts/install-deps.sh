@@ -13,6 +13,8 @@ TEST_PKGS=(postgresql-15 skopeo podman buildah uidmap docker-registry python3 cu
   openssl procps dpkg-dev systemd mmdebstrap python3-yaml)  # TLS test CA; packaging tests: dpkg-shlibdeps, systemd-analyze, a clean root
 # The libFuzzer targets (tests/fuzz): clang and its fuzzer/sanitizer runtimes.
 TEST_PKGS+=(clang-14 libclang-rt-14-dev)
+# storage-s3 tests: a throwaway Ceph cluster with radosgw (tests/s3/radosgw.py).
+TEST_PKGS+=(radosgw ceph-mon ceph-osd)
 
 pkgs=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--runtime-only" ]]; then

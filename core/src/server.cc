@@ -134,9 +134,26 @@ std::vector<std::string> DefaultPluginDirs() {
   return {exe + "/../plugins", exe + "/../lib/berth/plugins", BERTH_INSTALL_PLUGIN_DIR};
 }
 
+// Secrets plugins may look up (secret_get): BERTH_SECRET_<NAME>=value in the
+// environment is the secret "<name>" (lower case), e.g. BERTH_SECRET_S3_SECRET_KEY
+// is storage-s3's "s3_secret_key", so keys need not sit in berth.yml.
+std::map<std::string, std::string> SecretsFromEnvironment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    constexpr std::string_view kPrefix = "BERTH_SECRET_";
+    size_t eq = kv.find('=');
+    if (kv.substr(0, kPrefix.size()) != kPrefix || eq == std::string_view::npos) continue;
+    std::string name(kv.substr(kPrefix.size(), eq - kPrefix.size()));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out[name] = std::string(kv.substr(eq + 1));
+  }
+  return out;
+}
+
 struct Server::Parts {
   Parts(Logger& log, const Config& config)
-      : host(log, metrics), plugins(host.table()) {
+      : host(log, metrics, SecretsFromEnvironment()), plugins(host.table()) {
     (void)config;
   }
   Metrics metrics;

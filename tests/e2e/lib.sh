@@ -8,6 +8,7 @@
 #       berthd authenticates /v2: the initial administrator ($E2E_USER,
 #       password $E2E_PASSWORD, set through BERTH_ADMIN_PASSWORD) is used by
 #       curl (Basic) and by the clients (through the auth file).
+#       With E2E_S3_JSON (tests/s3's radosgw fixture) berthd keeps blobs in S3.
 #   containers_setup [REG...]   isolated vfs storage, registries.conf, auth file
 #   make_image DIR TAG SIZE...  an OCI layout with random gzip'd layers (prints digest)
 #   push_layout DIR TAG REPO:TAG [skopeo args]    prints the pushed manifest digest
@@ -133,8 +134,24 @@ berthd_start() {
   BERTHD_STARTS=$((BERTHD_STARTS + 1))
   BERTHD_OUT=$E2E_TMP/berthd.$BERTHD_STARTS.stdout
   BERTHD_LOG=$E2E_TMP/berthd.$BERTHD_STARTS.log
+  local config=""
+  if [[ -n ${E2E_S3_JSON:-} ]]; then
+    # Blobs in S3 (tests/s3's radosgw): the same suite, storage.driver s3,
+    # under a key prefix of this run's own; E2E_S3_REDIRECT=true for 307s.
+    config=$E2E_TMP/berth-s3.yml
+    [[ -f $config ]] || jq -r --arg prefix "e2e-$E2E_NAME-$$-$RANDOM" --arg redirect "${E2E_S3_REDIRECT:-false}" '
+      "storage:\n  driver: s3\n  config:\n" +
+      "    endpoint: \(.endpoint)\n    region: \(.region)\n    bucket: \(.bucket)\n" +
+      "    access_key: \(.access_key)\n    secret_key: \(.secret_key)\n" +
+      "    force_path_style: true\n    root_prefix: \($prefix)\n" +
+      "    multipart_chunk_size: 5242880\n    redirect: \($redirect)\n"' "$E2E_S3_JSON" >"$config" ||
+      fail "cannot read $E2E_S3_JSON"
+    # More driver settings, as YAML lines indented under storage.config.
+    [[ -z ${E2E_S3_EXTRA_CONFIG:-} ]] || printf '%s\n' "$E2E_S3_EXTRA_CONFIG" >>"$config"
+  fi
   (
     unset BERTH_CONFIG BERTH_PLUGIN_DIRS BERTH_METADATA_DRIVER BERTH_POSTGRES_DSN BERTH_EXTERNAL_URL
+    [[ -z $config ]] || export BERTH_CONFIG=$config
     cd "$E2E_TMP"
     BERTH_LISTEN=127.0.0.1:0 BERTH_DATA_DIR=$data BERTH_LOG_LEVEL=info \
       BERTH_ADMIN_PASSWORD=$E2E_PASSWORD exec setpriv --pdeathsig KILL -- "$BERTHD_BIN" >"$BERTHD_OUT" 2>"$BERTHD_LOG"

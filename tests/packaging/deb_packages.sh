@@ -168,10 +168,10 @@ check_refuses() {   # WHY PATTERN [VAR=value...] [--config FILE]
   [[ $rc -ne 0 ]] || fail "check-config accepted $why"
   grep -qF -- "$pattern" "$WORK/check.err" || fail "check-config on $why said: $(cat "$WORK/check.err")"
 }
-sed 's/^  driver: fs /  driver: s3 /' "$ROOT/etc/berth/berth.yml" >"$WORK/s3.yml"
-grep -q 'driver: s3' "$WORK/s3.yml" || fail "could not derive a config with another storage driver"
-check_refuses "an unknown storage driver" "storage.driver 's3' is not provided by any loaded plugin" \
-  --config "$WORK/s3.yml"
+sed 's/^  driver: fs /  driver: swift /' "$ROOT/etc/berth/berth.yml" >"$WORK/swift.yml"
+grep -q 'driver: swift' "$WORK/swift.yml" || fail "could not derive a config with another storage driver"
+check_refuses "an unknown storage driver" "storage.driver 'swift' is not provided by any loaded plugin" \
+  --config "$WORK/swift.yml"
 mkdir -m 0755 "$WORK/badplugins"
 printf 'not an ELF file' >"$WORK/badplugins/broken.so"
 check_refuses "a plugin directory with a broken plugin" "$WORK/badplugins/broken.so" \

@@ -145,8 +145,8 @@ class Refusal(h.BerthdTestCase):
                                         "no loaded notifier plugin provides"])
 
     def test_unknown_storage_driver(self):
-        cfg = self.config(storage={"driver": "s3", "config": {"bucket": "b"}})
-        self.assertRefusedToStart(cfg, ["storage.driver 's3'",
+        cfg = self.config(storage={"driver": "swift", "config": {"container": "b"}})
+        self.assertRefusedToStart(cfg, ["storage.driver 'swift'",
                                         "is not provided by any loaded plugin",
                                         "berthd plugins list"])
 

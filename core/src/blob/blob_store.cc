@@ -16,6 +16,10 @@ StatusOr<std::unique_ptr<StorageReader>> BlobStore::OpenReader(const Digest& d, 
 
 StatusOr<int> BlobStore::OpenFd(const Digest& d) { return driver_.OpenFd(layout::BlobDataPath(d)); }
 
+StatusOr<std::string> BlobStore::RedirectUrl(const Digest& d, int64_t ttl_seconds) {
+  return driver_.RedirectUrl("GET", layout::BlobDataPath(d), ttl_seconds);
+}
+
 Status BlobStore::GetContent(const Digest& d, std::string* out, size_t max_size) {
   return driver_.GetContent(layout::BlobDataPath(d), out, max_size);
 }

@@ -23,6 +23,9 @@ class BlobStore {
   // kUnsupported when the driver has no local files.
   StatusOr<int> OpenFd(const Digest& d);
   bool CanOpenFd() const { return driver_.CanOpenFd(); }
+  // A URL the client may GET the blob from directly (a presigned S3 URL);
+  // kUnsupported when the driver does not redirect.
+  StatusOr<std::string> RedirectUrl(const Digest& d, int64_t ttl_seconds);
   Status GetContent(const Digest& d, std::string* out, size_t max_size);
   // Stores bytes whose digest the caller computed; a no-op when present.
   Status PutContent(const Digest& d, std::string_view data);

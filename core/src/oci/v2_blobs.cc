@@ -75,6 +75,11 @@ void V2Router::GetBlob(RequestContext& ctx, const std::string& repo, const std::
       if (fd >= 0) ::close(fd);
     }
   } closer{src->fd};
+  if (!src->redirect_url.empty()) {
+    resp.set("Docker-Content-Digest", d->ToString());
+    resp.set("Location", src->redirect_url);
+    return SendEmpty(ctx, 307);
+  }
   int64_t size = src->size;
   auto range = ParseRangeHeader(ctx.Header("Range"), size);
   if (!range.ok()) {

@@ -20,6 +20,13 @@ StatusOr<BlobSource> BlobController::Open(std::string_view repo, const Digest& d
   BERTH_ASSIGN_OR_RETURN(int64_t size, Stat(repo, d));
   BlobSource src;
   src.size = size;
+  // Presigned URLs live 20 minutes, as distribution's S3 middleware makes them.
+  auto url = blobs_.RedirectUrl(d, 1200);
+  if (url.ok()) {
+    src.redirect_url = std::move(*url);
+    return src;
+  }
+  if (url.status().code() != Code::kUnsupported) return url.status();
   if (blobs_.CanOpenFd()) {
     auto fd = blobs_.OpenFd(d);
     if (fd.status().IsNotFound()) return BlobUnknown(d);

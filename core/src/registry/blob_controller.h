@@ -17,6 +17,9 @@ namespace berth {
 struct BlobSource {
   int64_t size = 0;
   int fd = -1;  // owned by the caller when >= 0
+  // Set when the driver redirects reads (storage-s3 with redirect: true):
+  // the client is sent there with a 307 instead of reading through berthd.
+  std::string redirect_url;
 };
 
 class BlobController {
