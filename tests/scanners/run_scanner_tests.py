@@ -121,7 +121,9 @@ def start_adapter(workdir, version, fake_trivy, cache_dir):
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "adapter_server.py"),
                              "--spec", os.path.join(SPEC_DIR, "scanner-adapter-openapi-v%s.yaml" % version),
                              "--port", str(port), "--api-key", API_KEY, "--record", record,
-                             "--trivy", fake_trivy, "--cache-dir", cache_dir, "--not-ready-polls", "2"],
+                             "--trivy", fake_trivy, "--cache-dir", cache_dir, "--not-ready-polls", "2",
+                             # The spec's Refresh-After on v1.2, HTTP's Retry-After on v1.1.
+                             "--retry-header", "Refresh-After" if version == "1.2" else "Retry-After"],
                             stdout=log, stderr=subprocess.STDOUT, preexec_fn=berth_harness._die_with_parent)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -133,6 +135,28 @@ def start_adapter(workdir, version, fake_trivy, cache_dir):
                 die("adapter_server v%s exited: %s" % (version, open(log.name).read()))
             time.sleep(0.05)
     die("adapter_server v%s did not listen" % version)
+
+
+def probe_validator(url, record, before):
+    """The server's validator must be able to fail: a ScanRequest without
+    its required registry, sent with a Content-Type the spec does not list,
+    is answered 400 with an ErrorResponse and recorded."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn.request("POST", "/api/v1/scan", body=json.dumps({"artifact": {"repository": 7}}),
+                 headers={"Content-Type": "application/json", "X-ScannerAdapter-API-Key": API_KEY})
+    r = conn.getresponse()
+    body = json.loads(r.read())
+    conn.close()
+    with open(record) as f:
+        rec = json.load(f)
+    problems = rec["violations"][-1]["problems"] if len(rec["violations"]) == before + 1 else []
+    text = " ".join(problems)
+    ok = (r.status == 400 and "message" in body.get("error", {}) and "Content-Type" in text)
+    if not ok:
+        sys.stderr.write("FAIL: the adapter server at %s did not catch a bad request: %d %r %r\n"
+                         % (url, r.status, body, problems))
+    return ok
 
 
 def build_example(workdir, build_dir):
@@ -224,10 +248,12 @@ def main():
 
         # The adapter servers' verdict on every request the plugin sent.
         for version, proc, record in adapters:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
             with open(record) as f:
                 rec = json.load(f)
+            if not probe_validator(env_doc["adapter_v" + version.replace(".", "")], record, len(rec["violations"])):
+                rc = rc or 1
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
             if rec["violations"]:
                 sys.stderr.write("FAIL: %d request(s) broke the scanner API v%s spec:\n%s\n" %
                                  (len(rec["violations"]), version, json.dumps(rec["violations"], indent=2)))
