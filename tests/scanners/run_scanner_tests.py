@@ -69,6 +69,45 @@ def make_image(workdir, reg, repo):
     return summary
 
 
+def push_audit_image(reg, repo):
+    """An image whose config the example scanner has something to say about:
+    runs as root, a secret in Env, a `curl | sh` build step."""
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux", "created": "2024-06-01T00:00:00Z",
+        "config": {"User": "", "Env": ["PATH=/usr/bin:/bin", "DB_PASSWORD=hunter2", "GITHUB_TOKEN="],
+                   "Cmd": ["/bin/sh"]},
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "history": [{"created": "2024-06-01T00:00:00Z", "created_by": "/bin/sh -c curl -fsSL https://get.example.sh | sh"}],
+    }).encode()
+    reg.push_blob(repo, config)
+    manifest = berth_harness.dumps({"schemaVersion": 2, "mediaType": berth_harness.OCI_MANIFEST,
+                                    "config": berth_harness.descriptor(berth_harness.OCI_CONFIG, config),
+                                    "layers": []})
+    r = reg.put_manifest(repo, "v1", manifest, berth_harness.OCI_MANIFEST)
+    if r.status != 201:
+        die("pushing the audit image: %r" % r)
+    return berth_harness.sha256(manifest)
+
+
+def berthd_loads_example(workdir, berthd, plugin_dir, example_dir):
+    """berthd started with the example's directory in plugins.dirs loads it
+    and lists its provider."""
+    p = subprocess.run([berthd, "plugins", "inspect", os.path.join(example_dir, "scanner-example.so")],
+                       capture_output=True, text=True)
+    if p.returncode != 0 or "provider scanner/config-audit" not in p.stdout:
+        die("berthd plugins inspect does not show scanner/config-audit:\n%s%s" % (p.stdout, p.stderr))
+    root = os.path.join(workdir, "berthd-example")
+    os.makedirs(root)
+    reg = berth_harness.Registry(root=root, config="plugins:\n  dirs: [%s, %s]\n" % (plugin_dir, example_dir))
+    try:
+        reg.start()
+        loaded = [r for r in reg.log_records() if r.get("msg") == "plugin loaded"]
+        if not any(r.get("name") == "scanner-example" for r in loaded):
+            die("berthd did not load the example: %s" % loaded)
+    finally:
+        reg.cleanup()
+
+
 def bearer_token(reg, repo):
     """A pull-scoped token from berthd's token service (what Docker clients get)."""
     conn = reg.connect()
@@ -162,18 +201,28 @@ def probe_validator(url, record, before):
 def build_example(workdir, build_dir):
     """The out-of-tree example, as a third party builds it: install the
     plugin-api-dev component to a staging prefix, configure and build the
-    example as its own CMake project against it."""
-    stage = os.path.join(workdir, "stage")
+    example as its own CMake project against it. Both live under the build
+    tree (tests/scanners/example-*), so a re-run rebuilds nothing and ccache
+    serves the first build on a warm machine."""
+    base = os.path.join(build_dir, "tests", "scanners")
+    stage = os.path.join(base, "example-stage")
     subprocess.run(["cmake", "--install", build_dir, "--prefix", stage, "--component", "plugin-api-dev"],
                    check=True, stdout=subprocess.DEVNULL)
     src = os.path.join(REPO, "plugins", "examples", "scanner-example")
-    out = os.path.join(workdir, "example-build")
-    subprocess.run(["cmake", "-S", src, "-B", out, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-                    "-DCMAKE_PREFIX_PATH=" + stage], check=True, stdout=subprocess.DEVNULL)
+    out = os.path.join(base, "example-build")
+    configure = ["cmake", "-S", src, "-B", out, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
+                 "-DCMAKE_PREFIX_PATH=" + stage]
+    if shutil.which("ccache"):
+        configure.append("-DCMAKE_CXX_COMPILER_LAUNCHER=ccache")
+    subprocess.run(configure, check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", out], check=True, stdout=subprocess.DEVNULL)
+    so = os.path.join(out, "scanner-example.so")
+    exports = subprocess.run(["nm", "-D", "--defined-only", so], capture_output=True, text=True).stdout.split()
+    if [e for e in exports if len(e) > 1 and not e[0].isdigit() and e not in ("T",)] != ["berth_plugin_entry"]:
+        die("the example exports more than berth_plugin_entry: %s" % exports)
     plugin_dir = os.path.join(workdir, "example-plugins")
     os.makedirs(plugin_dir)
-    shutil.copy(os.path.join(out, "scanner-example.so"), plugin_dir)
+    shutil.copy(so, plugin_dir)
     return plugin_dir
 
 
@@ -200,6 +249,7 @@ def main():
         repo = "scans/checkout"
         image = make_image(workdir, reg, repo)
         token = bearer_token(reg, repo)
+        audit_digest = push_audit_image(reg, "scans/audit")
         cache_dir = os.path.join(workdir, "trivy-cache")
         os.makedirs(os.path.join(cache_dir, "db"))
         shutil.copy(os.path.join(HERE, "fixtures", "db-metadata.json"), os.path.join(cache_dir, "db", "metadata.json"))
@@ -227,6 +277,8 @@ def main():
             "work_dir": workdir,
             "plugin_dir": args.plugins,
             "api_key": API_KEY,
+            "audit_repository": "scans/audit",
+            "audit_digest": audit_digest,
         }
         if os.path.exists(os.path.join(SPEC_DIR, "scanner-adapter-openapi-v1.2.yaml")) and \
                 os.path.exists(os.path.join(HERE, "adapter_server.py")):
@@ -239,6 +291,11 @@ def main():
                              "the adapter tests skip\n" % SPEC_DIR)
         if args.example_build:
             env_doc["example_plugin_dir"] = build_example(workdir, args.build)
+            berthd_loads_example(workdir, args.berthd, args.plugins, env_doc["example_plugin_dir"])
+            deny = os.path.join(workdir, "deny.txt")
+            with open(deny, "w") as f:
+                f.write("# build steps we refuse\n| sh\nwget -O- \n")
+            env_doc["example_deny_list"] = deny
         env_path = os.path.join(workdir, "env.json")
         with open(env_path, "w") as f:
             json.dump(env_doc, f, indent=2)
