@@ -10,6 +10,8 @@
 // (base64 of "user:password"), Bearer, or the X-ScannerAdapter-API-Key header.
 #include <berth/plugin_sdk.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <deque>
 #include <map>
 #include <mutex>

@@ -16,7 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -144,13 +146,15 @@ struct FilesCleanup {
   }
 };
 
-// berthd's environment without credentials we set ourselves, plus `extra`.
+// berthd's environment without its own settings (BERTH_*: DSNs, the admin
+// password) and without credentials we set ourselves, plus `extra`. Other
+// TRIVY_* settings (e.g. TRIVY_DB_REPOSITORY) and proxies pass through.
 std::vector<std::string> ChildEnv(const std::vector<std::string>& extra) {
   std::vector<std::string> env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view v(*e);
-    if (v.rfind("TRIVY_USERNAME=", 0) == 0 || v.rfind("TRIVY_PASSWORD=", 0) == 0 ||
-        v.rfind("TRIVY_REGISTRY_TOKEN=", 0) == 0) {
+    if (v.rfind("BERTH_", 0) == 0 || v.rfind("TRIVY_USERNAME=", 0) == 0 ||
+        v.rfind("TRIVY_PASSWORD=", 0) == 0 || v.rfind("TRIVY_REGISTRY_TOKEN=", 0) == 0) {
       continue;
     }
     env.emplace_back(v);

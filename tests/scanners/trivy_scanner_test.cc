@@ -231,6 +231,9 @@ TEST_F(TrivyTest, FullScanMapsTrivysReportFieldByField) {
   EXPECT_FALSE(HasArg(run, "--ignore-unfixed"));
   EXPECT_EQ(run["auth"], "basic");
   EXPECT_EQ(run["username"], "admin");
+  // berthd's own settings stay out of Trivy's environment.
+  ASSERT_NE(std::getenv("BERTH_SCANNER_ENV"), nullptr);
+  EXPECT_EQ(run["berth_env"], json::array());
 
   // The raw report is Trivy's own JSON.
   CallResult raw = s.Report(sub.out, "application/vnd.scanner.adapter.vuln.report.raw");
