@@ -390,6 +390,27 @@ TEST_F(TrivyTest, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_TRUE(ProcessGone(child_pid)) << "trivy's child " << child_pid << " survived the timeout";
 }
 
+TEST_F(TrivyTest, MaxParallelScansQueuesTheRest) {
+  REQUIRE_SCANNER_ENV();
+  json cfg = TrivyConfig("slow");
+  cfg["timeout_seconds"] = 1;
+  cfg["max_parallel_scans"] = 1;
+  Scanner s(reg_, "trivy", cfg);
+  ASSERT_TRUE(s.ok()) << s.error();
+  auto t0 = std::chrono::steady_clock::now();
+  CallResult a = s.Submit(DefaultRequest()), b = s.Submit(DefaultRequest());
+  ASSERT_EQ(a.status, BERTH_OK) << a.err;
+  ASSERT_EQ(b.status, BERTH_OK) << b.err;
+  EXPECT_NE(a.out, b.out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CallResult qb = s.Report(b.out, kVuln11);
+  EXPECT_EQ(qb.status, BERTH_E_RETRY);
+  EXPECT_NE(qb.err.find("is queued"), std::string::npos) << qb.err;  // one Trivy at a time
+  EXPECT_EQ(s.Poll(a.out, kVuln11).status, BERTH_E_DEADLINE_EXCEEDED);
+  EXPECT_EQ(s.Poll(b.out, kVuln11).status, BERTH_E_DEADLINE_EXCEEDED);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));  // one after the other
+}
+
 TEST_F(TrivyTest, CrashFailsThatScanWithTheSignal) {
   REQUIRE_SCANNER_ENV();
   Scanner s(reg_, "trivy", TrivyConfig("crash"));
