@@ -100,7 +100,9 @@ Status ScanJobs::Get(const std::string& id, const std::string& key, std::string*
   }
   auto r = job.outcome.reports.find(key);
   if (r == job.outcome.reports.end()) {
-    return Status::NotFound("scan " + id + " produced no " + key + " report (was it requested?)");
+    // Not NOT_FOUND: to the host that means "unknown scan id".
+    return Status::InvalidArgument("scan " + id + " produced no " + key +
+                                   " report: its submit_scan did not ask for one");
   }
   *report = r->second;
   return {};

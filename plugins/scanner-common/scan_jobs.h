@@ -45,8 +45,9 @@ class ScanJobs {
 
   // The report `key` of scan `id`: OK with *report; RETRY with
   // *retry_after_seconds while queued or running; NOT_FOUND for an unknown
-  // (or expired) id; the job's own error when it failed; NOT_FOUND naming
-  // the key when the job finished without that report.
+  // (or expired) id; the job's own error when it failed (never NOT_FOUND or
+  // RETRY); INVALID_ARGUMENT naming the key when the job finished without
+  // that report (the scan was not asked for it).
   Status Get(const std::string& id, const std::string& key, std::string* report,
              int64_t* retry_after_seconds);
 

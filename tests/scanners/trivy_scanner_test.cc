@@ -357,7 +357,7 @@ TEST_F(TrivyTest, SbomInSpdxAndCycloneDx) {
 
   // Only the SBOM was asked for.
   CallResult vuln = s.Report(sub.out, kVuln11);
-  EXPECT_EQ(vuln.status, BERTH_E_NOT_FOUND);
+  EXPECT_EQ(vuln.status, BERTH_E_INVALID_ARGUMENT);
   EXPECT_NE(vuln.err.find("no vulnerability report"), std::string::npos) << vuln.err;
 }
 
