@@ -20,7 +20,7 @@ Refresh-After (or Retry-After, --retry-header) for the first
 Authentication: with --api-key, requests must carry X-ScannerAdapter-API-Key
 (or Authorization: Bearer) with that key; others get 401 (counted apart).
 
-  adapter_server.py --spec FILE --port N --record FILE --trivy PATH --cache-dir DIR
+  adapter_server.py --spec FILE --port N [--port-file FILE] --record FILE --trivy PATH --cache-dir DIR
                     [--api-key KEY] [--not-ready-polls N] [--retry-header NAME]
 """
 import argparse
@@ -421,6 +421,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spec", required=True)
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--port-file", default="")
     ap.add_argument("--record", required=True)
     ap.add_argument("--trivy", required=True)
     ap.add_argument("--cache-dir", required=True)
@@ -435,6 +436,10 @@ def main():
         json.dump(RECORD, f)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     server.daemon_threads = True
+    if ARGS.port_file:  # --port 0: the kernel's choice, told through this file
+        with open(ARGS.port_file + ".tmp", "w") as f:
+            f.write(str(server.server_address[1]))
+        os.replace(ARGS.port_file + ".tmp", ARGS.port_file)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

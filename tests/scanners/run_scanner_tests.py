@@ -26,7 +26,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -145,34 +144,25 @@ def write_wrappers(workdir, fake):
     return paths
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def start_adapter(workdir, version, fake_trivy, cache_dir):
-    port = free_port()
+    port_file = os.path.join(workdir, "adapter-%s.port" % version)
     record = os.path.join(workdir, "adapter-%s.json" % version)
     log = open(os.path.join(workdir, "adapter-%s.log" % version), "wb")
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "adapter_server.py"),
                              "--spec", os.path.join(SPEC_DIR, "scanner-adapter-openapi-v%s.yaml" % version),
-                             "--port", str(port), "--api-key", API_KEY, "--record", record,
+                             "--port", "0", "--port-file", port_file, "--api-key", API_KEY, "--record", record,
                              "--trivy", fake_trivy, "--cache-dir", cache_dir, "--not-ready-polls", "2",
                              # The spec's Refresh-After on v1.2, HTTP's Retry-After on v1.1.
                              "--retry-header", "Refresh-After" if version == "1.2" else "Retry-After"],
                             stdout=log, stderr=subprocess.STDOUT, preexec_fn=berth_harness._die_with_parent)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, "http://127.0.0.1:%d" % port, record
-        except OSError:
-            if proc.poll() is not None:
-                die("adapter_server v%s exited: %s" % (version, open(log.name).read()))
-            time.sleep(0.05)
+        if os.path.exists(port_file):
+            with open(port_file) as f:
+                return proc, "http://127.0.0.1:%s" % f.read().strip(), record
+        if proc.poll() is not None:
+            die("adapter_server v%s exited: %s" % (version, open(log.name).read()))
+        time.sleep(0.05)
     die("adapter_server v%s did not listen" % version)
 
 
