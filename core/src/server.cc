@@ -38,6 +38,12 @@
 #include "api/session_api.h"
 #include "api/user_api.h"
 #include "api/webhook_api.h"
+#include "api/scan_api.h"
+#include "api/scanner_api.h"
+#include "scan/scan_controller.h"
+#include "scan/scanner_controller.h"
+#include "store/scan_report_store.h"
+#include "store/scanner_store.h"
 #include "api/system_api.h"
 #include "api/icon_api.h"
 #include "audit/audit_log.h"
@@ -195,6 +201,11 @@ struct Server::Parts {
   std::unique_ptr<GarbageCollector> gc;
   std::unique_ptr<RetentionStore> retention_store;
   std::unique_ptr<RetentionController> retentions;
+  // Scanning: registrations over scanner plugins, reports, scan jobs.
+  std::unique_ptr<ScannerStore> scanner_store;
+  std::unique_ptr<ScanReportStore> scan_reports;
+  std::unique_ptr<ScannerController> scanners;
+  std::unique_ptr<ScanController> scans;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<TlsContext> tls;
@@ -492,9 +503,22 @@ Status Server::Init() {
   p.artifact_store = std::make_unique<ArtifactStore>(*p.db);
   p.pulls = std::make_unique<PullRecorder>(*p.artifact_store, log_);
   PullRecorder* pulls = p.pulls.get();
+  // Scanning is wired here because scan on push hangs off the push events.
+  p.scanner_store = std::make_unique<ScannerStore>(*p.db);
+  p.scan_reports = std::make_unique<ScanReportStore>(*p.db);
+  p.scanners = std::make_unique<ScannerController>(*p.scanner_store, p.plugins, *p.evaluator,
+                                                   *p.project_controller, config_.scanning);
+  BERTH_RETURN_IF_ERROR(p.scanners->ApplyConfiguredDefault());
+  p.scans = std::make_unique<ScanController>(
+      ScanDeps{*p.scan_reports, *p.scanners, *p.projects, *p.artifact_store, *p.store,
+               *p.manifests, *p.uploads, *p.jobs, *p.tokens, log_, config_.external_url},
+      config_.scanning);
+  p.scans->RegisterJobs();
+  ScanController* scans = p.scans.get();
   p.manifests->set_event_sink([dispatcher, policy_dispatcher, quota_events, project_store, audit,
-                               pulls](const ArtifactEvent& e) {
+                               pulls, scans](const ArtifactEvent& e) {
     dispatcher->OnArtifactEvent(e);
+    scans->OnPushed(e);
     policy_dispatcher->OnArtifactEvent(e);
     if (e.kind == ArtifactEventKind::kPushed) {
       if (auto project = project_store->GetByName(ProjectOf(e.repository)); project.ok() && *project) {
@@ -576,7 +600,10 @@ Status Server::Init() {
     RegisterTrustedKeyApi(*p.api, *p.trusted_keys, *p.project_controller);
   }
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
-  RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
+  RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller, p.scans.get());
+  RegisterScannerApi(*p.api, *p.scanners, *p.project_controller);
+  RegisterScanApi(*p.api, *p.scans, *p.artifact_controller, *p.project_controller, *p.jobs,
+                  *p.evaluator);
   // Immutable tag rules, enforced inside the registry's writes.
   p.immutable_store = std::make_unique<ImmutableRuleStore>(*p.db);
   p.immutable = std::make_unique<ImmutableController>(*p.immutable_store, *p.project_controller);
@@ -641,6 +668,7 @@ Status Server::Start() {
   if (parts_->redirect_http) BERTH_RETURN_IF_ERROR(parts_->redirect_http->Start());
   parts_->audit->Start();
   parts_->pulls->Start();
+  parts_->scans->Start();
   BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
@@ -702,6 +730,7 @@ void Server::Stop() {
   if (maintenance_.joinable()) maintenance_.join();
   if (parts_ && parts_->redirect_http) parts_->redirect_http->Stop(0);
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
+  if (parts_ && parts_->scans) parts_->scans->Stop();
   if (parts_ && parts_->jobs) parts_->jobs->Stop();
   if (parts_ && parts_->pulls) parts_->pulls->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();
@@ -718,6 +747,7 @@ void Server::MaintenanceLoop() {
     for (auto [kind, keep] : {std::pair<const char*, int64_t>{kGcJobKind, 50},
                               {kPurgeAuditJobKind, 50},
                               {kQuotaRecountJobKind, 50},
+                              {kScanAllJobKind, 50},
                               {kWebhookJobKind, 10000},
                               {kSlackVendorType, 10000}}) {
       auto pruned = parts_->job_store->PruneFinished(kind, keep);
