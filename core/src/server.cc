@@ -40,6 +40,7 @@
 #include "api/webhook_api.h"
 #include "api/scan_api.h"
 #include "api/scanner_api.h"
+#include "api/security_hub_api.h"
 #include "scan/scan_controller.h"
 #include "scan/scanner_controller.h"
 #include "store/scan_report_store.h"
@@ -604,6 +605,7 @@ Status Server::Init() {
   RegisterScannerApi(*p.api, *p.scanners, *p.project_controller);
   RegisterScanApi(*p.api, *p.scans, *p.artifact_controller, *p.project_controller, *p.jobs,
                   *p.evaluator);
+  RegisterSecurityHubApi(*p.api, *p.scan_reports, *p.evaluator);
   // Immutable tag rules, enforced inside the registry's writes.
   p.immutable_store = std::make_unique<ImmutableRuleStore>(*p.db);
   p.immutable = std::make_unique<ImmutableController>(*p.immutable_store, *p.project_controller);

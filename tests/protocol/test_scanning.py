@@ -428,6 +428,51 @@ class ScanReportTest(ScanCase):
         self.assertNotIn("scan_overview", self.artifact(src, "base", "v1", with_scan_overview=True))
 
 
+class SecurityHubTest(ScanCase):
+    def test_summary_and_vulnerability_list(self):
+        empty = self.api.ok("GET", "/security/summary")
+        self.assertEqual((empty["total_vuls"], empty["scanned_cnt"]), (0, 0))
+        p, pid = self.project()
+        d1 = self.push(p, "one")
+        d2 = self.push(p, "two")
+        for repo, d in (("one", d1), ("two", d2)):
+            self.scan(p, repo, d)
+            self.overview(p, repo, d)
+        s = self.api.ok("GET", "/security/summary?with_dangerous_cve=true&with_dangerous_artifact=true")
+        shape(s, "SecuritySummary")
+        self.assertEqual((s["total_vuls"], s["critical_cnt"], s["high_cnt"], s["medium_cnt"],
+                          s["low_cnt"], s["unknown_cnt"], s["fixable_cnt"]), (12, 2, 4, 2, 2, 2, 6))
+        self.assertEqual((s["scanned_cnt"], s["total_artifact"]), (2, 2))
+        self.assertEqual([c["cve_id"] for c in s["dangerous_cves"]], ["CVE-2022-48174"] * 2)
+        self.assertEqual(s["dangerous_cves"][0]["cvss_score_v3"], 9.8)
+        self.assertEqual(sorted(a["digest"] for a in s["dangerous_artifacts"]), sorted([d1, d2]))
+        self.assertEqual(s["dangerous_artifacts"][0]["critical_cnt"], 1)
+
+        def vul(q, total):
+            r = self.api.call("GET", "/security/vul?page_size=100&q=" + q)
+            self.assertEqual(r.status, 200, r)
+            shape(r.json(), {"type": "array", "items": {"$ref": "#/definitions/VulnerabilityItem"}})
+            self.assertEqual(int(r.header("X-Total-Count")), total, (q, r.json()))
+            return r.json()
+
+        rows = vul("", 12)
+        self.assertEqual(rows[0]["severity"], "Critical")  # worst first
+        self.assertEqual(len(vul("cve_id%3DCVE-2023-0464", 2)), 2)
+        self.assertEqual({x["repository_name"] for x in vul("package%3Dlibssl3", 4)},
+                         {p + "/one", p + "/two"})
+        vul("severity%3DHigh", 4)
+        vul("cvss_score_v3%3D%5B7~10%5D", 4)   # 9.8 and 7.5, twice
+        vul("repository_name%3D" + p + "/one,severity%3DCritical", 1)
+        vul("project_id%3D" + str(pid) + ",digest%3D" + d2, 6)
+        vul("package%3D~ssl", 4)
+        for bad in ("severity%3DDire", "cvss_score_v3%3D%5B7~11%5D", "color%3Dred"):
+            self.assertEqual(self.api.call("GET", "/security/vul?q=" + bad).status, 400, bad)
+        user = self.api.create_user(bh.unique("u"))
+        for path in ("/security/summary", "/security/vul"):
+            self.assertEqual(self.api.call("GET", path, auth=user).status, 403)
+            self.assertEqual(self.api.call("GET", path, auth=None).status, 401)
+
+
 class ScanFailureTest(ScanCase):
     """A scanner that hangs, crashes or answers garbage fails its own scan
     with a clear log, and the registry keeps answering meanwhile."""

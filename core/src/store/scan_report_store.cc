@@ -1,6 +1,10 @@
 #include "store/scan_report_store.h"
 
+#include <cmath>
+#include <cstdlib>
+
 #include "common/clock.h"
+#include "common/strings.h"
 
 namespace berth {
 
@@ -184,6 +188,116 @@ Status ScanReportStore::EndWithJob(int64_t job_id, const std::string& status,
                     SqlText(kScanPending), SqlText(kScanRunning)})
         .status();
   });
+}
+
+namespace {
+
+constexpr char kFindingSelect[] =
+    "f.project_id, f.repository, f.digest, f.cve_id, f.package, f.version, f.fixed_version, "
+    "f.severity, f.cvss_v3_score, f.description, f.links";
+
+FindingRow ReadFinding(const SqlRow& r) {
+  FindingRow x;
+  x.project_id = r.Int(0);
+  x.repository = r.Text(1);
+  x.digest = r.Text(2);
+  x.f.finding.cve_id = r.Text(3);
+  x.f.finding.package = r.Text(4);
+  x.f.finding.version = r.Text(5);
+  x.f.finding.fixed_version = r.Text(6);
+  x.f.finding.severity = static_cast<Severity>(r.Int(7));
+  x.f.cvss_v3_x10 = r.Int(8);
+  x.f.description = r.Text(9);
+  x.f.links_json = r.Text(10);
+  return x;
+}
+
+// Findings of successful reports only (a running re-scan keeps none).
+constexpr char kLiveFindings[] =
+    "vulnerability_finding f JOIN scan_report r ON r.id = f.report_id AND r.status = 'Success'";
+
+}  // namespace
+
+StatusOr<SecuritySummaryData> ScanReportStore::SecuritySummary(bool with_cves, bool with_artifacts) {
+  SecuritySummaryData out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    out = SecuritySummaryData{};
+    auto s = tx.Exec(std::string("SELECT f.severity, COUNT(*), SUM(CASE WHEN f.fixed_version <> '' "
+                                 "THEN 1 ELSE 0 END) FROM ") + kLiveFindings + " GROUP BY f.severity");
+    if (!s.ok()) return s.status();
+    for (const auto& row : s->rows) {
+      out.by_severity[static_cast<Severity>(row.Int(0))] = row.Int(1);
+      out.total += row.Int(1);
+      out.fixable += row.Int(2);
+    }
+    auto a = tx.Exec(
+        "SELECT (SELECT COUNT(DISTINCT digest) FROM scan_report WHERE scan_type = 'vulnerability' "
+        "AND status = 'Success'), (SELECT COUNT(*) FROM artifact WHERE accessory_type = '')");
+    if (!a.ok()) return a.status();
+    out.scanned_artifacts = a->rows[0].Int(0);
+    out.total_artifacts = a->rows[0].Int(1);
+    if (with_cves) {
+      auto c = tx.Exec(std::string("SELECT ") + kFindingSelect + " FROM " + kLiveFindings +
+                       " WHERE f.severity = $1 ORDER BY f.cvss_v3_score DESC, f.id LIMIT 5",
+                       {SqlInt(static_cast<int64_t>(Severity::kCritical))});
+      if (!c.ok()) return c.status();
+      for (const auto& row : c->rows) out.dangerous_cves.push_back(ReadFinding(row));
+    }
+    if (with_artifacts) {
+      auto d = tx.Exec(
+          std::string("SELECT f.project_id, f.repository, f.digest, "
+                      "SUM(CASE WHEN f.severity = 5 THEN 1 ELSE 0 END) AS c, "
+                      "SUM(CASE WHEN f.severity = 4 THEN 1 ELSE 0 END) AS h, "
+                      "SUM(CASE WHEN f.severity = 3 THEN 1 ELSE 0 END) AS m FROM ") +
+          kLiveFindings +
+          " GROUP BY f.project_id, f.repository, f.digest ORDER BY c DESC, h DESC, m DESC, "
+          "f.digest LIMIT 5");
+      if (!d.ok()) return d.status();
+      for (const auto& row : d->rows) {
+        out.dangerous_artifacts.push_back(
+            {row.Int(0), row.Text(1), row.Text(2), row.Int(3), row.Int(4), row.Int(5)});
+      }
+    }
+    return {};
+  }));
+  return out;
+}
+
+StatusOr<Page<FindingRow>> ScanReportStore::ListFindings(const ListQuery& query) {
+  static const std::map<std::string, QueryColumn> kColumns = {
+      {"cve_id", {"f.cve_id"}},
+      {"package", {"f.package"}},
+      {"severity", {"f.severity", true}},
+      {"project_id", {"f.project_id", true}},
+      {"repository_name", {"f.repository"}},
+      {"digest", {"f.digest"}},
+      {"cvss_score_v3", {"f.cvss_v3_score", true}},
+  };
+  // Severities by name and CVSS scores as the stored integers (score x 10).
+  ListQuery q = query;
+  for (auto& t : q.terms) {
+    for (auto& v : t.values) {
+      if (v.empty()) continue;
+      if (t.key == "severity") {
+        auto sev = ParseSeverity(v);
+        if (!sev) return Status::InvalidArgument("unknown severity '" + v + "'", "BAD_REQUEST");
+        v = std::to_string(static_cast<int>(*sev));
+      } else if (t.key == "cvss_score_v3") {
+        char* end = nullptr;
+        double d = std::strtod(v.c_str(), &end);
+        if (end == v.c_str() || *end != '\0' || d < 0 || d > 10) {
+          return Status::InvalidArgument("cvss_score_v3 '" + v + "' is not a score from 0 to 10",
+                                         "BAD_REQUEST");
+        }
+        v = std::to_string(static_cast<int64_t>(std::lround(d * 10)));
+      }
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(RowPage rows, RunListQuery(db_, kFindingSelect, kLiveFindings, "1 = 1", {},
+                                                    q, kColumns, "f.severity DESC, f.id"));
+  Page<FindingRow> page{{}, rows.total};
+  for (const auto& row : rows.rows) page.items.push_back(ReadFinding(row));
+  return page;
 }
 
 StatusOr<ScanResult> ScanReportStore::LatestVulnerabilityResult(const std::string& repository,

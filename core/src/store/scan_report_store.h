@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "scan/vulnerability.h"
+#include "store/list_query.h"
 #include "store/sql.h"
 
 namespace berth {
@@ -53,6 +54,29 @@ struct StoredFinding {
   std::string links_json = "[]";
 };
 
+// Harbor 2.10's security hub, over the findings rows of successful reports.
+struct FindingRow {
+  int64_t project_id = 0;
+  std::string repository;
+  std::string digest;
+  StoredFinding f;
+};
+
+struct SecuritySummaryData {
+  std::map<Severity, int64_t> by_severity;
+  int64_t total = 0;
+  int64_t fixable = 0;
+  int64_t scanned_artifacts = 0;  // digests with a successful report
+  int64_t total_artifacts = 0;
+  std::vector<FindingRow> dangerous_cves;  // the 5 highest CVSS scores among Critical
+  struct Artifact {
+    int64_t project_id = 0;
+    std::string repository, digest;
+    int64_t critical = 0, high = 0, medium = 0;
+  };
+  std::vector<Artifact> dangerous_artifacts;  // the 5 with most Critical, High, Medium
+};
+
 class ScanReportStore : public ScanResultSource {
  public:
   explicit ScanReportStore(SqlDatabase& db) : db_(db) {}
@@ -76,6 +100,11 @@ class ScanReportStore : public ScanResultSource {
   // Marks reports whose job ended without finishing them (a stop before the
   // job ran, a crash of the node) with the job's outcome.
   Status EndWithJob(int64_t job_id, const std::string& status, const std::string& error);
+
+  StatusOr<SecuritySummaryData> SecuritySummary(bool with_cves, bool with_artifacts);
+  // q keys: cve_id, package, severity (a name), project_id, repository_name,
+  // digest, cvss_score_v3 (a range of scores, e.g. [7~10]).
+  StatusOr<Page<FindingRow>> ListFindings(const ListQuery& q);
 
   // ScanResultSource: the latest successful vulnerability report of the
   // digest (any registration) with its findings, read from the rows.
