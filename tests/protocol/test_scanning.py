@@ -572,6 +572,25 @@ class ScanAllTest(ScanCase):
             _, s = self.overview(p, "r%d" % (i % 3), d)
             self.assertEqual(s["scan_status"], "Success")
 
+        # A second run, stopped while its scans wait for a slot.
+        r = self.api.call("POST", "/system/scanAll/schedule", {"schedule": {"type": "Manual"}})
+        self.assertEqual(r.status, 201, r)
+        deadline = time.monotonic() + 30
+        while self.api.ok("GET", "/scans/all/metrics")["total"] < self.N:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(self.api.call("POST", "/system/scanAll/stop").status, 202)
+        while True:
+            m = self.api.ok("GET", "/scans/all/metrics")
+            if not m["ongoing"]:
+                break
+            self.assertLess(time.monotonic(), deadline, m)
+            time.sleep(0.2)
+        self.assertEqual(m["completed"], self.N, m)
+        self.assertGreaterEqual(m["metrics"].get("Stopped", 0), self.N - 2, m)
+        stopped = [self.overview(p, "r%d" % (i % 3), d)[1]["scan_status"] for i, d in enumerate(digests)]
+        self.assertGreaterEqual(stopped.count("Stopped"), self.N - 2, stopped)
+
         # Schedules: Harbor's shapes; the schedule metrics stay empty until it fires.
         self.api.ok("PUT", "/system/scanAll/schedule",
                     {"schedule": {"type": "Custom", "cron": "0 0 3 * * *"}})
