@@ -328,6 +328,12 @@ StatusOr<std::map<std::string, nlohmann::json>> ScanController::SbomOverviews(
   return out;
 }
 
+StatusOr<bool> ScanController::Scannable(int64_t project_id, const ArtifactRecord& a) {
+  if (!a.accessory_type.empty() || a.type != artifact_types::kImage) return false;
+  BERTH_ASSIGN_OR_RETURN(auto reg, d_.scanners.EffectiveFor(project_id));
+  return reg.has_value() && !reg->disabled;
+}
+
 void ScanController::OnPushed(const ArtifactEvent& e) {
   if (e.kind != ArtifactEventKind::kPushed) return;
   std::lock_guard<std::mutex> lock(mu_);

@@ -91,6 +91,10 @@ class ScanController {
   StatusOr<std::map<std::string, nlohmann::json>> SbomOverviews(
       int64_t project_id, const std::vector<std::string>& digests);
 
+  // For the pull gate's ScannableCheck: an image (not an accessory) of a
+  // project whose scanner exists and is enabled.
+  StatusOr<bool> Scannable(int64_t project_id, const ArtifactRecord& a);
+
   // Scan on push (project metadata auto_scan=true); queued, never blocks.
   void OnPushed(const ArtifactEvent& e);
 
