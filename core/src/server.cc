@@ -44,6 +44,13 @@
 #include "api/session_api.h"
 #include "api/user_api.h"
 #include "api/webhook_api.h"
+#include "api/scan_api.h"
+#include "api/scanner_api.h"
+#include "api/security_hub_api.h"
+#include "scan/scan_controller.h"
+#include "scan/scanner_controller.h"
+#include "store/scan_report_store.h"
+#include "store/scanner_store.h"
 #include "api/system_api.h"
 #include "api/icon_api.h"
 #include "audit/audit_log.h"
@@ -232,6 +239,11 @@ struct Server::Parts {
   std::unique_ptr<RemoteRegistryController> remote_registries;
   std::unique_ptr<ReplicationStore> replication_store;
   std::unique_ptr<ReplicationController> replications;
+  // Scanning: registrations over scanner plugins, reports, scan jobs.
+  std::unique_ptr<ScannerStore> scanner_store;
+  std::unique_ptr<ScanReportStore> scan_reports;
+  std::unique_ptr<ScannerController> scanners;
+  std::unique_ptr<ScanController> scans;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<TlsContext> tls;
@@ -554,10 +566,23 @@ Status Server::Init() {
                                                              *p.evaluator, *p.jobs, log_);
   }
   ReplicationController* replications = p.replications.get();
+  // Scanning is wired here because scan on push hangs off the push events.
+  p.scanner_store = std::make_unique<ScannerStore>(*p.db);
+  p.scan_reports = std::make_unique<ScanReportStore>(*p.db);
+  p.scanners = std::make_unique<ScannerController>(*p.scanner_store, p.plugins, *p.evaluator,
+                                                   *p.project_controller, config_.scanning);
+  BERTH_RETURN_IF_ERROR(p.scanners->ApplyConfiguredDefault());
+  p.scans = std::make_unique<ScanController>(
+      ScanDeps{*p.scan_reports, *p.scanners, *p.projects, *p.artifact_store, *p.store,
+               *p.manifests, *p.uploads, *p.jobs, *p.tokens, log_, config_.external_url},
+      config_.scanning);
+  p.scans->RegisterJobs();
+  ScanController* scans = p.scans.get();
   p.manifests->set_event_sink([dispatcher, policy_dispatcher, quota_events, project_store, audit,
-                               pulls, replications](const ArtifactEvent& e) {
+                               pulls, replications, scans](const ArtifactEvent& e) {
     dispatcher->OnArtifactEvent(e);
     replications->OnArtifactEvent(e);
+    scans->OnPushed(e);
     policy_dispatcher->OnArtifactEvent(e);
     if (e.kind == ArtifactEventKind::kPushed) {
       if (auto project = project_store->GetByName(ProjectOf(e.repository)); project.ok() && *project) {
@@ -666,6 +691,11 @@ Status Server::Init() {
     };
     p.vulnerability_gate = std::make_unique<VulnerabilityGate>(std::move(gate_deps));
     VulnerabilityGate* gate = p.vulnerability_gate.get();
+    // The scan manager's latest reports, and Harbor's "can the project's
+    // scanner scan this type" check for artifacts without one.
+    gate->set_scanning(p.scan_reports.get(), [scans](int64_t project_id, const ArtifactRecord& a) {
+      return scans->Scannable(project_id, a);
+    });
     p.project_controller->set_on_change([policy, gate](const ProjectRecord&) {
       policy->Invalidate();
       gate->Invalidate();
@@ -677,7 +707,11 @@ Status Server::Init() {
     RegisterTrustedKeyApi(*p.api, *p.trusted_keys, *p.project_controller);
   }
   RegisterRepositoryApi(*p.api, *p.repository_controller, *p.project_controller);
-  RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller);
+  RegisterArtifactApi(*p.api, *p.artifact_controller, *p.project_controller, p.scans.get());
+  RegisterScannerApi(*p.api, *p.scanners, *p.project_controller);
+  RegisterScanApi(*p.api, *p.scans, *p.artifact_controller, *p.project_controller, *p.jobs,
+                  *p.evaluator);
+  RegisterSecurityHubApi(*p.api, *p.scan_reports, *p.evaluator);
   // Immutable tag rules, enforced inside the registry's writes.
   p.immutable_store = std::make_unique<ImmutableRuleStore>(*p.db);
   p.immutable = std::make_unique<ImmutableController>(*p.immutable_store, *p.project_controller);
@@ -758,6 +792,7 @@ Status Server::Start() {
   if (parts_->redirect_http) BERTH_RETURN_IF_ERROR(parts_->redirect_http->Start());
   parts_->audit->Start();
   parts_->pulls->Start();
+  parts_->scans->Start();
   BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
   return {};
@@ -819,6 +854,7 @@ void Server::Stop() {
   if (maintenance_.joinable()) maintenance_.join();
   if (parts_ && parts_->redirect_http) parts_->redirect_http->Stop(0);
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
+  if (parts_ && parts_->scans) parts_->scans->Stop();
   if (parts_ && parts_->jobs) parts_->jobs->Stop();
   if (parts_ && parts_->pulls) parts_->pulls->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();
@@ -835,6 +871,7 @@ void Server::MaintenanceLoop() {
     for (auto [kind, keep] : {std::pair<const char*, int64_t>{kGcJobKind, 50},
                               {kPurgeAuditJobKind, 50},
                               {kQuotaRecountJobKind, 50},
+                              {kScanAllJobKind, 50},
                               {kWebhookJobKind, 10000},
                               {kSlackVendorType, 10000},
                               {kReplicationJobKind, 1000}}) {

@@ -6,6 +6,7 @@
 #include "http/response.h"
 #include "registry/artifact_icons.h"
 #include "registry/artifact_kind.h"
+#include "scan/scan_controller.h"
 
 namespace berth {
 
@@ -73,8 +74,18 @@ nlohmann::json AdditionLinks(const ArtifactRecord& a, const std::string& project
   return links;
 }
 
+// with_scan_overview / with_sbom_overview, filled by the scan manager.
+struct ScanViews {
+  bool with_scan_overview = false;
+  bool with_sbom_overview = false;
+  std::vector<std::string> accept;  // X-Accept-Vulnerabilities
+  std::map<std::string, nlohmann::json> scan;  // digest -> scan_overview
+  std::map<std::string, nlohmann::json> sbom;  // digest -> sbom_overview
+};
+
 nlohmann::json ArtifactJson(const ArtifactView& v, const ProjectRecord& p,
-                            const RepositoryInfo& repo, const ArtifactViewOptions& opts) {
+                            const RepositoryInfo& repo, const ArtifactViewOptions& opts,
+                            const ScanViews* scans = nullptr) {
   const ArtifactRecord& a = v.artifact;
   nlohmann::json j = {
       {"id", a.id},
@@ -119,7 +130,52 @@ nlohmann::json ArtifactJson(const ArtifactView& v, const ProjectRecord& p,
     for (const auto& x : v.accessories) acc.push_back(AccessoryJson(x, a.id, repo.name));
     j["accessories"] = std::move(acc);
   }
+  if (scans != nullptr) {
+    if (auto it = scans->scan.find(a.digest); it != scans->scan.end()) j["scan_overview"] = it->second;
+    if (auto it = scans->sbom.find(a.digest); it != scans->sbom.end()) j["sbom_overview"] = it->second;
+  }
   return j;
+}
+
+// Harbor's default X-Accept-Vulnerabilities.
+std::vector<std::string> AcceptedReports(const RequestContext& ctx) {
+  std::vector<std::string> out;
+  for (const auto& h : ctx.Headers("X-Accept-Vulnerabilities")) {
+    // Mime types hold "; version=..", so the list splits on commas only.
+    for (auto& part : Split(h, ',')) {
+      std::string t(Trim(part));
+      if (!t.empty()) out.push_back(t);
+    }
+  }
+  if (out.empty()) {
+    out = {"application/vnd.security.vulnerability.report; version=1.1",
+           "application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0"};
+  }
+  return out;
+}
+
+StatusOr<ScanViews> ScanViewsFor(ScanController* scans, const RequestContext& ctx,
+                                 const ProjectRecord& p, const std::vector<ArtifactView>& views) {
+  ScanViews out;
+  BERTH_ASSIGN_OR_RETURN(out.with_scan_overview, QueryBool(ctx, "with_scan_overview", false));
+  BERTH_ASSIGN_OR_RETURN(out.with_sbom_overview, QueryBool(ctx, "with_sbom_overview", false));
+  if (scans == nullptr || views.empty()) return out;
+  if (out.with_scan_overview) {
+    out.accept = AcceptedReports(ctx);
+    std::vector<OverviewTarget> targets;
+    for (const auto& v : views) {
+      OverviewTarget t{v.artifact.digest, {}};
+      for (const auto& r : v.references) t.children.push_back(r.child_digest);
+      targets.push_back(std::move(t));
+    }
+    BERTH_ASSIGN_OR_RETURN(out.scan, scans->ScanOverviews(p.project_id, targets, out.accept));
+  }
+  if (out.with_sbom_overview) {
+    std::vector<std::string> digests;
+    for (const auto& v : views) digests.push_back(v.artifact.digest);
+    BERTH_ASSIGN_OR_RETURN(out.sbom, scans->SbomOverviews(p.project_id, digests));
+  }
+  return out;
 }
 
 StatusOr<ArtifactViewOptions> ViewOptions(const RequestContext& ctx) {
@@ -128,7 +184,7 @@ StatusOr<ArtifactViewOptions> ViewOptions(const RequestContext& ctx) {
   BERTH_ASSIGN_OR_RETURN(o.with_label, QueryBool(ctx, "with_label", false));
   BERTH_ASSIGN_OR_RETURN(o.with_accessory, QueryBool(ctx, "with_accessory", false));
   BERTH_ASSIGN_OR_RETURN(o.with_immutable_status, QueryBool(ctx, "with_immutable_status", false));
-  // Accepted for Harbor's clients; the overviews arrive with scanning.
+  // Accepted for Harbor's clients (the overviews: ScanViewsFor).
   for (const char* k : {"with_scan_overview", "with_sbom_overview", "with_signature",
                         "with_inherited_accessory"}) {
     BERTH_RETURN_IF_ERROR(QueryBool(ctx, k, false).status());
@@ -138,7 +194,8 @@ StatusOr<ArtifactViewOptions> ViewOptions(const RequestContext& ctx) {
 
 }  // namespace
 
-void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController& projects) {
+void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController& projects,
+                         ScanController* scans) {
   auto project_of = [&projects](ApiCall& call) {
     return projects.Resolve(call.Param("project_name"), true);
   };
@@ -149,15 +206,16 @@ void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController&
                      resource, action);
   };
 
-  r.Add("GET", kBase, "artifacts", [&c, project_of](ApiCall& call) -> Status {
+  r.Add("GET", kBase, "artifacts", [&c, project_of, scans](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project_of(call));
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
     BERTH_ASSIGN_OR_RETURN(ArtifactViewOptions opts, ViewOptions(call.ctx));
     RepositoryInfo repo;
     BERTH_ASSIGN_OR_RETURN(auto page, c.List(call.ctx.identity, p, call.Param("repository_name"),
                                              q, opts, &repo));
+    BERTH_ASSIGN_OR_RETURN(ScanViews sv, ScanViewsFor(scans, call.ctx, p, page.items));
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& v : page.items) out.push_back(ArtifactJson(v, p, repo, opts));
+    for (const auto& v : page.items) out.push_back(ArtifactJson(v, p, repo, opts, &sv));
     SetPagination(call.ctx, q, page.total);
     return SendJsonValue(call.ctx, 200, out);
   });
@@ -172,11 +230,12 @@ void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController&
   });
 
   const std::string one = std::string(kBase) + "/{reference}";
-  r.Add("GET", one, "artifact", [&c, target](ApiCall& call) -> Status {
+  r.Add("GET", one, "artifact", [&c, target, scans](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ArtifactViewOptions opts, ViewOptions(call.ctx));
     BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "artifact", "read"));
     BERTH_ASSIGN_OR_RETURN(ArtifactView v, c.View(t, opts));
-    return SendJsonValue(call.ctx, 200, ArtifactJson(v, t.project, t.repository, opts));
+    BERTH_ASSIGN_OR_RETURN(ScanViews sv, ScanViewsFor(scans, call.ctx, t.project, {v}));
+    return SendJsonValue(call.ctx, 200, ArtifactJson(v, t.project, t.repository, opts, &sv));
   });
 
   r.Add("DELETE", one, "artifact", [&c, target](ApiCall& call) -> Status {
@@ -214,8 +273,12 @@ void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController&
     return SendOk(call.ctx);
   });
 
-  r.Add("GET", one + "/additions/{addition}", "artifact_addition", [&c, target](ApiCall& call) -> Status {
+  r.Add("GET", one + "/additions/{addition}", "artifact_addition", [&c, target, scans](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ArtifactTarget t, target(call, "artifact-addition", "read"));
+    if (call.Param("addition") == "vulnerabilities" && scans != nullptr) {
+      BERTH_ASSIGN_OR_RETURN(nlohmann::json reports, scans->Vulnerabilities(t));
+      return SendJsonValue(call.ctx, 200, reports);
+    }
     BERTH_ASSIGN_OR_RETURN(Addition a, c.GetAddition(t, call.Param("addition")));
     SendBody(call.ctx, 200, a.content_type, a.body);
     return {};

@@ -9,7 +9,12 @@
 
 namespace berth {
 
-void RegisterArtifactApi(ApiRouter& r, ArtifactController& artifacts, ProjectController& projects);
+class ScanController;
+
+// `scans` (may be null) fills with_scan_overview, with_sbom_overview and the
+// vulnerabilities addition.
+void RegisterArtifactApi(ApiRouter& r, ArtifactController& artifacts, ProjectController& projects,
+                         ScanController* scans = nullptr);
 
 }  // namespace berth
 

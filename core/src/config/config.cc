@@ -150,7 +150,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
-                                     "tls", "jobs", "gc", "audit", "quota", "read_only"},
+                                     "tls", "jobs", "gc", "audit", "quota", "read_only", "scanning"},
                                     "the top level", origin));
     RecordFixed(root, &c.fixed);
     if (YAML::Node ro = root["read_only"]) {
@@ -273,6 +273,28 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       if (g["upload_grace_s"]) {
         BERTH_RETURN_IF_ERROR(ReadInt(g, "upload_grace_s", origin, &v, 0, 365 * 86400));
         c.gc.upload_grace_s = v;
+      }
+    }
+    if (YAML::Node sc = root["scanning"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(sc,
+                                      {"max_concurrent", "timeout_s", "call_timeout_s",
+                                       "adapter_provider", "default"},
+                                      "scanning", origin));
+      auto& s = c.scanning;
+      BERTH_RETURN_IF_ERROR(ReadInt(sc, "max_concurrent", origin, &s.max_concurrent, 1, 256));
+      BERTH_RETURN_IF_ERROR(ReadInt(sc, "timeout_s", origin, &s.timeout_s, 1, 86400));
+      BERTH_RETURN_IF_ERROR(ReadInt(sc, "call_timeout_s", origin, &s.call_timeout_s, 1, 3600));
+      BERTH_RETURN_IF_ERROR(ReadString(sc, "adapter_provider", origin, &s.adapter_provider));
+      if (YAML::Node d = sc["default"]) {
+        if (!d.IsMap()) return Bad(origin, "'scanning.default' must be a mapping");
+        BERTH_RETURN_IF_ERROR(CheckKeys(d, {"name", "provider", "config"}, "scanning.default", origin));
+        BERTH_RETURN_IF_ERROR(ReadString(d, "name", origin, &s.default_name));
+        BERTH_RETURN_IF_ERROR(ReadString(d, "provider", origin, &s.default_provider));
+        if (s.default_provider.empty()) return Bad(origin, "'scanning.default.provider' is required");
+        if (YAML::Node cfg = d["config"]) {
+          if (!cfg.IsMap()) return Bad(origin, "'scanning.default.config' must be a mapping");
+          s.default_config_json = ToJson(cfg).dump();
+        }
       }
     }
     if (YAML::Node q = root["quota"]) {

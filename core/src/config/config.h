@@ -106,6 +106,19 @@ struct QuotaConfig {
   int64_t storage_per_project = -1;
 };
 
+// Scanning (core/src/scan): the default scanner and the scan job limits.
+struct ScanningConfig {
+  int max_concurrent = 2;      // scans running at once across all nodes
+  int timeout_s = 600;         // a scan not finished by then fails
+  int call_timeout_s = 60;     // one call into a scanner plugin
+  // The provider a registration with an http(s) URL uses (an adapter client).
+  std::string adapter_provider = "adapter";
+  // scanning.default: created or updated at startup and made the default.
+  std::string default_name;    // "" = "<provider> (berth.yml)"
+  std::string default_provider;  // "" = none
+  std::string default_config_json = "{}";
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./berth-data";
@@ -122,6 +135,7 @@ struct Config {
   AuditConfig audit;
   GcConfig gc;
   QuotaConfig quota;
+  ScanningConfig scanning;
   // Harbor's read_only: every write on /v2 and the API is refused.
   bool read_only = false;
   // The settings the operator fixed in the file or the environment, by path

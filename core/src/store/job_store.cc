@@ -288,6 +288,21 @@ StatusOr<JobPage> JobStore::List(std::string_view vendor_type, int64_t page, int
   return PageOfJobs(where, params, page, page_size);
 }
 
+StatusOr<std::map<std::string, int64_t>> JobStore::StatusCounts(std::string_view vendor_type,
+                                                                int64_t vendor_id) {
+  std::map<std::string, int64_t> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec("SELECT status, COUNT(*) FROM job WHERE vendor_type = $1 AND vendor_id = $2 "
+                     "GROUP BY status",
+                     {SqlText(vendor_type), SqlInt(vendor_id)});
+    if (!r.ok()) return r.status();
+    out.clear();
+    for (const auto& row : r->rows) out[row.Text(0)] = row.Int(1);
+    return {};
+  }));
+  return out;
+}
+
 StatusOr<JobPage> JobStore::ListByVendor(const std::vector<std::string>& vendor_types,
                                          int64_t vendor_id, int64_t page, int64_t page_size) {
   std::vector<SqlValue> params = {SqlInt(vendor_id)};

@@ -142,6 +142,9 @@ class JobStore {
   // vendor types WEBHOOK and SLACK).
   StatusOr<JobPage> ListByVendor(const std::vector<std::string>& vendor_types, int64_t vendor_id,
                                  int64_t page, int64_t page_size);
+  // How many jobs of one vendor are in each status (scan-all metrics).
+  StatusOr<std::map<std::string, int64_t>> StatusCounts(std::string_view vendor_type,
+                                                        int64_t vendor_id);
   StatusOr<std::vector<JobRecord>> Running();
   // Pending: stopped at once; Running: its worker is asked to stop. kNotFound
   // for an unknown id; false when it had already finished.

@@ -1,0 +1,335 @@
+#include "store/scan_report_store.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "common/clock.h"
+#include "common/strings.h"
+
+namespace berth {
+
+namespace {
+
+constexpr char kSelect[] =
+    "r.id, r.uuid, r.digest, r.registration_uuid, r.mime_type, r.scan_type, r.project_id, "
+    "r.repository, r.status, r.job_id, r.start_time, r.end_time, r.severity, r.total, r.fixable, "
+    "r.summary, r.scanner, r.sbom_digest, r.error";
+
+ScanReportRecord Read(const SqlRow& row, bool with_body) {
+  ScanReportRecord x;
+  x.id = row.Int(0);
+  x.uuid = row.Text(1);
+  x.digest = row.Text(2);
+  x.registration_uuid = row.Text(3);
+  x.mime_type = row.Text(4);
+  x.scan_type = row.Text(5);
+  x.project_id = row.Int(6);
+  x.repository = row.Text(7);
+  x.status = row.Text(8);
+  x.job_id = row.Int(9);
+  x.start_time = row.Int(10);
+  x.end_time = row.Int(11);
+  x.severity = static_cast<Severity>(row.Int(12));
+  x.total = row.Int(13);
+  x.fixable = row.Int(14);
+  x.summary_json = row.Text(15);
+  x.scanner_json = row.Text(16);
+  x.sbom_digest = row.Text(17);
+  x.error = row.Text(18);
+  if (with_body) x.report = row.Text(19);
+  return x;
+}
+
+std::string Placeholders(size_t first, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
+  return s;
+}
+
+}  // namespace
+
+Status ScanReportStore::Begin(ScanReportRecord& r) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    auto old = tx.Exec(
+        "SELECT id, status FROM scan_report WHERE digest = $1 AND registration_uuid = $2 AND "
+        "mime_type = $3",
+        {SqlText(r.digest), SqlText(r.registration_uuid), SqlText(r.mime_type)});
+    if (!old.ok()) return old.status();
+    if (!old->rows.empty()) {
+      std::string st = old->rows[0].Text(1);
+      if (st == kScanPending || st == kScanRunning) {
+        return Status::Conflict("a previous " + r.scan_type + " scan of " + r.digest + " is " + st,
+                                "CONFLICT");
+      }
+      int64_t id = old->rows[0].Int(0);
+      auto f = tx.Exec("DELETE FROM vulnerability_finding WHERE report_id = $1", {SqlInt(id)});
+      if (!f.ok()) return f.status();
+      auto d = tx.Exec("DELETE FROM scan_report WHERE id = $1", {SqlInt(id)});
+      if (!d.ok()) return d.status();
+    }
+    r.status = kScanPending;
+    auto ins = tx.Exec(
+        "INSERT INTO scan_report (uuid, digest, registration_uuid, mime_type, scan_type, "
+        "project_id, repository, status, scanner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "RETURNING id",
+        {SqlText(r.uuid), SqlText(r.digest), SqlText(r.registration_uuid), SqlText(r.mime_type),
+         SqlText(r.scan_type), SqlInt(r.project_id), SqlText(r.repository), SqlText(r.status),
+         SqlText(r.scanner_json)});
+    if (!ins.ok()) return ins.status();
+    r.id = ins->rows.at(0).Int(0);
+    return {};
+  });
+}
+
+Status ScanReportStore::SetJob(const std::string& uuid, int64_t job_id) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    return tx.Exec("UPDATE scan_report SET job_id = $2 WHERE uuid = $1",
+                   {SqlText(uuid), SqlInt(job_id)})
+        .status();
+  });
+}
+
+Status ScanReportStore::MarkRunning(const std::string& uuid, int64_t start_time) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    return tx.Exec("UPDATE scan_report SET status = $2, start_time = $3, end_time = 0, error = '' "
+                   "WHERE uuid = $1",
+                   {SqlText(uuid), SqlText(kScanRunning), SqlInt(start_time)})
+        .status();
+  });
+}
+
+Status ScanReportStore::Finish(const ScanReportRecord& r, const std::vector<StoredFinding>& findings) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    auto u = tx.Exec(
+        "UPDATE scan_report SET status = $2, start_time = $3, end_time = $4, severity = $5, "
+        "total = $6, fixable = $7, summary = $8, scanner = $9, report = $10, sbom_digest = $11, "
+        "error = $12 WHERE uuid = $1 RETURNING id",
+        {SqlText(r.uuid), SqlText(r.status), SqlInt(r.start_time), SqlInt(r.end_time),
+         SqlInt(static_cast<int64_t>(r.severity)), SqlInt(r.total), SqlInt(r.fixable),
+         SqlText(r.summary_json), SqlText(r.scanner_json), SqlText(r.report),
+         SqlText(r.sbom_digest), SqlText(r.error)});
+    if (!u.ok()) return u.status();
+    if (u->rows.empty()) return Status::NotFound("scan report " + r.uuid + " is gone", "NOT_FOUND");
+    int64_t id = u->rows[0].Int(0);
+    auto d = tx.Exec("DELETE FROM vulnerability_finding WHERE report_id = $1", {SqlInt(id)});
+    if (!d.ok()) return d.status();
+    for (const auto& f : findings) {
+      auto ins = tx.Exec(
+          "INSERT INTO vulnerability_finding (report_id, project_id, repository, digest, cve_id, "
+          "package, version, fixed_version, severity, cvss_v3_score, description, links) VALUES "
+          "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+          {SqlInt(id), SqlInt(r.project_id), SqlText(r.repository), SqlText(r.digest),
+           SqlText(f.finding.cve_id), SqlText(f.finding.package), SqlText(f.finding.version),
+           SqlText(f.finding.fixed_version), SqlInt(static_cast<int64_t>(f.finding.severity)),
+           SqlInt(f.cvss_v3_x10), SqlText(f.description), SqlText(f.links_json)});
+      if (!ins.ok()) return ins.status();
+    }
+    return {};
+  });
+}
+
+StatusOr<std::optional<ScanReportRecord>> ScanReportStore::Get(const std::string& uuid) {
+  std::optional<ScanReportRecord> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    auto r = tx.Exec(std::string("SELECT ") + kSelect + ", r.report FROM scan_report r WHERE r.uuid = $1",
+                     {SqlText(uuid)});
+    if (!r.ok()) return r.status();
+    out.reset();
+    if (!r->rows.empty()) out = Read(r->rows[0], true);
+    return {};
+  }));
+  return out;
+}
+
+StatusOr<std::vector<ScanReportRecord>> ScanReportStore::OfDigests(
+    const std::vector<std::string>& digests, const std::string& registration_uuid, bool with_body) {
+  std::vector<ScanReportRecord> out;
+  if (digests.empty()) return out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    std::vector<SqlValue> params{SqlText(registration_uuid)};
+    for (const auto& d : digests) params.push_back(SqlText(d));
+    auto r = tx.Exec(std::string("SELECT ") + kSelect + (with_body ? ", r.report" : "") +
+                         " FROM scan_report r WHERE r.registration_uuid = $1 AND r.digest IN (" +
+                         Placeholders(2, digests.size()) + ") ORDER BY r.id",
+                     params);
+    if (!r.ok()) return r.status();
+    out.clear();
+    for (const auto& row : r->rows) out.push_back(Read(row, with_body));
+    return {};
+  }));
+  return out;
+}
+
+StatusOr<std::vector<ScanReportRecord>> ScanReportStore::Unfinished(
+    const std::vector<std::string>& digests, const std::string& scan_type) {
+  std::vector<ScanReportRecord> out;
+  if (digests.empty()) return out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    std::vector<SqlValue> params{SqlText(scan_type), SqlText(kScanPending), SqlText(kScanRunning)};
+    for (const auto& d : digests) params.push_back(SqlText(d));
+    auto r = tx.Exec(std::string("SELECT ") + kSelect +
+                         " FROM scan_report r WHERE r.scan_type = $1 AND r.status IN ($2, $3) "
+                         "AND r.digest IN (" + Placeholders(4, digests.size()) + ") ORDER BY r.id",
+                     params);
+    if (!r.ok()) return r.status();
+    out.clear();
+    for (const auto& row : r->rows) out.push_back(Read(row, false));
+    return {};
+  }));
+  return out;
+}
+
+Status ScanReportStore::EndWithJob(int64_t job_id, const std::string& status,
+                                   const std::string& error) {
+  return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    return tx.Exec("UPDATE scan_report SET status = $2, error = $3, end_time = $4 WHERE job_id = $1 "
+                   "AND status IN ($5, $6)",
+                   {SqlInt(job_id), SqlText(status), SqlText(error), SqlInt(NowUnixMillis()),
+                    SqlText(kScanPending), SqlText(kScanRunning)})
+        .status();
+  });
+}
+
+namespace {
+
+constexpr char kFindingSelect[] =
+    "f.project_id, f.repository, f.digest, f.cve_id, f.package, f.version, f.fixed_version, "
+    "f.severity, f.cvss_v3_score, f.description, f.links";
+
+FindingRow ReadFinding(const SqlRow& r) {
+  FindingRow x;
+  x.project_id = r.Int(0);
+  x.repository = r.Text(1);
+  x.digest = r.Text(2);
+  x.f.finding.cve_id = r.Text(3);
+  x.f.finding.package = r.Text(4);
+  x.f.finding.version = r.Text(5);
+  x.f.finding.fixed_version = r.Text(6);
+  x.f.finding.severity = static_cast<Severity>(r.Int(7));
+  x.f.cvss_v3_x10 = r.Int(8);
+  x.f.description = r.Text(9);
+  x.f.links_json = r.Text(10);
+  return x;
+}
+
+// Findings of successful reports only (a running re-scan keeps none).
+constexpr char kLiveFindings[] =
+    "vulnerability_finding f JOIN scan_report r ON r.id = f.report_id AND r.status = 'Success'";
+
+}  // namespace
+
+StatusOr<SecuritySummaryData> ScanReportStore::SecuritySummary(bool with_cves, bool with_artifacts) {
+  SecuritySummaryData out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    out = SecuritySummaryData{};
+    auto s = tx.Exec(std::string("SELECT f.severity, COUNT(*), SUM(CASE WHEN f.fixed_version <> '' "
+                                 "THEN 1 ELSE 0 END) FROM ") + kLiveFindings + " GROUP BY f.severity");
+    if (!s.ok()) return s.status();
+    for (const auto& row : s->rows) {
+      out.by_severity[static_cast<Severity>(row.Int(0))] = row.Int(1);
+      out.total += row.Int(1);
+      out.fixable += row.Int(2);
+    }
+    auto a = tx.Exec(
+        "SELECT (SELECT COUNT(DISTINCT digest) FROM scan_report WHERE scan_type = 'vulnerability' "
+        "AND status = 'Success'), (SELECT COUNT(*) FROM artifact WHERE accessory_type = '')");
+    if (!a.ok()) return a.status();
+    out.scanned_artifacts = a->rows[0].Int(0);
+    out.total_artifacts = a->rows[0].Int(1);
+    if (with_cves) {
+      auto c = tx.Exec(std::string("SELECT ") + kFindingSelect + " FROM " + kLiveFindings +
+                       " WHERE f.severity = $1 ORDER BY f.cvss_v3_score DESC, f.id LIMIT 5",
+                       {SqlInt(static_cast<int64_t>(Severity::kCritical))});
+      if (!c.ok()) return c.status();
+      for (const auto& row : c->rows) out.dangerous_cves.push_back(ReadFinding(row));
+    }
+    if (with_artifacts) {
+      auto d = tx.Exec(
+          std::string("SELECT f.project_id, f.repository, f.digest, "
+                      "SUM(CASE WHEN f.severity = 5 THEN 1 ELSE 0 END) AS c, "
+                      "SUM(CASE WHEN f.severity = 4 THEN 1 ELSE 0 END) AS h, "
+                      "SUM(CASE WHEN f.severity = 3 THEN 1 ELSE 0 END) AS m FROM ") +
+          kLiveFindings +
+          " GROUP BY f.project_id, f.repository, f.digest ORDER BY c DESC, h DESC, m DESC, "
+          "f.digest LIMIT 5");
+      if (!d.ok()) return d.status();
+      for (const auto& row : d->rows) {
+        out.dangerous_artifacts.push_back(
+            {row.Int(0), row.Text(1), row.Text(2), row.Int(3), row.Int(4), row.Int(5)});
+      }
+    }
+    return {};
+  }));
+  return out;
+}
+
+StatusOr<Page<FindingRow>> ScanReportStore::ListFindings(const ListQuery& query) {
+  static const std::map<std::string, QueryColumn> kColumns = {
+      {"cve_id", {"f.cve_id"}},
+      {"package", {"f.package"}},
+      {"severity", {"f.severity", true}},
+      {"project_id", {"f.project_id", true}},
+      {"repository_name", {"f.repository"}},
+      {"digest", {"f.digest"}},
+      {"cvss_score_v3", {"f.cvss_v3_score", true}},
+  };
+  // Severities by name and CVSS scores as the stored integers (score x 10).
+  ListQuery q = query;
+  for (auto& t : q.terms) {
+    for (auto& v : t.values) {
+      if (v.empty()) continue;
+      if (t.key == "severity") {
+        auto sev = ParseSeverity(v);
+        if (!sev) return Status::InvalidArgument("unknown severity '" + v + "'", "BAD_REQUEST");
+        v = std::to_string(static_cast<int>(*sev));
+      } else if (t.key == "cvss_score_v3") {
+        char* end = nullptr;
+        double d = std::strtod(v.c_str(), &end);
+        if (end == v.c_str() || *end != '\0' || d < 0 || d > 10) {
+          return Status::InvalidArgument("cvss_score_v3 '" + v + "' is not a score from 0 to 10",
+                                         "BAD_REQUEST");
+        }
+        v = std::to_string(static_cast<int64_t>(std::lround(d * 10)));
+      }
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(RowPage rows, RunListQuery(db_, kFindingSelect, kLiveFindings, "1 = 1", {},
+                                                    q, kColumns, "f.severity DESC, f.id"));
+  Page<FindingRow> page{{}, rows.total};
+  for (const auto& row : rows.rows) page.items.push_back(ReadFinding(row));
+  return page;
+}
+
+StatusOr<ScanResult> ScanReportStore::LatestVulnerabilityResult(const std::string& repository,
+                                                                const std::string& digest) {
+  (void)repository;  // reports belong to the digest, wherever it is stored (Harbor)
+  ScanResult out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    out = ScanResult{};
+    auto r = tx.Exec(
+        "SELECT id FROM scan_report WHERE digest = $1 AND scan_type = 'vulnerability' AND "
+        "status = $2 ORDER BY end_time DESC, id DESC LIMIT 1",
+        {SqlText(digest), SqlText(kScanSuccess)});
+    if (!r.ok()) return r.status();
+    if (r->rows.empty()) return {};
+    out.scanned = true;
+    auto f = tx.Exec(
+        "SELECT cve_id, package, version, fixed_version, severity FROM vulnerability_finding "
+        "WHERE report_id = $1 ORDER BY id",
+        {SqlInt(r->rows[0].Int(0))});
+    if (!f.ok()) return f.status();
+    for (const auto& row : f->rows) {
+      VulnerabilityFinding v;
+      v.cve_id = row.Text(0);
+      v.package = row.Text(1);
+      v.version = row.Text(2);
+      v.fixed_version = row.Text(3);
+      v.severity = static_cast<Severity>(row.Int(4));
+      out.findings.push_back(std::move(v));
+    }
+    return {};
+  }));
+  return out;
+}
+
+}  // namespace berth
