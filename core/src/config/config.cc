@@ -150,7 +150,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
-                                     "tls", "jobs", "gc", "audit", "quota", "read_only"},
+                                     "tls", "jobs", "gc", "audit", "quota", "read_only", "preheat"},
                                     "the top level", origin));
     RecordFixed(root, &c.fixed);
     if (YAML::Node ro = root["read_only"]) {
@@ -274,6 +274,14 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
         BERTH_RETURN_IF_ERROR(ReadInt(g, "upload_grace_s", origin, &v, 0, 365 * 86400));
         c.gc.upload_grace_s = v;
       }
+    }
+    if (YAML::Node ph = root["preheat"]) {
+      BERTH_RETURN_IF_ERROR(
+          CheckKeys(ph, {"task_timeout_s", "poll_interval_ms"}, "preheat", origin));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(ph, "task_timeout_s", origin, &c.preheat.task_timeout_s, 1, 86400));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(ph, "poll_interval_ms", origin, &c.preheat.poll_interval_ms, 10, 600000));
     }
     if (YAML::Node q = root["quota"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(q, {"storage_per_project"}, "quota", origin));
