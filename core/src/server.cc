@@ -650,6 +650,9 @@ Status Server::Init() {
                      [deps](JobContext& ctx) { return RunPreheatJob(deps, ctx); });
   }
   RegisterPreheatApi(*p.api, *p.preheat, *p.preheat_store, *p.project_controller);
+  p.artifact_controller->set_on_labeled([preheat](const std::string& repo, const std::string& digest) {
+    preheat->OnArtifactLabeled(repo, digest);
+  });
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });

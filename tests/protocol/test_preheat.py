@@ -578,6 +578,24 @@ class PreheatTest(bh.RegistryTestCase):
         self.assertEqual((t["extra_attrs"]["artifact"], t["extra_attrs"]["digest"]),
                          ("%s/app:release-1" % p, digests["app:release-1"]))
 
+        # Labelling an artifact is an event too (Harbor's ArtifactLabeledEvent):
+        # a policy wanting the label preheats every tag of it once it has it.
+        lid = self.api.create_label({"name": bh.unique("warm"), "scope": "g"})
+        label = self.api.ok("GET", "/labels/%d" % lid)["name"]
+        lname, _ = self.policy(p, inst["id"], [{"type": "repository", "value": "app"},
+                                               {"type": "label", "value": label}],
+                               trigger={"type": "event_based"})
+        lexecs = "/projects/%s/preheat/policies/%s/executions" % (p, lname)
+        self.assertEqual(self.api.ok("GET", lexecs), [])
+        self.assertStatus(self.api.call("POST", "/projects/%s/repositories/app/artifacts/dev/labels" % p,
+                                        {"id": lid}), 200)
+        ex = wait_until(lambda: self.api.ok("GET", lexecs), timeout=20)
+        self.assertEqual(len(ex), 1, ex)
+        ex = self.wait_execution(p, lname, ex[0]["id"])
+        self.assertEqual((ex["status"], ex["trigger"]), ("Success", "event_based"))
+        self.assertEqual([t["extra_attrs"]["artifact"] for t in self.tasks(p, lname, ex["id"])],
+                         ["%s/app:dev" % p])
+
     def test_scheduled(self):
         df = self.dragonfly()
         inst = self.instance(df)

@@ -451,6 +451,11 @@ StatusOr<std::string> PreheatController::TaskLog(const Identity& who, const Proj
 void PreheatController::OnArtifactPushed(const std::string& repository, const std::string& digest,
                                          const std::string& tag) {
   if (tag.empty()) return;  // candidates are tags (Harbor's enforcer)
+  TriggerEventPolicies(repository, digest, tag);
+}
+
+void PreheatController::TriggerEventPolicies(const std::string& repository,
+                                             const std::string& digest, const std::string& tag) {
   std::string project = ProjectOf(repository);
   auto policies = store_.EnabledForProject(project);
   if (!policies.ok()) {
@@ -467,7 +472,7 @@ void PreheatController::OnArtifactPushed(const std::string& repository, const st
     // The cheap filters here; labels, signature and vulnerability in the job.
     PreheatFilters names_only;
     names_only.repository = filters->repository;
-    names_only.tag = filters->tag;
+    if (!tag.empty()) names_only.tag = filters->tag;
     PreheatCandidate c;
     c.repository = repository;
     c.path = path;

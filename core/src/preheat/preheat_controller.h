@@ -100,6 +100,14 @@ class PreheatController {
   // whose repository and tag filters keep it. Never fails the push.
   void OnArtifactPushed(const std::string& repository, const std::string& digest,
                         const std::string& tag);
+  // Harbor's ArtifactLabeledEvent and ScanImageEvent: the same, for every
+  // tag of the artifact. (The scan manager calls OnArtifactScanned.)
+  void OnArtifactLabeled(const std::string& repository, const std::string& digest) {
+    TriggerEventPolicies(repository, digest, "");
+  }
+  void OnArtifactScanned(const std::string& repository, const std::string& digest) {
+    TriggerEventPolicies(repository, digest, "");
+  }
 
  private:
   Status RequireSystem(const Identity& who, const char* action);
@@ -112,6 +120,10 @@ class PreheatController {
   StatusOr<JobRecord> ExecutionJob(int64_t policy_id, int64_t execution_id);
   Status ApplySchedule(const PreheatPolicyRecord& p);
   StatusOr<PreheatDriver*> DriverFor(const std::string& vendor);
+  // One execution per enabled event_based policy whose repository (and,
+  // with a tag, tag) filters keep the artifact. `tag` "" means all its tags.
+  void TriggerEventPolicies(const std::string& repository, const std::string& digest,
+                            const std::string& tag);
 
   PreheatStore& store_;
   ProjectController& projects_;
