@@ -477,10 +477,11 @@ const std::vector<Migration>& AllMigrations() {
            R"(CREATE INDEX IF NOT EXISTS p2p_preheat_policy_provider_idx
                 ON p2p_preheat_policy (provider_id))",
            // execution_id is the P2P_PREHEAT job; a task is one artifact (tag).
+           // Tasks go with their policy (and so with its project).
            R"(CREATE TABLE IF NOT EXISTS p2p_preheat_task (
                 id {{ID}},
                 execution_id BIGINT NOT NULL,
-                policy_id BIGINT NOT NULL,
+                policy_id BIGINT NOT NULL REFERENCES p2p_preheat_policy(id) ON DELETE CASCADE,
                 repository TEXT NOT NULL,
                 tag TEXT NOT NULL,
                 digest TEXT NOT NULL,
