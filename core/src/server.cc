@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "api/api_router.h"
@@ -143,6 +145,7 @@ struct Server::Parts {
   std::map<std::string, std::unique_ptr<PluginNotifier>> notifiers;
   // P2P preheat: one driver per loaded preheat provider (vendor).
   std::map<std::string, std::unique_ptr<PluginPreheat>> preheaters;
+  std::unique_ptr<SecretBox> preheat_secrets;
   std::unique_ptr<PreheatStore> preheat_store;
   std::unique_ptr<PreheatController> preheat;
   std::unique_ptr<NotificationDispatcher> dispatcher;
@@ -509,6 +512,15 @@ Status Server::Init() {
     });
   }
   p.preheat_store = std::make_unique<PreheatStore>(*p.db);
+  {
+    // Instances' credentials are sealed with a key derived from the token
+    // signing key (shared by every node of a deployment).
+    std::ifstream key_file(topts.key_path, std::ios::binary);
+    std::string material((std::istreambuf_iterator<char>(key_file)), std::istreambuf_iterator<char>());
+    if (material.empty()) return Status::Internal("cannot read " + topts.key_path);
+    p.preheat_secrets = std::make_unique<SecretBox>(material, "berth p2p preheat instance auth_data v1");
+    p.preheat_store->set_secret_box(p.preheat_secrets.get());
+  }
   {
     std::map<std::string, PreheatDriver*> drivers;
     for (auto& [vendor, d] : p.preheaters) drivers[vendor] = d.get();

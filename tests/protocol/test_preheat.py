@@ -215,6 +215,16 @@ class PreheatTest(bh.RegistryTestCase):
             r = self.api.call("GET", path)
             self.assertStatus(r, 200)
             self.assertNotIn(SECRET.encode(), r.body)
+        # Nor in the metadata database: it is sealed (AES-256-GCM) at rest.
+        if not self.reg.postgres_dsn():
+            seen_row = False
+            for root, _, files in os.walk(self.reg.data_dir):
+                for f in files:
+                    with open(os.path.join(root, f), "rb") as fh:
+                        data = fh.read()
+                    self.assertNotIn(SECRET.encode(), data, os.path.join(root, f))
+                    seen_row = seen_row or (name.encode() in data and b"enc:v1:" in data)
+            self.assertTrue(seen_row, "the instance's row was not found in the data directory")
         # Lists: q, sort, paging.
         other = self.instance(df, auth_mode="BASIC",
                               auth_info={"username": "df-user", "password": SECRET})

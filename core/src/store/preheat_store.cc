@@ -111,14 +111,27 @@ StatusOr<std::optional<PreheatInstanceRecord>> OneInstance(SqlDatabase& db,
 
 }  // namespace
 
+std::string PreheatStore::SealAuth(const std::string& auth_data) const {
+  if (box_ == nullptr) return auth_data;
+  auto sealed = box_->Seal(auth_data);
+  return sealed.ok() ? *sealed : std::string("{}");
+}
+
+void PreheatStore::OpenAuth(PreheatInstanceRecord& r) const {
+  if (box_ == nullptr) return;
+  auto opened = box_->Open(r.auth_data);
+  r.auth_data = opened.ok() ? *opened : std::string("{}");
+}
+
 StatusOr<PreheatInstanceRecord> PreheatStore::CreateInstance(PreheatInstanceRecord i) {
+  const std::string sealed = SealAuth(i.auth_data);
   Status s = RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     auto r = tx.Exec(
         "INSERT INTO p2p_preheat_instance (name, description, vendor, endpoint, auth_mode, "
         "auth_data, enabled, is_default, insecure, setup_timestamp) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         {SqlText(i.name), SqlText(i.description), SqlText(i.vendor), SqlText(i.endpoint),
-         SqlText(i.auth_mode), SqlText(i.auth_data), SqlInt(i.enabled ? 1 : 0),
+         SqlText(i.auth_mode), SqlText(sealed), SqlInt(i.enabled ? 1 : 0),
          SqlInt(i.is_default ? 1 : 0), SqlInt(i.insecure ? 1 : 0), SqlInt(i.setup_timestamp)});
     if (!r.ok()) return r.status();
     i.id = r->rows.at(0).Int(0);
@@ -131,12 +144,16 @@ StatusOr<PreheatInstanceRecord> PreheatStore::CreateInstance(PreheatInstanceReco
 }
 
 StatusOr<std::optional<PreheatInstanceRecord>> PreheatStore::GetInstance(int64_t id) {
-  return OneInstance(db_, "WHERE i.id = $1", SqlInt(id));
+  BERTH_ASSIGN_OR_RETURN(auto r, OneInstance(db_, "WHERE i.id = $1", SqlInt(id)));
+  if (r) OpenAuth(*r);
+  return r;
 }
 
 StatusOr<std::optional<PreheatInstanceRecord>> PreheatStore::GetInstanceByName(
     const std::string& name) {
-  return OneInstance(db_, "WHERE i.name = $1", SqlText(name));
+  BERTH_ASSIGN_OR_RETURN(auto r, OneInstance(db_, "WHERE i.name = $1", SqlText(name)));
+  if (r) OpenAuth(*r);
+  return r;
 }
 
 StatusOr<Page<PreheatInstanceRecord>> PreheatStore::ListInstances(const ListQuery& q) {
@@ -153,7 +170,10 @@ StatusOr<Page<PreheatInstanceRecord>> PreheatStore::ListInstances(const ListQuer
                                                     "p2p_preheat_instance i", "1 = 1", {}, q,
                                                     kColumns, "i.id"));
   Page<PreheatInstanceRecord> page{{}, rows.total};
-  for (const auto& row : rows.rows) page.items.push_back(ReadInstance(row));
+  for (const auto& row : rows.rows) {
+    page.items.push_back(ReadInstance(row));
+    OpenAuth(page.items.back());
+  }
   return page;
 }
 
@@ -167,17 +187,19 @@ StatusOr<std::vector<PreheatInstanceRecord>> PreheatStore::AllInstances() {
     for (const auto& row : r->rows) out.push_back(ReadInstance(row));
     return {};
   }));
+  for (auto& i : out) OpenAuth(i);
   return out;
 }
 
 Status PreheatStore::UpdateInstance(const PreheatInstanceRecord& i) {
+  const std::string sealed = SealAuth(i.auth_data);
   Status s = RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
     auto r = tx.Exec(
         "UPDATE p2p_preheat_instance SET name = $2, description = $3, vendor = $4, endpoint = $5, "
         "auth_mode = $6, auth_data = $7, enabled = $8, is_default = $9, insecure = $10 "
         "WHERE id = $1",
         {SqlInt(i.id), SqlText(i.name), SqlText(i.description), SqlText(i.vendor),
-         SqlText(i.endpoint), SqlText(i.auth_mode), SqlText(i.auth_data),
+         SqlText(i.endpoint), SqlText(i.auth_mode), SqlText(sealed),
          SqlInt(i.enabled ? 1 : 0), SqlInt(i.is_default ? 1 : 0), SqlInt(i.insecure ? 1 : 0)});
     if (!r.ok()) return r.status();
     if (r->affected == 0) return InstanceNotFound(i.id);

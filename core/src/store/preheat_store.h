@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/secret_box.h"
 #include "store/list_query.h"
 #include "store/sql.h"
 
@@ -74,6 +75,10 @@ struct PreheatTaskSpec {
 class PreheatStore {
  public:
   explicit PreheatStore(SqlDatabase& db) : db_(db) {}
+  // Instances' auth_data is sealed with `box` when set (it must outlive the
+  // store); callers always see it in clear. A row that no longer opens (the
+  // key changed) reads as no credentials: set them again with PUT.
+  void set_secret_box(const SecretBox* box) { box_ = box; }
 
   // Sets id. kConflict on a name taken. A default instance makes the others
   // non-default (Harbor keeps one default).
@@ -120,7 +125,11 @@ class PreheatStore {
       const std::vector<int64_t>& execution_ids);
 
  private:
+  std::string SealAuth(const std::string& auth_data) const;
+  void OpenAuth(PreheatInstanceRecord& r) const;
+
   SqlDatabase& db_;
+  const SecretBox* box_ = nullptr;
 };
 
 }  // namespace berth
