@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "api/api_router.h"
@@ -101,6 +103,11 @@
 #include "plugin/host_services.h"
 #include "plugin/plugin_notifier.h"
 #include "plugin/plugin_replication.h"
+#include "plugin/plugin_preheat.h"
+#include "api/preheat_api.h"
+#include "preheat/preheat_controller.h"
+#include "preheat/preheat_job.h"
+#include "store/preheat_store.h"
 #include "plugin/plugin_registry.h"
 #include "plugin/plugin_storage_driver.h"
 #include "plugin/plugin_status.h"
@@ -170,6 +177,11 @@ struct Server::Parts {
   std::unique_ptr<RegistryStore> store;
   std::unique_ptr<StorageDriver> storage;
   std::map<std::string, std::unique_ptr<PluginNotifier>> notifiers;
+  // P2P preheat: one driver per loaded preheat provider (vendor).
+  std::map<std::string, std::unique_ptr<PluginPreheat>> preheaters;
+  std::unique_ptr<SecretBox> secrets;  // seals secrets stored in the database
+  std::unique_ptr<PreheatStore> preheat_store;
+  std::unique_ptr<PreheatController> preheat;
   std::unique_ptr<NotificationDispatcher> dispatcher;
   // Project webhook policies.
   std::unique_ptr<WebhookPolicyStore> webhook_store;
@@ -339,6 +351,19 @@ Status Server::Init() {
     auto ni = p.plugins.CreateInstance(np, cfg == config_.plugin_configs.end() ? "{}" : cfg->second);
     if (!ni.ok()) return ni.status();
     p.notifiers.emplace(type, std::make_unique<PluginNotifier>(np, *ni));
+  }
+
+  // Every loaded preheat provider is a vendor instances may name.
+  for (const auto& pl : p.plugins.plugins()) {
+    for (const auto& pi : pl.providers) {
+      if (pi.kind != BERTH_KIND_PREHEAT || p.preheaters.count(pi.name)) continue;
+      const berth_provider* pp = p.plugins.FindProvider(BERTH_KIND_PREHEAT, pi.name);
+      if (pp == nullptr) continue;
+      auto cfg = config_.plugin_configs.find(pi.name);
+      auto inst = p.plugins.CreateInstance(pp, cfg == config_.plugin_configs.end() ? "{}" : cfg->second);
+      if (!inst.ok()) return inst.status();
+      p.preheaters.emplace(pi.name, std::make_unique<PluginPreheat>(pp, *inst));
+    }
   }
 
   // Metadata.
@@ -535,6 +560,24 @@ Status Server::Init() {
       quotas->OnPushRefused(std::string(repo), digest, "", "", "", why);
     });
   }
+  {
+    // Secrets kept in the database (remote registries' passwords, preheat
+    // instances' credentials) are sealed with one key: BERTH_SECRET_KEY, else
+    // <data_dir>/secret.key. Nodes sharing a database must share it.
+    const char* env_key = std::getenv("BERTH_SECRET_KEY");
+    BERTH_ASSIGN_OR_RETURN(SecretBox secrets,
+                           SecretBox::Open(config_.data_dir + "/secret.key", env_key ? env_key : ""));
+    p.secrets = std::make_unique<SecretBox>(std::move(secrets));
+  }
+  p.preheat_store = std::make_unique<PreheatStore>(*p.db);
+  p.preheat_store->set_secret_box(p.secrets.get());
+  {
+    std::map<std::string, PreheatDriver*> drivers;
+    for (auto& [vendor, d] : p.preheaters) drivers[vendor] = d.get();
+    p.preheat = std::make_unique<PreheatController>(*p.preheat_store, *p.project_controller,
+                                                    *p.evaluator, *p.jobs, std::move(drivers), log_);
+  }
+  PreheatController* preheat = p.preheat.get();
   QuotaController* quota_events = p.quotas.get();
   ProjectStore* project_store = p.projects.get();
   AuditLog* audit = p.audit.get();
@@ -555,12 +598,9 @@ Status Server::Init() {
         adapters.emplace(prov.name, std::make_unique<PluginReplicationAdapter>(rp, *ri));
       }
     }
-    const char* env_key = std::getenv("BERTH_SECRET_KEY");
-    BERTH_ASSIGN_OR_RETURN(SecretBox secrets,
-                           SecretBox::Open(config_.data_dir + "/secret.key", env_key ? env_key : ""));
     p.remote_registry_store = std::make_unique<RemoteRegistryStore>(*p.db);
     p.remote_registries = std::make_unique<RemoteRegistryController>(
-        *p.remote_registry_store, *p.evaluator, std::move(secrets), std::move(adapters));
+        *p.remote_registry_store, *p.evaluator, *p.secrets, std::move(adapters));
     p.replication_store = std::make_unique<ReplicationStore>(*p.db);
     p.replications = std::make_unique<ReplicationController>(*p.replication_store, *p.remote_registries,
                                                              *p.evaluator, *p.jobs, log_);
@@ -579,11 +619,12 @@ Status Server::Init() {
   p.scans->RegisterJobs();
   ScanController* scans = p.scans.get();
   p.manifests->set_event_sink([dispatcher, policy_dispatcher, quota_events, project_store, audit,
-                               pulls, replications, scans](const ArtifactEvent& e) {
+                               pulls, replications, scans, preheat](const ArtifactEvent& e) {
     dispatcher->OnArtifactEvent(e);
     replications->OnArtifactEvent(e);
     scans->OnPushed(e);
     policy_dispatcher->OnArtifactEvent(e);
+    if (e.kind == ArtifactEventKind::kPushed) preheat->OnArtifactPushed(e.repository, e.digest, e.tag);
     if (e.kind == ArtifactEventKind::kPushed) {
       if (auto project = project_store->GetByName(ProjectOf(e.repository)); project.ok() && *project) {
         quota_events->OnPushed((*project)->project_id, e.repository, e.digest, e.tag,
@@ -750,6 +791,29 @@ Status Server::Init() {
                    });
   RegisterRegistryApi(*p.api, *p.remote_registries);
   RegisterReplicationApi(*p.api, *p.replications);
+  // P2P preheat: executions are P2P_PREHEAT jobs that wait on their provider,
+  // so a node runs at most two at once and keeps workers for other kinds.
+  {
+    PreheatJobDeps deps{*p.preheat_store, *p.project_controller, *p.artifact_store, *p.label_store,
+                        *p.job_store, {}, config_.external_url, nullptr, p.scan_reports.get(), {}};
+    for (auto& [vendor, d] : p.preheaters) deps.drivers[vendor] = d.get();
+    while (!deps.registry_url.empty() && deps.registry_url.back() == '/') deps.registry_url.pop_back();
+    TokenService* tokens = p.tokens.get();
+    // Harbor's credMaker: a registry token for pull on the one repository.
+    deps.pull_credential = [tokens](const std::string& repository) -> StatusOr<std::string> {
+      BERTH_ASSIGN_OR_RETURN(auto issued,
+                             tokens->Issue("preheat", {TokenAccess{"repository", repository, {"pull"}}}));
+      return "Bearer " + issued.token;
+    };
+    deps.options.task_timeout_ms = int64_t{config_.preheat.task_timeout_s} * 1000;
+    deps.options.poll_interval_ms = config_.preheat.poll_interval_ms;
+    p.jobs->Register({kPreheatJobKind, 1, 10000, 600000, 0, 2},
+                     [deps](JobContext& ctx) { return RunPreheatJob(deps, ctx); });
+  }
+  RegisterPreheatApi(*p.api, *p.preheat, *p.preheat_store, *p.project_controller);
+  p.artifact_controller->set_on_labeled([preheat](const std::string& repo, const std::string& digest) {
+    preheat->OnArtifactLabeled(repo, digest);
+  });
   QuotaController* quotas = p.quotas.get();
   p.jobs->Register({kQuotaRecountJobKind, 1, 10000, 600000, 1},
                    [quotas](JobContext& ctx) { return RunQuotaRecount(*quotas, ctx); });

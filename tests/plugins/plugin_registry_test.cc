@@ -38,6 +38,8 @@ TEST_F(PluginRegistryTest, LoadsTheInTreePlugins) {
   EXPECT_NE(reg_.FindProvider(BERTH_KIND_STORAGE, "fs"), nullptr);
   EXPECT_NE(reg_.FindProvider(BERTH_KIND_NOTIFIER, "http"), nullptr);
   EXPECT_NE(reg_.FindProvider(BERTH_KIND_NOTIFIER, "slack"), nullptr);
+  EXPECT_NE(reg_.FindProvider(BERTH_KIND_PREHEAT, "dragonfly"), nullptr);
+  EXPECT_NE(reg_.FindProvider(BERTH_KIND_PREHEAT, "kraken"), nullptr);
   EXPECT_EQ(reg_.FindProvider(BERTH_KIND_STORAGE, "http"), nullptr);  // kind matters
   EXPECT_TRUE(reg_.refused().empty());
 }

@@ -283,6 +283,7 @@ Status ArtifactController::AddLabel(const Identity& who, const ArtifactTarget& t
   audit_.Record({0, t.project.project_id, who.username,
                  t.repository.name + "@" + t.artifact.digest, "artifact-label", "create",
                  "success", 0});
+  if (on_labeled_) on_labeled_(t.repository.name, t.artifact.digest);
   return {};
 }
 

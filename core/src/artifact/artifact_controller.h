@@ -6,6 +6,7 @@
 #ifndef BERTH_ARTIFACT_ARTIFACT_CONTROLLER_H_
 #define BERTH_ARTIFACT_ARTIFACT_CONTROLLER_H_
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -92,6 +93,10 @@ class ArtifactController {
   StatusOr<Addition> GetAddition(const ArtifactTarget& t, const std::string& name);
   // 409 when attached already; 400 for another project's label.
   Status AddLabel(const Identity& who, const ArtifactTarget& t, int64_t label_id);
+  // Told after a label is attached (Harbor's ArtifactLabeledEvent: P2P
+  // preheat's event-based policies listen).
+  using LabeledFn = std::function<void(const std::string& repository, const std::string& digest)>;
+  void set_on_labeled(LabeledFn fn) { on_labeled_ = std::move(fn); }
   // 404 when the label is not on the artifact.
   Status RemoveLabel(const Identity& who, const ArtifactTarget& t, int64_t label_id);
 
@@ -112,6 +117,7 @@ class ArtifactController {
   LabelController& labels_;
   AuditLog& audit_;
   ImmutableController* immutable_ = nullptr;
+  LabeledFn on_labeled_;
 };
 
 }  // namespace berth

@@ -150,7 +150,8 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(CheckKeys(root,
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
-                                     "tls", "jobs", "gc", "audit", "quota", "read_only", "scanning"},
+                                     "tls", "jobs", "gc", "audit", "quota", "read_only", "scanning",
+                                     "preheat"},
                                     "the top level", origin));
     RecordFixed(root, &c.fixed);
     if (YAML::Node ro = root["read_only"]) {
@@ -296,6 +297,14 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
           s.default_config_json = ToJson(cfg).dump();
         }
       }
+    }
+    if (YAML::Node ph = root["preheat"]) {
+      BERTH_RETURN_IF_ERROR(
+          CheckKeys(ph, {"task_timeout_s", "poll_interval_ms"}, "preheat", origin));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(ph, "task_timeout_s", origin, &c.preheat.task_timeout_s, 1, 86400));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(ph, "poll_interval_ms", origin, &c.preheat.poll_interval_ms, 10, 600000));
     }
     if (YAML::Node q = root["quota"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(q, {"storage_per_project"}, "quota", origin));

@@ -87,6 +87,12 @@ struct JobsConfig {
   int poll_ms = 1000;  // how often idle workers look for jobs other nodes queued
 };
 
+// P2P preheat tasks (Harbor's preheat job waits for its provider).
+struct PreheatConfig {
+  int task_timeout_s = 1800;    // a task still not SUCCESS/FAIL after this fails
+  int poll_interval_ms = 2000;  // between progress checks
+};
+
 struct GcConfig {
   // Blobs and untagged artifacts touched within this window are kept.
   int64_t time_window_s = 7200;
@@ -132,6 +138,7 @@ struct Config {
   StorageConfig storage;
   NotificationsConfig notifications;
   JobsConfig jobs;
+  PreheatConfig preheat;
   AuditConfig audit;
   GcConfig gc;
   QuotaConfig quota;

@@ -529,6 +529,61 @@ const std::vector<Migration>& AllMigrations() {
                 creation_time BIGINT NOT NULL,
                 update_time BIGINT NOT NULL))",
        }},
+      {16,
+       "P2P preheat: provider instances, project policies and the per-artifact tasks of their runs",
+       {
+           // auth_data holds the instance's credentials (JSON); the API never
+           // returns them in clear.
+           R"(CREATE TABLE IF NOT EXISTS p2p_preheat_instance (
+                id {{ID}},
+                name {{NAME}} NOT NULL UNIQUE,
+                description TEXT NOT NULL DEFAULT '',
+                vendor TEXT NOT NULL,
+                endpoint TEXT NOT NULL,
+                auth_mode TEXT NOT NULL DEFAULT 'NONE',
+                auth_data TEXT NOT NULL DEFAULT '{}',
+                enabled INTEGER NOT NULL DEFAULT 1,
+                is_default INTEGER NOT NULL DEFAULT 0,
+                insecure INTEGER NOT NULL DEFAULT 0,
+                setup_timestamp BIGINT NOT NULL))",
+           // A policy keeps its instance: deleting an instance in use is refused.
+           R"(CREATE TABLE IF NOT EXISTS p2p_preheat_policy (
+                id {{ID}},
+                name {{NAME}} NOT NULL,
+                description TEXT NOT NULL DEFAULT '',
+                project_id BIGINT NOT NULL REFERENCES project(project_id) ON DELETE CASCADE,
+                provider_id BIGINT NOT NULL REFERENCES p2p_preheat_instance(id),
+                filters TEXT NOT NULL,
+                trigger_json TEXT NOT NULL,
+                scope TEXT NOT NULL DEFAULT 'single_peer',
+                extra_attrs TEXT NOT NULL DEFAULT '',
+                enabled INTEGER NOT NULL DEFAULT 1,
+                creation_time BIGINT NOT NULL,
+                update_time BIGINT NOT NULL,
+                UNIQUE (project_id, name)))",
+           R"(CREATE INDEX IF NOT EXISTS p2p_preheat_policy_provider_idx
+                ON p2p_preheat_policy (provider_id))",
+           // execution_id is the P2P_PREHEAT job; a task is one artifact (tag).
+           // Tasks go with their policy (and so with its project).
+           R"(CREATE TABLE IF NOT EXISTS p2p_preheat_task (
+                id {{ID}},
+                execution_id BIGINT NOT NULL,
+                policy_id BIGINT NOT NULL REFERENCES p2p_preheat_policy(id) ON DELETE CASCADE,
+                repository TEXT NOT NULL,
+                tag TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                status TEXT NOT NULL,
+                status_message TEXT NOT NULL DEFAULT '',
+                provider_task_id TEXT NOT NULL DEFAULT '',
+                run_count INTEGER NOT NULL DEFAULT 0,
+                creation_time BIGINT NOT NULL,
+                start_time BIGINT NOT NULL DEFAULT 0,
+                end_time BIGINT NOT NULL DEFAULT 0,
+                update_time BIGINT NOT NULL,
+                log TEXT NOT NULL DEFAULT '',
+                UNIQUE (execution_id, repository, tag)))",
+           R"(CREATE INDEX IF NOT EXISTS p2p_preheat_task_policy_idx ON p2p_preheat_task (policy_id))",
+       }},
       {17,
        "replication: remote registries, replication policies and the per-artifact tasks of their runs",
        {
