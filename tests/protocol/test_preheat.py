@@ -223,7 +223,7 @@ class PreheatTest(bh.RegistryTestCase):
                     with open(os.path.join(root, f), "rb") as fh:
                         data = fh.read()
                     self.assertNotIn(SECRET.encode(), data, os.path.join(root, f))
-                    seen_row = seen_row or (name.encode() in data and b"enc:v1:" in data)
+                    seen_row = seen_row or (name.encode() in data and b"aesgcm:v1:" in data)
             self.assertTrue(seen_row, "the instance's row was not found in the data directory")
         # Lists: q, sort, paging.
         other = self.instance(df, auth_mode="BASIC",
