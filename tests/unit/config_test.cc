@@ -61,6 +61,9 @@ TEST(ConfigParse, EmptyTextGivesDefaults) {
     EXPECT_EQ(c->metadata.pool_size, 16);
     EXPECT_EQ(c->storage.driver, "fs");
     EXPECT_EQ(c->http.max_threads, 256);
+    EXPECT_EQ(c->http.header_timeout_s, 10);
+    EXPECT_EQ(c->http.max_connections, 10000);
+    EXPECT_EQ(c->http.engine, "event");
     EXPECT_TRUE(c->plugin_dirs.empty());
   }
 }
@@ -75,6 +78,9 @@ http:
   max_threads: 64
   keep_alive_timeout_s: 5
   shutdown_grace_s: 0
+  header_timeout_s: 3
+  max_connections: 500
+  engine: threads
 metadata:
   driver: postgres
   pool_size: 4
@@ -100,6 +106,9 @@ plugins:
   EXPECT_EQ(c->http.max_threads, 64);
   EXPECT_EQ(c->http.keep_alive_timeout_s, 5);
   EXPECT_EQ(c->http.shutdown_grace_s, 0);
+  EXPECT_EQ(c->http.header_timeout_s, 3);
+  EXPECT_EQ(c->http.max_connections, 500);
+  EXPECT_EQ(c->http.engine, "threads");
   EXPECT_EQ(c->metadata.driver, "postgres");
   EXPECT_EQ(c->metadata.pool_size, 4);
   EXPECT_EQ(c->metadata.sqlite_path, "/tmp/meta.db");
@@ -214,6 +223,15 @@ TEST(ConfigParse, BadValuesSayWhatIsExpected) {
               HasSubstr("'max_threads' must be an integer between 4 and 10000"));
   EXPECT_THAT(ParseError("http:\n  keep_alive_timeout_s: 1.5\n"),
               HasSubstr("'keep_alive_timeout_s' must be an integer between 1 and 3600"));
+  EXPECT_THAT(ParseError("http:\n  header_timeout_s: 0\n"),
+              HasSubstr("'header_timeout_s' must be an integer between 1 and 3600"));
+  EXPECT_THAT(ParseError("http:\n  max_connections: 2\n"),
+              HasSubstr("'max_connections' must be an integer between 16 and 1000000"));
+  {
+    auto c = Config::Parse("http:\n  engine: fibers\n", "berth.yml");
+    ASSERT_TRUE(c.ok());
+    EXPECT_THAT(c->Finalize().message(), HasSubstr("http.engine must be 'event' or 'threads'"));
+  }
   EXPECT_THAT(ParseError("http:\n  shutdown_grace_s: -1\n"),
               HasSubstr("'shutdown_grace_s' must be an integer between 0 and 3600"));
   EXPECT_THAT(ParseError("metadata:\n  pool_size: 0\n"),

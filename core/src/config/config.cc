@@ -166,12 +166,19 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     BERTH_RETURN_IF_ERROR(ReadString(root, "external_url", origin, &c.external_url));
     if (YAML::Node h = root["http"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(
-          h, {"max_threads", "keep_alive_timeout_s", "shutdown_grace_s"}, "http", origin));
+          h, {"max_threads", "keep_alive_timeout_s", "shutdown_grace_s", "header_timeout_s",
+              "max_connections", "engine"},
+          "http", origin));
       BERTH_RETURN_IF_ERROR(ReadInt(h, "max_threads", origin, &c.http.max_threads, 4, 10000));
       BERTH_RETURN_IF_ERROR(
           ReadInt(h, "keep_alive_timeout_s", origin, &c.http.keep_alive_timeout_s, 1, 3600));
       BERTH_RETURN_IF_ERROR(
           ReadInt(h, "shutdown_grace_s", origin, &c.http.shutdown_grace_s, 0, 3600));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(h, "header_timeout_s", origin, &c.http.header_timeout_s, 1, 3600));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(h, "max_connections", origin, &c.http.max_connections, 16, 1000000));
+      BERTH_RETURN_IF_ERROR(ReadString(h, "engine", origin, &c.http.engine));
     }
     if (YAML::Node t = root["tls"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(
@@ -413,6 +420,7 @@ Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& g
     fixed.insert("read_only");
   }
   set("BERTH_LISTEN", &listen);
+  set("BERTH_HTTP_ENGINE", &http.engine);
   set("BERTH_DATA_DIR", &data_dir);
   set("BERTH_LOG_LEVEL", &log_level);
   set("BERTH_EXTERNAL_URL", &external_url);
@@ -445,6 +453,10 @@ Status Config::ApplyEnvironment(const std::function<const char*(const char*)>& g
 }
 
 Status Config::Finalize() {
+  if (http.engine != "event" && http.engine != "threads") {
+    return Status::InvalidArgument("http.engine must be 'event' or 'threads', not '" + http.engine +
+                                   "'");
+  }
   if (listen_port() < 0 || listen_host().empty()) {
     return Status::InvalidArgument("listen must be host:port with a port in 0-65535, got '" +
                                    listen + "'");

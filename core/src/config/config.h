@@ -27,8 +27,18 @@ struct StorageConfig {
 };
 
 struct HttpConfig {
-  int max_threads = 256;          // also the ceiling on concurrent connections
-  int keep_alive_timeout_s = 10;
+  // Workers that run requests (event engine: connections between requests
+  // and while their header arrives hold none; requests with a body may take
+  // all but max(2, max_threads/8)). Thread engine: also the connection ceiling.
+  int max_threads = 256;
+  int keep_alive_timeout_s = 10;  // an idle keep-alive connection is closed after this
+  // A request header must be complete this long after its first byte (or
+  // after the accept / TLS handshake start); else 408 and the connection closes.
+  int header_timeout_s = 10;
+  int max_connections = 10000;    // event engine: open connections beyond this are closed at accept
+  // "event": epoll connection layer (connection_reactor.h); "threads": Poco's
+  // thread-per-connection HTTPServer, kept as a fallback.
+  std::string engine = "event";
   int shutdown_grace_s = 30;      // SIGTERM: how long in-flight requests may finish
 };
 

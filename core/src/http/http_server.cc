@@ -10,11 +10,14 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/ThreadPool.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <thread>
 
 #include "common/random.h"
 #include "common/strings.h"
+#include "http/connection_reactor.h"
 #include "http/response.h"
 
 namespace berth {
@@ -149,6 +152,16 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
   Metrics& metrics_;
 };
 
+// The event engine holds a descriptor per open connection: the default soft
+// limit (1024) would cap it below the connections it is meant to hold.
+void RaiseDescriptorLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   HandlerFactory(const Router& router, Logger& log, Metrics& metrics)
@@ -173,7 +186,10 @@ struct HttpServer::Impl {
   Metrics& metrics;
   std::unique_ptr<Poco::ThreadPool> pool;
   std::unique_ptr<Poco::Net::ServerSocket> socket;
-  std::unique_ptr<Poco::Net::HTTPServer> server;
+  std::unique_ptr<Poco::Net::HTTPServer> server;           // engine "threads"
+  std::unique_ptr<ConnectionReactor> reactor;              // engine "event"
+  const TlsContext* tls = nullptr;
+  bool event() const { return config.engine != "threads"; }
 };
 
 HttpServer::HttpServer(const HttpConfig& config, const Router& router, Logger& log,
@@ -181,13 +197,15 @@ HttpServer::HttpServer(const HttpConfig& config, const Router& router, Logger& l
     : impl_(new Impl{config, router, log, metrics, nullptr, nullptr, nullptr}) {}
 
 HttpServer::~HttpServer() {
-  if (impl_->server) Stop(0);
+  if (impl_->server || impl_->reactor) Stop(0);
 }
 
 Status HttpServer::Bind(const std::string& host, int port, const TlsContext* tls) {
   try {
     Poco::Net::SocketAddress addr(host, static_cast<Poco::UInt16>(port));
-    if (tls != nullptr) {
+    impl_->tls = tls;
+    // The event engine does TLS per connection itself, over a plain listener.
+    if (tls != nullptr && !impl_->event()) {
       impl_->socket = std::make_unique<Poco::Net::SecureServerSocket>(tls->context());
     } else {
       impl_->socket = std::make_unique<Poco::Net::ServerSocket>();
@@ -216,6 +234,13 @@ Status HttpServer::Start() {
     params->setMaxKeepAliveRequests(0);
     params->setTimeout(Poco::Timespan(120, 0));
     params->setServerName("berth");
+    if (impl_->event()) {
+      RaiseDescriptorLimit();
+      impl_->reactor = std::make_unique<ConnectionReactor>(
+          impl_->config, new HandlerFactory(impl_->router, impl_->log, impl_->metrics), params,
+          impl_->tls, impl_->log);
+      return impl_->reactor->Start(impl_->socket->impl()->sockfd());
+    }
     impl_->pool = std::make_unique<Poco::ThreadPool>(4, impl_->config.max_threads, 60);
     impl_->server = std::make_unique<Poco::Net::HTTPServer>(
         new HandlerFactory(impl_->router, impl_->log, impl_->metrics), *impl_->pool,
@@ -228,6 +253,17 @@ Status HttpServer::Start() {
 }
 
 void HttpServer::Stop(int grace_s) {
+  if (impl_->reactor) {
+    impl_->reactor->StopAccepting();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_s);
+    while (impl_->metrics.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    impl_->reactor->Stop();
+    impl_->reactor.reset();
+    impl_->socket->close();
+    return;
+  }
   if (!impl_->server) return;
   // Stop accepting and let each connection end after its current request;
   // once no request is in flight, close idle keep-alive connections too.
