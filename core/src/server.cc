@@ -617,6 +617,10 @@ Status Server::Init() {
                *p.manifests, *p.uploads, *p.jobs, *p.tokens, log_, config_.external_url},
       config_.scanning);
   p.scans->RegisterJobs();
+  p.scans->set_event_sink([policy_dispatcher](const ScanFinished& f) {
+    policy_dispatcher->OnScanEvent(
+        ScanEventInfo{f.type, f.repository, f.digest, f.tag, f.scan_type, f.scan_overview});
+  });
   ScanController* scans = p.scans.get();
   p.manifests->set_event_sink([dispatcher, policy_dispatcher, quota_events, project_store, audit,
                                pulls, replications, scans, preheat](const ArtifactEvent& e) {

@@ -518,6 +518,38 @@ class ScanFailureTest(ScanCase):
         self.failing("garbage", "the scanner returned an invalid report: not JSON")
 
 
+class ScanWebhookTest(ScanCase):
+    def test_scanning_events(self):
+        from test_webhook_policies import Receiver
+        recv = Receiver()
+        self.addCleanup(recv.close)
+        p, _ = self.project()
+        r = self.api.call("POST", "/projects/%s/webhook/policies" % p, {
+            "name": "scans", "enabled": True,
+            "event_types": ["SCANNING_COMPLETED", "SCANNING_FAILED"],
+            "targets": [{"type": "http", "address": recv.url("/s"), "auth_header": "",
+                         "skip_cert_verify": False, "payload_format": "Default"}]})
+        self.assertEqual(r.status, 201, r)
+        digest = self.push(p)
+        self.scan(p, "app", digest)
+        self.overview(p, "app", digest)
+        ev = json.loads(recv.wait(1, "/s")[0]["body"])
+        self.assertEqual(ev["type"], "SCANNING_COMPLETED")
+        self.assertEqual(ev["event_data"]["repository"]["repo_full_name"], "%s/app" % p)
+        res = ev["event_data"]["resources"][0]
+        self.assertEqual(res["digest"], digest)
+        self.assertEqual(res["scan_overview"][V11]["scan_status"], "Success")
+        self.assertEqual(res["scan_overview"][V11]["severity"], "Critical")
+        # A scanner answering garbage: SCANNING_FAILED.
+        self.use(p, self.registration(mode="garbage"))
+        digest2 = self.push(p, tag="v2")
+        self.scan(p, "app", digest2)
+        self.overview(p, "app", digest2, until=("Error",), timeout=40)
+        ev = json.loads(recv.wait(2, "/s")[1]["body"])
+        self.assertEqual(ev["type"], "SCANNING_FAILED")
+        self.assertEqual(ev["event_data"]["resources"][0]["digest"], digest2)
+
+
 class ScanStopTest(ScanCase):
     def test_stop_a_running_scan(self):
         p, _ = self.project()

@@ -36,6 +36,16 @@ void PolicyDispatcher::OnQuotaEvent(const QuotaEvent& e) {
          e.repository);
 }
 
+void PolicyDispatcher::OnScanEvent(const ScanEventInfo& e) {
+  Fanout(ProjectName(e.repository), e.type,
+         [&](const PayloadContext& ctx) {
+           // Harbor names whoever started the scan; Berth's reports do not
+           // record that yet, so every scan event says "auto".
+           return ScanWebhookEvent(e, Actor{"auto", ""}, NowUnixMillis(), ctx);
+         },
+         e.repository);
+}
+
 void PolicyDispatcher::OnRetentionEvent(const std::string& project_name,
                                         const nlohmann::json& retention,
                                         const std::string& trigger) {

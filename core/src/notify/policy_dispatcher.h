@@ -42,6 +42,8 @@ class PolicyDispatcher {
 
   void OnArtifactEvent(const ArtifactEvent& e);
   void OnQuotaEvent(const QuotaEvent& e);
+  // SCANNING_COMPLETED / _FAILED / _STOPPED.
+  void OnScanEvent(const ScanEventInfo& e);
   // TAG_RETENTION for one finished retention task (RetentionTaskEvent):
   // harbor_hostname is filled in here.
   void OnRetentionEvent(const std::string& project_name, const nlohmann::json& retention,

@@ -16,6 +16,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -64,6 +65,14 @@ struct OverviewTarget {
   std::vector<std::string> children;
 };
 
+// A scan that ended, for Harbor's SCANNING_* webhook events.
+struct ScanFinished {
+  std::string type;  // SCANNING_COMPLETED | SCANNING_FAILED | SCANNING_STOPPED
+  std::string repository, digest, tag, scan_type;
+  nlohmann::json scan_overview = nlohmann::json::object();  // by mime type, as artifacts show it
+};
+using ScanFinishedFn = std::function<void(const ScanFinished&)>;
+
 class ScanController {
  public:
   ScanController(ScanDeps deps, const ScanningConfig& config);
@@ -95,6 +104,9 @@ class ScanController {
   // project whose scanner exists and is enabled.
   StatusOr<bool> Scannable(int64_t project_id, const ArtifactRecord& a);
 
+  // Scan endings: set before serving.
+  void set_event_sink(ScanFinishedFn fn) { on_finished_ = std::move(fn); }
+
   // Scan on push (project metadata auto_scan=true); queued, never blocks.
   void OnPushed(const ArtifactEvent& e);
 
@@ -118,6 +130,8 @@ class ScanController {
                                  const std::string& subject_media_type, int64_t subject_size,
                                  const std::string& sbom_media_type, const std::string& document);
   void AutoScanLoop();
+  // Sends the SCANNING_* event of a finished report (no-op without a sink).
+  void Announce(const char* type, const ScanReportRecord& r, const std::string& tag);
 
   ScanDeps d_;
   ScanningConfig config_;
@@ -126,6 +140,7 @@ class ScanController {
   std::deque<ArtifactEvent> pushed_;
   bool stopping_ = false;
   std::thread auto_scan_;
+  ScanFinishedFn on_finished_;
 };
 
 }  // namespace berth

@@ -56,6 +56,7 @@ Status ScanController::RunScan(JobContext& ctx) {
     r.end_time = NowUnixMillis();
     Status s = d_.reports.Finish(r, {});
     if (!s.ok()) ctx.Error("the report could not be updated: " + s.message());
+    Announce("SCANNING_FAILED", r, tag);
     ctx.GiveUp();
     return why;
   };
@@ -67,7 +68,8 @@ Status ScanController::RunScan(JobContext& ctx) {
     r.status = by_user ? kScanStopped : kScanPending;
     r.error = by_user ? "stopped on request" : "";
     r.end_time = by_user ? NowUnixMillis() : 0;
-    (void)d_.reports.Finish(r, {});
+    (void)d_.reports.Finish(r, {});  // best effort: the job's own status says Stopped
+    if (by_user) Announce("SCANNING_STOPPED", r, tag);
     ctx.Info(by_user ? "scan stopped on request" : "scan interrupted by shutdown");
     return Status(Code::kUnavailable, "scan interrupted");
   };
@@ -136,6 +138,7 @@ Status ScanController::RunScan(JobContext& ctx) {
     r.status = kScanSuccess;
     r.end_time = NowUnixMillis();
     BERTH_RETURN_IF_ERROR(d_.reports.Finish(r, {}));
+    Announce("SCANNING_COMPLETED", r, tag);
     ctx.Info("SBOM (" + sbom->media_type + ") stored as accessory " + *pushed);
     return {};
   }
@@ -150,9 +153,20 @@ Status ScanController::RunScan(JobContext& ctx) {
   r.status = kScanSuccess;
   r.end_time = NowUnixMillis();
   BERTH_RETURN_IF_ERROR(d_.reports.Finish(r, parsed->findings));
+  Announce("SCANNING_COMPLETED", r, tag);
   ctx.Info("report stored: " + std::to_string(r.total) + " vulnerabilities (" +
            std::to_string(r.fixable) + " fixable), severity " + std::string(SeverityName(r.severity)));
   return {};
+}
+
+void ScanController::Announce(const char* type, const ScanReportRecord& r, const std::string& tag) {
+  if (!on_finished_) return;
+  ScanFinished e{type, r.repository, r.digest, tag, r.scan_type};
+  if (r.scan_type == "vulnerability") {
+    auto overviews = ScanOverviews(r.project_id, {OverviewTarget{r.digest, {}}}, {r.mime_type});
+    if (overviews.ok() && overviews->count(r.digest)) e.scan_overview = (*overviews)[r.digest];
+  }
+  on_finished_(e);
 }
 
 StatusOr<std::string> ScanController::PushSbom(const std::string& repository, const std::string& digest,
