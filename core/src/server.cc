@@ -617,9 +617,13 @@ Status Server::Init() {
                *p.manifests, *p.uploads, *p.jobs, *p.tokens, log_, config_.external_url},
       config_.scanning);
   p.scans->RegisterJobs();
-  p.scans->set_event_sink([policy_dispatcher](const ScanFinished& f) {
+  p.scans->set_event_sink([policy_dispatcher, preheat](const ScanFinished& f) {
     policy_dispatcher->OnScanEvent(
         ScanEventInfo{f.type, f.repository, f.digest, f.tag, f.scan_type, f.scan_overview});
+    // Harbor's event-based preheat also fires on a finished vulnerability scan.
+    if (f.type == "SCANNING_COMPLETED" && f.scan_type == "vulnerability") {
+      preheat->OnArtifactScanned(f.repository, f.digest);
+    }
   });
   ScanController* scans = p.scans.get();
   p.manifests->set_event_sink([dispatcher, policy_dispatcher, quota_events, project_store, audit,
