@@ -8,9 +8,9 @@
   on create, update and read, and the reuse_sys_cve_allowlist metadata.
 - Shapes against Harbor's swagger (swagger_shape.py; skipped without PyYAML).
 - The gate on /v2 pulls: with no scanner wired it never refuses (Harbor
-  without a scanner). End to end through a scanner (GateEndToEndTest) it
-  needs berthd's scan manager: that test SKIPS while /api/v2.0/scanners
-  answers 404, and otherwise registers a Pluggable Scanner API v1.1 adapter
+  without a scanner). End to end (GateEndToEndTest) it goes through the
+  scan manager and the scanner-adapter plugin: it registers a Pluggable
+  Scanner API v1.1 adapter
   (a small one in this file, answering as the spec says, returning a fixed
   report after pulling the manifest with the credential berthd hands it),
   scans, and checks that skopeo and podman pulls are refused with Harbor's
