@@ -794,7 +794,14 @@ Status Server::Init() {
                    [deps = ReplicationJobDeps{*p.replication_store, *p.remote_registries,
                                               *p.project_controller, *p.artifact_store,
                                               *p.label_store, *p.manifests, *p.uploads, *p.blobs,
-                                              *p.store}](JobContext& ctx) {
+                                              *p.store, config_.external_url,
+                                              [policy_dispatcher = p.policy_dispatcher.get()](
+                                                  const std::string& project,
+                                                  const nlohmann::json& replication,
+                                                  const std::string& trigger) {
+                                                policy_dispatcher->OnReplicationEvent(
+                                                    project, replication, trigger);
+                                              }}](JobContext& ctx) {
                      return RunReplicationJob(deps, ctx);
                    });
   RegisterRegistryApi(*p.api, *p.remote_registries);

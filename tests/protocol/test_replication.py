@@ -504,8 +504,16 @@ class PushReplicationTest(ReplicationCase):
         self.assertEqual(self.api.ok("GET", "/replication/executions?policy_id=%d&status=Error" % pid), [])
 
     def test_dest_namespace_and_shared_blob_not_resent(self):
+        from test_webhook_policies import Receiver
+        recv = Receiver()
+        self.addCleanup(recv.close)
         project = bh.unique("ns")
         self.api.create_project(project)
+        r = self.api.call("POST", "/projects/%s/webhook/policies" % project, {
+            "name": "repl", "enabled": True, "event_types": ["REPLICATION"],
+            "targets": [{"type": "http", "address": recv.url("/r"), "auth_header": "",
+                         "skip_cert_verify": False, "payload_format": "Default"}]})
+        self.assertEqual(r.status, 201, "%r" % r)
         lay = Layout()
         self.__class__.shared_layout = lay
         shared = [lay.layer(40000)]
@@ -523,6 +531,18 @@ class PushReplicationTest(ReplicationCase):
         self.assertGreater(first_bytes, shared[0][0]["size"])
         dest = "%s/mirror%s/team/one:v1" % (self.open_registry.host, project[-6:])
         self.assertIsNotNone(remote_digest(dest))
+        # Harbor's REPLICATION webhook for the task, to the source project's policy.
+        ev = json.loads(recv.wait(1, "/r")[0]["body"])
+        self.assertEqual((ev["type"], ev["operator"]), ("REPLICATION", "MANUAL"))
+        rep = ev["event_data"]["replication"]
+        self.assertEqual((rep["job_status"], rep["trigger_type"], rep["harbor_hostname"]),
+                         ("Success", "MANUAL", "127.0.0.1"))
+        self.assertEqual(rep["src_resource"]["namespace"], project)
+        self.assertEqual(rep["src_resource"]["registry_type"], "harbor")
+        self.assertEqual(rep["dest_resource"]["endpoint"], self.open_registry.url)
+        self.assertEqual(rep["dest_resource"]["namespace"], "mirror" + project[-6:])
+        self.assertEqual(rep["successful_artifact"],
+                         [{"type": "image", "status": "Success", "name_tag": "team/one:[v1]"}])
         # A second image sharing the big layer: the layer is not sent again.
         self.push_image(project + "/team/two", "v1", sizes=(100,), shared=shared)
         lay.cleanup()

@@ -59,6 +59,18 @@ void PolicyDispatcher::OnRetentionEvent(const std::string& project_name,
          "");
 }
 
+void PolicyDispatcher::OnReplicationEvent(const std::string& project_name,
+                                          const nlohmann::json& replication,
+                                          const std::string& trigger) {
+  Fanout(project_name, "REPLICATION",
+         [&](const PayloadContext& ctx) {
+           nlohmann::json r = replication;
+           r["harbor_hostname"] = ctx.registry_host.substr(0, ctx.registry_host.find(':'));
+           return ReplicationWebhookEvent(r, Actor{trigger, ""}, NowUnixMillis());
+         },
+         "");
+}
+
 void PolicyDispatcher::Publish(const std::string& project_name, const WebhookEvent& event) {
   Fanout(project_name, event.type, [&](const PayloadContext&) { return event; }, "");
 }

@@ -48,6 +48,9 @@ class PolicyDispatcher {
   // harbor_hostname is filled in here.
   void OnRetentionEvent(const std::string& project_name, const nlohmann::json& retention,
                         const std::string& trigger);
+  // REPLICATION for one finished replication task (ReplicationTaskEvent).
+  void OnReplicationEvent(const std::string& project_name, const nlohmann::json& replication,
+                          const std::string& trigger);
   // Any event already in Harbor's model (scanning, retention, replication
   // when they come): queued for the policies of `project_name`.
   void Publish(const std::string& project_name, const WebhookEvent& event);

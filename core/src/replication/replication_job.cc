@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/strings.h"
 #include "policy/doublestar.h"
 #include "replication/replication_copier.h"
 #include "replication/replication_policy.h"
@@ -19,6 +20,51 @@ std::string ResourceName(const std::string& repo, const std::string& digest,
   std::string out = repo + ":[";
   for (size_t i = 0; i < tags.size(); ++i) out += (i ? "," : "") + tags[i];
   return out + "]";
+}
+
+// Harbor's getMetadataFromResource: "ns/name:[tags]" -> ("ns", "name:[tags]").
+std::pair<std::string, std::string> SplitResource(const std::string& resource) {
+  size_t slash = resource.find('/');
+  if (slash == std::string::npos) return {"", resource};
+  return {resource.substr(0, slash), resource.substr(slash + 1)};
+}
+
+// Harbor's Replication event object for one finished task.
+nlohmann::json TaskEventData(const ReplicationPolicy& p, const RemoteRegistryRecord& remote,
+                             const std::string& local_endpoint, const ReplicationTaskRecord& task,
+                             const std::string& trigger, int64_t started_ms) {
+  // The source key of a tagged artifact ends "]@<digest>" (SrcKey): Harbor's
+  // resource is the part before.
+  std::string src = task.src_resource;
+  if (size_t tags_end = src.find("]@"); tags_end != std::string::npos) src.resize(tags_end + 1);
+  auto [src_ns, src_name] = SplitResource(src);
+  auto [dst_ns, dst_name] = SplitResource(task.dst_resource);
+  nlohmann::json remote_res = {{"registry_name", remote.name}, {"registry_type", remote.type},
+                               {"endpoint", remote.url}};
+  nlohmann::json local_res = {{"registry_type", "harbor"}, {"endpoint", local_endpoint}};
+  nlohmann::json r = {{"job_status", task.status},
+                      {"artifact_type", task.resource_type},
+                      {"override_mode", p.override_},
+                      {"trigger_type", trigger},
+                      {"execution_timestamp", started_ms / 1000}};
+  if (!p.description.empty()) r["description"] = p.description;
+  if (!remote.credential_type.empty()) r["authentication_type"] = remote.credential_type;
+  if (p.push_based()) {
+    local_res["namespace"] = src_ns;
+    remote_res["namespace"] = dst_ns;
+    r["src_resource"] = local_res;
+    r["dest_resource"] = remote_res;
+  } else {
+    remote_res["namespace"] = src_ns;
+    local_res["namespace"] = dst_ns;
+    r["src_resource"] = remote_res;
+    r["dest_resource"] = local_res;
+  }
+  r[task.status == "Success" ? "successful_artifact" : "failed_artifact"] = nlohmann::json::array(
+      {{{"type", task.resource_type},
+        {"status", task.status},
+        {"name_tag", p.push_based() ? src_name : dst_name}}});
+  return r;
 }
 
 std::string SrcKey(const Candidate& c) {
@@ -319,6 +365,15 @@ Status RunReplicationJob(const ReplicationJobDeps& d, JobContext& ctx) {
       task.status = "Success";
     }
     BERTH_RETURN_IF_ERROR(d.store.UpdateTask(task, &log.text()));
+    if (d.on_task_event && task.status != "Stopped") {
+      const std::string local = SplitResource(p.push_based() ? task.src_resource
+                                                             : task.dst_resource).first;
+      const std::string trigger = ToUpper(ctx.job().trigger);
+      d.on_task_event(local,
+                      TaskEventData(p, *remote, d.local_endpoint, task, trigger,
+                                    ctx.job().start_time),
+                      trigger);
+    }
   }
   if (ctx.stopping()) {
     BERTH_RETURN_IF_ERROR(d.store.StopUnfinished(ctx.id(), NowUnixMillis()));

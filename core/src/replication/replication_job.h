@@ -17,6 +17,11 @@
 #include "jobs/job_service.h"
 #include "registry/manifest_controller.h"
 #include "registry/upload_controller.h"
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
 #include "replication/remote_registry_controller.h"
 #include "store/artifact_store.h"
 #include "store/label_store.h"
@@ -25,6 +30,14 @@
 namespace berth {
 
 inline constexpr char kReplicationJobKind[] = "REPLICATION";
+
+// A finished task (Success or Error): Harbor's REPLICATION webhook.
+// `project` is the local project (the source of a push, the destination of
+// a pull); `replication` is Harbor's Replication object without
+// harbor_hostname (the notifier knows it).
+using ReplicationTaskEvent = std::function<void(const std::string& project,
+                                                const nlohmann::json& replication,
+                                                const std::string& trigger)>;
 
 struct ReplicationJobDeps {
   ReplicationStore& store;
@@ -36,6 +49,8 @@ struct ReplicationJobDeps {
   UploadController& uploads;
   BlobStore& blobs;
   RegistryStore& registry;
+  std::string local_endpoint;          // berthd's external URL, for the events
+  ReplicationTaskEvent on_task_event;  // may be empty
 };
 
 // Job parameters: {"policy_id": n} and, for event-based runs,
