@@ -44,8 +44,9 @@ WebhookEvent QuotaWebhookEvent(const std::string& type, const std::string& repos
                                const std::string& details, const Actor& actor,
                                int64_t occurred_at_ms, const PayloadContext& ctx);
 
-// The builders below have no source in Berth yet (no scanner, retention or
-// replication); they give those features Harbor's payloads when they come.
+// Scanning (the scan manager through PolicyDispatcher::OnScanEvent),
+// retention and replication (their jobs, through OnRetentionEvent and
+// OnReplicationEvent).
 struct ScanEventInfo {
   std::string type;  // SCANNING_COMPLETED | SCANNING_FAILED | SCANNING_STOPPED
   std::string repository, digest, tag;
