@@ -78,7 +78,7 @@ class InvalidNames(RegistryTestCase):
                          "invalid names wrote to the data directory")
         top = set(os.listdir(self.reg.data_dir))
         self.assertLessEqual(top, {"storage", "berth.db", "berth.db-wal", "berth.db-shm",
-                                   "berth.db-journal", "token"}, top)
+                                   "berth.db-journal", "token", "secret.key"}, top)
         self.assertEqual(set(os.listdir(self.reg.root)), root_before)
         # No repository was created by any of them.
         cat = self.reg.request("GET", "/v2/_catalog").json()["repositories"]
