@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "jobs/task_log.h"
 #include "preheat/preheat_policy.h"
 #include "registry/artifact_kind.h"
 
@@ -16,29 +17,6 @@ namespace {
 constexpr int64_t kCandidatePage = 500;
 // Consecutive failed progress checks before a task gives up.
 constexpr int kMaxCheckErrors = 3;
-
-std::string LogTime(int64_t ms) {
-  time_t s = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// A task log in the shape of Harbor's job logs: "<time> [LEVEL] message".
-class TaskLog {
- public:
-  void Info(const std::string& m) { Add("INFO", m); }
-  void Error(const std::string& m) { Add("ERROR", m); }
-  const std::string& text() const { return text_; }
-
- private:
-  void Add(const char* level, const std::string& m) {
-    text_ += LogTime(NowUnixMillis()) + " [" + level + "] " + m + "\n";
-  }
-  std::string text_;
-};
 
 int64_t Deadline(int64_t ms) { return NowUnixNanos() + ms * 1000000; }
 

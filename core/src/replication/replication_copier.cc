@@ -21,20 +21,7 @@ constexpr char kAllManifestTypes[] =
 // Pulled bytes are handed to the upload in pieces of this size.
 constexpr size_t kUploadPiece = 4 << 20;
 
-std::string LogTime(int64_t ms) {
-  time_t s = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
-
-void TaskLog::Add(const char* level, const std::string& m) {
-  text_ += LogTime(NowUnixMillis()) + " [" + level + "] " + m + "\n";
-}
 
 size_t RateLimiter::Piece(size_t cap) const {
   if (bytes_per_s_ <= 0) return cap;

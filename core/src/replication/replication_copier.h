@@ -11,23 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "jobs/task_log.h"
 #include "registry/manifest.h"
 #include "replication/replication_job.h"
 #include "replication/replication_policy.h"
 
 namespace berth {
-
-// "<time> [LEVEL] message" lines, as Harbor's job logs.
-class TaskLog {
- public:
-  void Info(const std::string& m) { Add("INFO", m); }
-  void Error(const std::string& m) { Add("ERROR", m); }
-  const std::string& text() const { return text_; }
-
- private:
-  void Add(const char* level, const std::string& m);
-  std::string text_;
-};
 
 // The policy's speed (KB/s) as pauses between pieces, cut short when the
 // execution is being stopped.

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "jobs/task_log.h"
 #include "common/digest.h"
 #include "common/strings.h"
 #include "retention/retention_evaluator.h"
@@ -14,29 +15,6 @@ namespace {
 
 // Artifacts read per query while loading a repository's candidates.
 constexpr int64_t kCandidatePage = 500;
-
-std::string LogTime(int64_t ms) {
-  time_t s = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  char buf[32];
-  strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// A task log in the shape of Harbor's job logs: "<time> [LEVEL] message".
-class TaskLog {
- public:
-  void Info(const std::string& m) { Add("INFO", m); }
-  void Error(const std::string& m) { Add("ERROR", m); }
-  const std::string& text() const { return text_; }
-
- private:
-  void Add(const char* level, const std::string& m) {
-    text_ += LogTime(NowUnixMillis()) + " [" + level + "] " + m + "\n";
-  }
-  std::string text_;
-};
 
 StatusOr<std::vector<RetentionCandidate>> LoadCandidates(const RetentionJobDeps& d,
                                                          int64_t repository_id) {
