@@ -28,6 +28,8 @@
 
 #include "common/digest.h"
 #include "common/strings.h"
+#include "store/artifact_store.h"
+#include "store/list_query.h"
 #include "store/migrations.h"
 #include "store/pg_database.h"
 #include "store/sqlite_database.h"
@@ -516,6 +518,76 @@ TEST_P(RegistryStoreTest, DeleteIndexTakesUnreferencedUntaggedChildren) {
   EXPECT_FALSE(ByDigest("r", Dg("shared-child")).has_value());
   EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM artifact_reference"), 0);
   EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM artifact"), 1);  // tagged-child
+}
+
+// repository.artifact_count (kept by triggers) equals a count of the
+// repository's top-level artifacts after every kind of change.
+TEST_P(RegistryStoreTest, ArtifactCountFollowsEveryChange) {
+  ArtifactStore artifacts(*db_);
+  auto expect_count = [&](int64_t want, const char* step) {
+    int64_t counted = QueryInt(
+        "SELECT COUNT(*) FROM artifact a JOIN repository r ON r.id = a.repository_id "
+        "WHERE r.name = 'r' AND a.top_level = 1");
+    auto repo = artifacts.GetRepository("r");
+    ASSERT_TRUE(repo.ok() && repo->has_value()) << step;
+    EXPECT_EQ((*repo)->artifact_count, counted) << step;
+    EXPECT_EQ(counted, want) << step;
+  };
+  Link("r", Dg("c"), 1);
+  Put(Image("r", Dg("a"), {Dg("c")}, "a"));
+  Put(Image("r", Dg("b"), {Dg("c")}));
+  Put(Image("r", Dg("d"), {Dg("c")}));
+  expect_count(3, "three images");
+  Put(Image("r", Dg("a"), {Dg("c")}, "again"));
+  expect_count(3, "a re-put");
+  Put(Index("r", Dg("idx"), {Dg("b"), Dg("d")}, "i"));
+  expect_count(2, "an index adopts two children");
+  NewManifest sig = Image("r", Dg("sig"), {Dg("c")});
+  sig.subject_digest = Dg("a");
+  sig.accessory_of = Dg("a");
+  sig.accessory_type = "signature.cosign";
+  Put(sig);
+  expect_count(2, "an accessory");
+  ASSERT_TRUE(store_->DeleteArtifact("r", Dg("idx")).ok());
+  expect_count(1, "the index and its untagged children deleted");
+  Link("other", Dg("c"), 1);
+  Put(Image("other", Dg("x"), {Dg("c")}));
+  expect_count(1, "another repository");
+  ASSERT_TRUE(store_->DeleteArtifact("r", Dg("a")).ok());
+  expect_count(0, "the last one deleted");
+}
+
+// Pages past the middle walk from the other end; every page agrees with one
+// big page, in every order.
+TEST_P(RegistryStoreTest, ArtifactPagesFromBothEndsAgree) {
+  ArtifactStore artifacts(*db_);
+  Link("r", Dg("c"), 1);
+  for (int i = 0; i < 23; ++i) Put(Image("r", Dg("m" + std::to_string(i)), {Dg("c")}));
+  auto repo = artifacts.GetRepository("r");
+  ASSERT_TRUE(repo.ok() && repo->has_value());
+  for (const auto& sort : std::vector<std::vector<std::pair<std::string, bool>>>{
+           {}, {{"digest", false}}, {{"push_time", false}}, {{"size", true}, {"digest", true}}}) {
+    ListQuery all;
+    all.page_size = 100;
+    all.sort = sort;
+    auto whole = artifacts.ListArtifacts((*repo)->id, all);
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    ASSERT_EQ(whole->total, 23);
+    std::vector<std::string> want, got;
+    for (const auto& a : whole->items) want.push_back(a.digest);
+    for (int64_t page = 1; page <= 6; ++page) {
+      ListQuery q;
+      q.page = page;
+      q.page_size = 5;
+      q.sort = sort;
+      auto p = artifacts.ListArtifacts((*repo)->id, q);
+      ASSERT_TRUE(p.ok()) << p.status().ToString();
+      EXPECT_EQ(p->total, 23);
+      EXPECT_EQ(p->items.size(), page <= 4 ? 5u : page == 5 ? 3u : 0u) << "page " << page;
+      for (const auto& a : p->items) got.push_back(a.digest);
+    }
+    EXPECT_EQ(got, want);
+  }
 }
 
 TEST_P(RegistryStoreTest, DeleteNestedIndexRecurses) {

@@ -11,8 +11,7 @@ namespace berth {
 namespace {
 
 constexpr char kRepositorySelect[] =
-    "r.id, r.project_id, r.name, r.description, "
-    "(SELECT COUNT(*) FROM artifact x WHERE x.repository_id = r.id AND x.top_level = 1), "
+    "r.id, r.project_id, r.name, r.description, r.artifact_count, "
     "r.pull_count, r.created_at, r.updated_at";
 
 RepositoryInfo ReadRepository(const SqlRow& row) {
@@ -126,9 +125,30 @@ Status LoadArtifacts(SqlTransaction& tx, const std::vector<int64_t>& ids,
   return {};
 }
 
-// COUNT(*) and one page of ids over `artifact a`, then the rows.
+// " ORDER BY x ASC, y DESC" with every direction swapped.
+std::string ReversedOrder(const std::string& order_by) {
+  std::string out;
+  for (const auto& part : Split(order_by, ',')) {
+    std::string item(Trim(part));
+    if (item.ends_with(" DESC")) {
+      item.replace(item.size() - 4, 4, "ASC");
+    } else if (item.ends_with(" ASC")) {
+      item.replace(item.size() - 3, 3, "DESC");
+    }
+    out += (out.empty() ? " " : ", ") + item;
+  }
+  return out;
+}
+
+// One page of ids over `artifact a`, then the rows. The total is
+// repository.artifact_count when the list is a repository's top-level
+// artifacts without filters (`count_repository` > 0), else a COUNT(*). With a
+// known total, a page past the middle walks the index from the other end, so
+// no page costs more than half the repository (the order always ends with the
+// unique a.id, so the reversed walk gives the same rows).
 StatusOr<Page<ArtifactRecord>> PageOfArtifacts(SqlDatabase& db, const std::string& base_where,
-                                               std::vector<SqlValue> params, ListQuery q) {
+                                               std::vector<SqlValue> params, ListQuery q,
+                                               int64_t count_repository = 0) {
   static const std::map<std::string, QueryColumn> kColumns = {
       {"id", {"a.id", true}},
       {"type", {"a.harbor_type"}},
@@ -145,22 +165,35 @@ StatusOr<Page<ArtifactRecord>> PageOfArtifacts(SqlDatabase& db, const std::strin
                                   static_cast<int>(params.size()) + 1));
   params.insert(params.end(), f.params.begin(), f.params.end());
   std::string where = " WHERE " + base_where + relations + f.where;
+  bool counted = count_repository > 0 && relations.empty() && f.where.empty();
   Page<ArtifactRecord> page;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db, false, [&](SqlTransaction& tx) -> Status {
     page.items.clear();
-    auto c = tx.Exec("SELECT COUNT(*) FROM artifact a" + where, params);
+    auto c = counted ? tx.Exec("SELECT artifact_count FROM repository WHERE id = $1",
+                               {SqlInt(count_repository)})
+                     : tx.Exec("SELECT COUNT(*) FROM artifact a" + where, params);
     if (!c.ok()) return c.status();
-    page.total = c->rows.at(0).Int(0);
+    page.total = c->rows.empty() ? 0 : c->rows.at(0).Int(0);
+    int64_t offset = q.offset();
+    int64_t limit = q.page_size;
+    std::string order_by = f.order_by;
+    bool reversed = counted && offset < page.total && offset > page.total / 2;
+    if (reversed) {
+      limit = std::min(limit, page.total - offset);
+      offset = page.total - offset - limit;
+      order_by = " ORDER BY" + ReversedOrder(order_by.substr(std::string(" ORDER BY").size()));
+    }
     auto paged = params;
-    paged.push_back(SqlInt(q.page_size));
-    paged.push_back(SqlInt(q.offset()));
+    paged.push_back(SqlInt(limit));
+    paged.push_back(SqlInt(offset));
     size_t n = paged.size();
-    auto ids = tx.Exec("SELECT a.id FROM artifact a" + where + f.order_by + " LIMIT $" +
+    auto ids = tx.Exec("SELECT a.id FROM artifact a" + where + order_by + " LIMIT $" +
                            std::to_string(n - 1) + " OFFSET $" + std::to_string(n),
                        paged);
     if (!ids.ok()) return ids.status();
     std::vector<int64_t> list;
     for (const auto& row : ids->rows) list.push_back(row.Int(0));
+    if (reversed) std::reverse(list.begin(), list.end());
     return LoadArtifacts(tx, list, &page.items);
   }));
   return page;
@@ -222,7 +255,7 @@ Status ArtifactStore::SetRepositoryDescription(std::string_view name,
 StatusOr<Page<ArtifactRecord>> ArtifactStore::ListArtifacts(int64_t repository_id,
                                                             const ListQuery& q) {
   return PageOfArtifacts(db_, "a.repository_id = $1 AND a.top_level = 1", {SqlInt(repository_id)},
-                         q);
+                         q, repository_id);
 }
 
 StatusOr<Page<ArtifactRecord>> ArtifactStore::ListAccessories(int64_t repository_id,
@@ -392,8 +425,7 @@ StatusOr<std::vector<SearchRepositoryRow>> ArtifactStore::SearchRepositories(
     std::string visible = VisibleProjectCondition(who, &params);
     auto r = tx.Exec(
         std::string("SELECT p.project_id, p.name, ") + kProjectPublicExpr +
-            ", r.name, r.pull_count, (SELECT COUNT(*) FROM artifact x WHERE x.repository_id = "
-            "r.id AND x.top_level = 1) FROM repository r JOIN project p ON p.project_id = "
+            ", r.name, r.pull_count, r.artifact_count FROM repository r JOIN project p ON p.project_id = "
             "r.project_id WHERE LOWER(r.name) LIKE $1 ESCAPE '\\' AND " + visible +
             " ORDER BY r.name LIMIT $2",
         params);

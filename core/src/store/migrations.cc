@@ -633,6 +633,48 @@ const std::vector<Migration>& AllMigrations() {
                 UNIQUE (execution_id, operation, src_resource)))",
            R"(CREATE INDEX IF NOT EXISTS replication_task_policy_idx ON replication_task (policy_id))",
        }},
+      {21,
+       "repository.artifact_count kept by triggers",
+       {
+           // Harbor's artifact_count and the X-Total-Count of a repository's
+           // artifact list, read in O(1) instead of counting an index range on
+           // every page (100,000 artifacts in one repository). Triggers keep it
+           // in the transaction that changes the artifact rows, whichever code
+           // path does (push, delete, GC, retention, an index adopting a child).
+           R"(ALTER TABLE repository ADD COLUMN artifact_count BIGINT NOT NULL DEFAULT 0)",
+           R"(UPDATE repository SET artifact_count = (SELECT COUNT(*) FROM artifact a
+                WHERE a.repository_id = repository.id AND a.top_level = 1))",
+           R"({{SQLITE}}CREATE TRIGGER artifact_count_insert AFTER INSERT ON artifact
+                WHEN NEW.top_level = 1 BEGIN
+                  UPDATE repository SET artifact_count = artifact_count + 1 WHERE id = NEW.repository_id;
+                END)",
+           R"({{SQLITE}}CREATE TRIGGER artifact_count_delete AFTER DELETE ON artifact
+                WHEN OLD.top_level = 1 BEGIN
+                  UPDATE repository SET artifact_count = artifact_count - 1 WHERE id = OLD.repository_id;
+                END)",
+           R"({{SQLITE}}CREATE TRIGGER artifact_count_update AFTER UPDATE OF top_level, repository_id ON artifact
+                WHEN OLD.top_level <> NEW.top_level OR OLD.repository_id <> NEW.repository_id BEGIN
+                  UPDATE repository SET artifact_count = artifact_count - OLD.top_level WHERE id = OLD.repository_id;
+                  UPDATE repository SET artifact_count = artifact_count + NEW.top_level WHERE id = NEW.repository_id;
+                END)",
+           R"({{POSTGRES}}CREATE FUNCTION artifact_count_keep() RETURNS trigger AS $$
+                BEGIN
+                  IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.top_level <> 0 THEN
+                    UPDATE repository SET artifact_count = artifact_count - OLD.top_level
+                      WHERE id = OLD.repository_id;
+                  END IF;
+                  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.top_level <> 0 THEN
+                    UPDATE repository SET artifact_count = artifact_count + NEW.top_level
+                      WHERE id = NEW.repository_id;
+                  END IF;
+                  RETURN NULL;
+                END $$ LANGUAGE plpgsql)",
+           R"({{POSTGRES}}CREATE TRIGGER artifact_count_insert_delete AFTER INSERT OR DELETE ON artifact
+                FOR EACH ROW EXECUTE FUNCTION artifact_count_keep())",
+           R"({{POSTGRES}}CREATE TRIGGER artifact_count_update AFTER UPDATE OF top_level, repository_id ON artifact
+                FOR EACH ROW WHEN (OLD.top_level <> NEW.top_level OR OLD.repository_id <> NEW.repository_id)
+                EXECUTE FUNCTION artifact_count_keep())",
+       }},
   };
   return kMigrations;
 }
@@ -646,8 +688,9 @@ std::string RenderForDialect(const char* statement, SqlDialect dialect) {
     }
   };
   bool pg = dialect == SqlDialect::kPostgres;
-  // {{POSTGRES}} marks a statement that only PostgreSQL needs.
+  // {{POSTGRES}} / {{SQLITE}} mark a statement only that dialect runs.
   if (s.rfind("{{POSTGRES}}", 0) == 0) return pg ? s.substr(12) : std::string();
+  if (s.rfind("{{SQLITE}}", 0) == 0) return pg ? std::string() : s.substr(10);
   replace("{{ID}}", pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
   replace("{{NAME}}", pg ? "TEXT COLLATE \"C\"" : "TEXT");
   return s;

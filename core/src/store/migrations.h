@@ -14,7 +14,7 @@ struct Migration {
   const char* name;
   // Statements, with dialect tokens: {{ID}} (auto-increment primary key),
   // {{NAME}} (text compared bytewise, for ASCIIbetical ordering), and a
-  // leading {{POSTGRES}} for statements only PostgreSQL runs.
+  // leading {{POSTGRES}} or {{SQLITE}} for statements only that dialect runs.
   std::vector<const char*> statements;
 };
 
