@@ -40,6 +40,8 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+COSIGN_PAYLOAD = "application/vnd.dev.cosign.simplesigning.v1+json"
+SPDX = "application/spdx+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
@@ -541,6 +543,44 @@ class Registry:
         if r.status != 201:
             raise AssertionError("manifest push failed: %r" % r)
         return body, digest
+
+    def push_cosign_signature(self, repo, subject_digest):
+        """A cosign signature in cosign's tag scheme (sha256-<hex>.sig) for
+        `subject_digest`; returns its digest."""
+        payload = json.dumps({"critical": {"image": {"docker-manifest-digest": subject_digest},
+                                           "type": "cosign container image signature"}}).encode()
+        self.push_blob(repo, payload)
+        config = json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers"}}).encode()
+        self.push_blob(repo, config)
+        m = dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                   "config": descriptor(OCI_CONFIG, config),
+                   "layers": [descriptor(COSIGN_PAYLOAD, payload, annotations={
+                       "dev.cosignproject.cosign/signature": "MEUCIQ-test"})]})
+        tag = subject_digest.replace(":", "-") + ".sig"
+        r = self.put_manifest(repo, tag, m, OCI_MANIFEST)
+        if r.status != 201:
+            raise AssertionError("signature push failed: %r" % r)
+        return sha256(m)
+
+    def push_sbom_referrer(self, repo, subject_digest, subject_size,
+                           subject_media_type=OCI_MANIFEST):
+        """An SPDX SBOM pushed by digest as an OCI 1.1 referrer of the subject;
+        returns its digest."""
+        sbom = json.dumps({"spdxVersion": "SPDX-2.3", "name": "test",
+                           "subject": subject_digest}).encode()
+        self.push_blob(repo, sbom)
+        empty = b"{}"
+        self.push_blob(repo, empty)
+        m = dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": SPDX,
+                   "config": descriptor(OCI_EMPTY, empty),
+                   "layers": [descriptor(SPDX, sbom)],
+                   "subject": {"mediaType": subject_media_type, "digest": subject_digest,
+                               "size": subject_size}})
+        digest = sha256(m)
+        r = self.put_manifest(repo, digest, m, OCI_MANIFEST)
+        if r.status != 201:
+            raise AssertionError("SBOM push failed: %r" % r)
+        return digest
 
     def data_tree(self):
         """Every path under the data directory except the SQLite files."""

@@ -21,10 +21,8 @@ from harbor_api import Api
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHARTS = os.path.join(HERE, "..", "unit", "testdata", "charts")
-COSIGN_PAYLOAD = "application/vnd.dev.cosign.simplesigning.v1+json"
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 HELM_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-SPDX = "application/spdx+json"
 
 
 def enc(repo):
@@ -66,35 +64,6 @@ class ArtifactCase(bh.RegistryTestCase):
         r = self.reg.put_manifest(full_repo, tag, index, bh.OCI_INDEX)
         self.assertStatus(r, 201)
         return bh.sha256(index), [c["digest"] for c in children]
-
-    def push_cosign_signature(self, full_repo, subject_digest):
-        payload = json.dumps({"critical": {"image": {"docker-manifest-digest": subject_digest},
-                                           "type": "cosign container image signature"}}).encode()
-        self.reg.push_blob(full_repo, payload)
-        config = json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers"}}).encode()
-        self.reg.push_blob(full_repo, config)
-        m = bh.dumps({"schemaVersion": 2, "mediaType": bh.OCI_MANIFEST,
-                      "config": bh.descriptor(bh.OCI_CONFIG, config),
-                      "layers": [bh.descriptor(COSIGN_PAYLOAD, payload, annotations={
-                          "dev.cosignproject.cosign/signature": "MEUCIQ-test"})]})
-        tag = subject_digest.replace(":", "-") + ".sig"
-        self.assertStatus(self.reg.put_manifest(full_repo, tag, m, bh.OCI_MANIFEST), 201)
-        return bh.sha256(m)
-
-    def push_sbom_referrer(self, full_repo, subject_digest, subject_size):
-        sbom = json.dumps({"spdxVersion": "SPDX-2.3", "name": "test"}).encode()
-        self.reg.push_blob(full_repo, sbom)
-        empty = b"{}"
-        self.reg.push_blob(full_repo, empty)
-        m = bh.dumps({"schemaVersion": 2, "mediaType": bh.OCI_MANIFEST, "artifactType": SPDX,
-                      "config": bh.descriptor(bh.OCI_EMPTY, empty),
-                      "layers": [bh.descriptor(SPDX, sbom)],
-                      "subject": {"mediaType": bh.OCI_MANIFEST, "digest": subject_digest,
-                                  "size": subject_size}})
-        digest = bh.sha256(m)
-        self.assertStatus(self.reg.put_manifest(full_repo, digest, m, bh.OCI_MANIFEST), 201)
-        return digest
-
 
 class RepositoryTest(ArtifactCase):
     def test_list_get_update_delete(self):
@@ -281,8 +250,8 @@ class ArtifactTest(ArtifactCase):
         p = bh.unique("ac")
         self.api.create_project(p)
         body, subject = self.reg.push_image(p + "/app", tag="v1")
-        sig = self.push_cosign_signature(p + "/app", subject)
-        sbom = self.push_sbom_referrer(p + "/app", subject, len(body))
+        sig = self.reg.push_cosign_signature(p + "/app", subject)
+        sbom = self.reg.push_sbom_referrer(p + "/app", subject, len(body))
         arts = self.arts(p, "app")
         self.assertEqual([a["digest"] for a in arts], [subject])
         self.assertNotIn("accessories", arts[0])
@@ -370,7 +339,7 @@ class ArtifactTest(ArtifactCase):
         self.api.create_project(src)
         self.api.create_project(dst)
         body, subject = self.reg.push_image(src + "/app", tag="v1", layers=2)
-        sig = self.push_cosign_signature(src + "/app", subject)
+        sig = self.reg.push_cosign_signature(src + "/app", subject)
         index, children = self.push_index(src + "/multi", "m1")
         r = self.api.call("POST", "/projects/%s/repositories/copied/artifacts?from=%s/app:v1"
                           % (dst, src))

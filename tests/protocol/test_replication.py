@@ -503,6 +503,35 @@ class PushReplicationTest(ReplicationCase):
         self.assertEqual([e["id"] for e in listed], [ex2["id"], ex["id"]])
         self.assertEqual(self.api.ok("GET", "/replication/executions?policy_id=%d&status=Error" % pid), [])
 
+    def test_accessories_follow_their_subject(self):
+        project = bh.unique("acc")
+        self.api.create_project(project)
+        repo = project + "/app"
+        body, app = self.reg.push_image(repo, tag="v1")
+        sig = self.reg.push_cosign_signature(repo, app)
+        sbom = self.reg.push_sbom_referrer(repo, app, len(body))
+        sbom_sig = self.reg.push_cosign_signature(repo, sbom)  # an accessory's accessory
+        _, dev = self.reg.push_image(repo, tag="dev")
+        dev_sig = self.reg.push_cosign_signature(repo, dev)
+        rid = self.create_registry(bh.unique("open"), self.open_registry.url)
+        # The tag filter selects v1; its accessories follow although their
+        # tags (sha256-....sig) and types do not match the filters.
+        pid = self.create_policy({"name": bh.unique("p"), "dest_registry": {"id": rid},
+                                  "filters": [{"type": "name", "value": project + "/**"},
+                                              {"type": "tag", "value": "v1"},
+                                              {"type": "resource", "value": "image"}]})
+        ex = self.run_policy(pid)
+        self.assertEqual(ex["status"], "Success", ex)
+        self.assertEqual((ex["total"], ex["succeed"]), (4, 4), ex)
+        peer = "%s/%s" % (self.open_registry.host, repo)
+        self.assertEqual(remote_digest("%s:v1" % peer), app)
+        self.assertEqual(remote_digest("%s:%s.sig" % (peer, app.replace(":", "-"))), sig)
+        self.assertEqual(remote_digest("%s@%s" % (peer, sbom)), sbom)
+        self.assertEqual(remote_digest("%s:%s.sig" % (peer, sbom.replace(":", "-"))), sbom_sig)
+        self.assertIsNone(remote_digest("%s:dev" % peer))
+        self.assertIsNone(remote_digest("%s:%s.sig" % (peer, dev.replace(":", "-"))))
+        self.assertNotEqual(dev_sig, sig)
+
     def test_dest_namespace_and_shared_blob_not_resent(self):
         from test_webhook_policies import Receiver
         recv = Receiver()
@@ -595,6 +624,23 @@ class PullAndEventTest(ReplicationCase):
         self.assertEqual(remote_digest(dest), digest)
         evs = self.api.ok("GET", "/replication/executions?policy_id=%d&trigger=event_based" % pid)
         self.assertTrue(evs)
+        # A signature pushed later follows on its own event.
+        sig = self.reg.push_cosign_signature(project + "/svc", digest)
+        sig_dest = "%s/%s/svc:%s.sig" % (self.open_registry.host, project, digest.replace(":", "-"))
+        deadline = time.time() + 30
+        while time.time() < deadline and remote_digest(sig_dest) != sig:
+            time.sleep(0.3)
+        self.assertEqual(remote_digest(sig_dest), sig)
+        # So does an SBOM referrer pushed by digest (no tag, no tagged push after it).
+        body = self.reg.request("GET", "/v2/%s/svc/manifests/%s" % (project, digest),
+                                headers={"Accept": bh.OCI_MANIFEST + "," + bh.DOCKER_MANIFEST}).body
+        sbom = self.reg.push_sbom_referrer(project + "/svc", digest, len(body),
+                                           json.loads(body)["mediaType"])
+        sbom_dest = "%s/%s/svc@%s" % (self.open_registry.host, project, sbom)
+        deadline = time.time() + 30
+        while time.time() < deadline and remote_digest(sbom_dest) != sbom:
+            time.sleep(0.3)
+        self.assertEqual(remote_digest(sbom_dest), sbom)
         self.api.ok("DELETE", "/projects/%s/repositories/svc/artifacts/%s" % (project, digest))
         deadline = time.time() + 30
         while time.time() < deadline and remote_digest(dest) is not None:

@@ -95,7 +95,7 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
   ArtifactRecord rec = std::move(*stored);
   cache_.Put(m.digest, std::make_shared<const std::string>(std::move(body)));
   Emit({ArtifactEventKind::kPushed, std::string(repo), m.digest, m.media_type, m.tag, actor,
-        NowUnixMillis()});
+        NowUnixMillis(), m.accessory_of});
   return PushedManifest{std::move(rec), m.digest, parsed.subject};
 }
 

@@ -44,6 +44,7 @@ struct ArtifactEvent {
   std::string tag;  // may be empty
   Actor actor;
   int64_t occurred_at_ms = 0;
+  std::string accessory_of;  // the subject's digest when a push is an accessory
 };
 using ArtifactEventFn = std::function<void(const ArtifactEvent&)>;
 // Told when the store refused a manifest (a quota refusal: kPermissionDenied),

@@ -288,8 +288,9 @@ StatusOr<std::string> ReplicationController::TaskLog(const Identity& who, int64_
 void ReplicationController::OnArtifactEvent(const ArtifactEvent& e) {
   if (e.kind == ArtifactEventKind::kPulled) return;
   // Untagged pushes are an index's children (or digests pushed before their
-  // tag): the tagged push that follows brings them along.
-  if (e.kind == ArtifactEventKind::kPushed && e.tag.empty()) return;
+  // tag): the tagged push that follows brings them along. An accessory
+  // (an SBOM or signature referrer pushed by digest) has no such push.
+  if (e.kind == ArtifactEventKind::kPushed && e.tag.empty() && e.accessory_of.empty()) return;
   auto policies = store_.EnabledPolicies();
   if (!policies.ok()) {
     log_.Warn("replication: listing policies failed", {{"error", policies.status().message()}});

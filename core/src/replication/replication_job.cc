@@ -120,6 +120,47 @@ std::string ResourceTypeOf(const std::string& harbor_type) {
   return harbor_type == "IMAGE" || harbor_type.empty() ? "image" : "artifact";
 }
 
+// Accessories (signatures, SBOMs, any subject referrer, and theirs in turn)
+// follow their subject, as in Harbor, whatever the tag/label/resource filters
+// say; each is copied after its subject with its own tags (cosign's
+// sha256-<hex>.sig scheme included). With an event, only the event's digest
+// (and what hangs below it) is taken when the subject itself was not pushed.
+Status AddAccessories(const ReplicationJobDeps& d, const RepositoryInfo& r,
+                      const ReplicationPolicy& p, const std::string& only_digest,
+                      std::vector<std::pair<std::string, bool>> subjects,
+                      std::vector<Candidate>* out) {
+  for (int depth = 0; depth < 4 && !subjects.empty(); ++depth) {
+    std::vector<std::string> digests;
+    for (const auto& [digest, whole] : subjects) digests.push_back(digest);
+    BERTH_ASSIGN_OR_RETURN(auto accessories, d.artifacts.AccessoriesOf(r.id, digests));
+    std::vector<int64_t> ids;
+    for (const auto& [subject, list] : accessories) {
+      for (const auto& a : list) ids.push_back(a.id);
+    }
+    if (ids.empty()) break;
+    BERTH_ASSIGN_OR_RETURN(auto tags, d.artifacts.TagsOf(ids));
+    std::vector<std::pair<std::string, bool>> next;
+    for (const auto& [subject, whole] : subjects) {
+      auto it = accessories.find(subject);
+      if (it == accessories.end()) continue;
+      for (const auto& a : it->second) {
+        bool take = whole || a.digest == only_digest;
+        next.push_back({a.digest, take});
+        if (!take) continue;
+        Candidate c;
+        c.repository = r.name;
+        c.digest = a.digest;
+        for (const auto& t : tags[a.id]) c.tags.push_back(t.name);
+        c.resource_type = ResourceTypeOf(a.type);
+        BERTH_ASSIGN_OR_RETURN(c.dst_repository, DestinationRepository(p, r.name));
+        out->push_back(std::move(c));
+      }
+    }
+    subjects = std::move(next);
+  }
+  return {};
+}
+
 // Local artifacts in scope of a push-based policy, or of one event.
 StatusOr<std::vector<Candidate>> LocalCandidates(const ReplicationJobDeps& d,
                                                  const ReplicationPolicy& p,
@@ -145,9 +186,10 @@ StatusOr<std::vector<Candidate>> LocalCandidates(const ReplicationJobDeps& d,
         for (const auto& a : arts.items) ids.push_back(a.id);
         BERTH_ASSIGN_OR_RETURN(auto tags, d.artifacts.TagsOf(ids));
         BERTH_ASSIGN_OR_RETURN(auto labels, d.labels.LabelsOfArtifacts(ids));
+        // Subjects in scope, with whether all their accessories follow
+        // (false: only the event's own accessory digest does).
+        std::vector<std::pair<std::string, bool>> subjects;
         for (const auto& a : arts.items) {
-          if (!only_digest.empty() && a.digest != only_digest) continue;
-          if (!a.accessory_of.empty()) continue;  // accessories are not replicated (yet)
           std::vector<std::string> tag_names, label_names;
           for (const auto& t : tags[a.id]) tag_names.push_back(t.name);
           for (const auto& l : labels[a.id]) label_names.push_back(l.name);
@@ -155,6 +197,9 @@ StatusOr<std::vector<Candidate>> LocalCandidates(const ReplicationJobDeps& d,
           if (!ResourceSelected(p, type) || !LabelsSelected(p, label_names)) continue;
           BERTH_ASSIGN_OR_RETURN(auto kept, SelectTags(p, tag_names));
           if (!kept) continue;
+          bool whole = only_digest.empty() || a.digest == only_digest;
+          subjects.push_back({a.digest, whole});
+          if (!whole) continue;
           Candidate c;
           c.repository = r.name;
           c.digest = a.digest;
@@ -163,6 +208,7 @@ StatusOr<std::vector<Candidate>> LocalCandidates(const ReplicationJobDeps& d,
           BERTH_ASSIGN_OR_RETURN(c.dst_repository, DestinationRepository(p, r.name));
           out.push_back(std::move(c));
         }
+        BERTH_RETURN_IF_ERROR(AddAccessories(d, r, p, only_digest, std::move(subjects), &out));
         if (static_cast<int64_t>(arts.items.size()) < aq.page_size) break;
       }
     }
