@@ -87,6 +87,44 @@ def pull_one(proxy, repo, image):
             raise AssertionError("blob pull: %r" % r)
 
 
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """utime + stime of the processes (those that exited count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / CLK
+
+
+def machine_busy_seconds():
+    """CPU seconds the whole machine spent busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / CLK  # minus idle and iowait
+
+
+def component_pids(cluster, nodes):
+    ceph = []
+    try:
+        with open(os.path.join(cluster.rgw_dir, "pids")) as f:
+            ceph = [int(x) for x in f if x.strip()]
+    except OSError:
+        pass
+    return {"berthd": [n.proc.pid for n in nodes], "ceph": ceph,
+            "haproxy": [cluster.haproxy.pid], "client": [os.getpid()]}
+
+
+def cpu_snapshot(pids):
+    return {k: cpu_seconds(v) for k, v in pids.items()}
+
+
 def timed(fn, proxy, repo, images):
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
         t0 = time.monotonic()
@@ -125,6 +163,8 @@ def main():
             proxy.projects.add(project)
             time.sleep(1)  # first health checks
             pushes, pulls = [], []
+            pids = component_pids(cluster, cluster.nodes[:n])
+            cpu0, busy0, wall0 = cpu_snapshot(pids), machine_busy_seconds(), time.monotonic()
             for run in range(RUNS):
                 images = make_images("n%d-r%d" % (n, run))
                 size = image_bytes(images)
@@ -136,7 +176,11 @@ def main():
                 print("nodes=%d run=%d push %.1f img/s %.1f MiB/s, pull %.1f img/s %.1f MiB/s, load %s" % (
                     n, run, pushes[-1][0], pushes[-1][1], pulls[-1][0], pulls[-1][1],
                     " ".join("%.2f" % x for x in os.getloadavg())), flush=True)
+            cpu1, wall = cpu_snapshot(pids), time.monotonic() - wall0
+            cpu = {k: (cpu1[k] - cpu0[k]) / wall for k in cpu1}  # cores busy, on average
             results[n] = {
+                "cpu": cpu,
+                "load_cpu": (machine_busy_seconds() - busy0) / wall,
                 "push_img_s": statistics.median(x[0] for x in pushes),
                 "push_mib_s": statistics.median(x[1] for x in pushes),
                 "pull_img_s": statistics.median(x[0] for x in pulls),
@@ -160,6 +204,15 @@ def main():
         print("| %d | %.1f | %.1f | %.1f | %.1f | %.2f | %.2f | %.1f |" % (
             n, r["push_img_s"], r["push_mib_s"], r["pull_img_s"], r["pull_mib_s"],
             r["push_mib_s"] / base["push_mib_s"], r["pull_mib_s"] / base["pull_mib_s"], r["load"]))
+    print()
+    print("CPU used during the runs, in cores (utime+stime / wall time; 2 cores here):")
+    print("| nodes | berthd (all nodes) | radosgw + OSD + mon | haproxy | client | rest of the machine (PostgreSQL, other work) | machine busy |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for n, r in results.items():
+        c = r["cpu"]
+        print("| %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+            n, c["berthd"], c["ceph"], c["haproxy"], c["client"],
+            max(0.0, r["load_cpu"] - sum(c.values())), r["load_cpu"]))
 
 
 if __name__ == "__main__":

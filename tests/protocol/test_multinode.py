@@ -15,6 +15,8 @@ node), and each has its own data directory. Checks:
     always read the database), and an artifact deleted too; a /configurations
     change (read_only) reaches the other nodes within the documented 5 s;
   * a GC run queued through the proxy runs on exactly one node, once;
+  * a registry password sealed by one node (BERTH_SECRET_KEY) is opened by
+    the others;
   * kill -9 of one node during a stream of pushes: every push whose manifest
     PUT got its 201 pulls back from the survivors.
 
@@ -479,6 +481,27 @@ class MultiNode(unittest.TestCase):
                 ran.append((n.name, len(starts)))
         self.assertEqual(len(ran), 1, "GC run %d started on %r" % (run_id, ran))
         self.assertEqual(ran[0][1], 1, ran)
+
+    # -- sealed secrets ----------------------------------------------------
+
+    def test_8_a_secret_sealed_by_one_node_opens_on_the_others(self):
+        # A registry endpoint (this cluster itself, through the proxy) whose
+        # password node A seals; B and C must open it to sign in when pinging.
+        a, b, c = self.nodes
+        body = {"name": h.unique("self"), "type": "docker-registry", "url": self.c.proxy_url,
+                "insecure": True, "credential": {"type": "basic", "access_key": h.ADMIN_USER,
+                                                 "access_secret": h.ADMIN_PASSWORD}}
+        r = self.api(a, "POST", "/registries", body)
+        self.assertEqual(r.status, 201, r)
+        rid = int(r.header("Location").rsplit("/", 1)[1])
+        for n in (b, c):
+            r = self.api(n, "POST", "/registries/ping", {"id": rid})
+            self.assertEqual(r.status, 200, "%s could not use %s's sealed secret: %r" % (
+                n.name, a.name, r))
+        # The ping does sign in: a wrong password is refused.
+        r = self.api(b, "POST", "/registries/ping", {"id": rid, "access_secret": "wrong"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(self.api(c, "DELETE", "/registries/%d" % rid).status, 200)
 
     # -- a node dies ---------------------------------------------------------
 
