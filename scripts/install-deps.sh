@@ -15,6 +15,8 @@ TEST_PKGS=(postgresql-15 skopeo podman buildah uidmap docker-registry python3 cu
 TEST_PKGS+=(clang-14 libclang-rt-14-dev)
 # storage-s3 tests: a throwaway Ceph cluster with radosgw (tests/s3/radosgw.py).
 TEST_PKGS+=(radosgw ceph-mon ceph-osd)
+# Scale-out test and benchmark: several berthd behind a round-robin proxy.
+TEST_PKGS+=(haproxy)
 
 pkgs=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" != "--runtime-only" ]]; then

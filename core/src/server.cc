@@ -124,6 +124,9 @@ namespace {
 
 // Uploads untouched for this long are abandoned.
 constexpr int64_t kUploadMaxAgeMillis = 24LL * 3600 * 1000;
+// How stale /configurations may be on a node after a change made through
+// another node (docs/scale-out.md).
+constexpr int64_t kSettingsRefreshMillis = 5000;
 // Blobs uploaded this long ago that no manifest claimed (failed pushes) stop
 // counting against their project's quota; their links stay for GC.
 constexpr int64_t kPendingBlobMaxAgeMillis = 24LL * 3600 * 1000;
@@ -456,7 +459,12 @@ Status Server::Init() {
   topts.issuer = config_.auth.token_issuer;
   topts.service = config_.auth.token_service;
   topts.expiration_s = effective.token_expiration_minutes * 60;
-  topts.key_path = config_.data_dir + "/token/private_key.pem";
+  // Nodes behind one address must sign with one key: BERTH_TOKEN_KEY_FILE
+  // names a copy of it (docs/scale-out.md), else <data_dir>/token/.
+  const char* token_key_file = std::getenv("BERTH_TOKEN_KEY_FILE");
+  topts.key_path = token_key_file != nullptr && *token_key_file != '\0'
+                       ? std::string(token_key_file)
+                       : config_.data_dir + "/token/private_key.pem";
   BERTH_ASSIGN_OR_RETURN(p.tokens, TokenService::Open(topts));
   p.evaluator = std::make_unique<AccessEvaluator>(*p.projects);
   BERTH_RETURN_IF_ERROR(EnsureInitialAdmin(*p.users, *p.db_auth, config_.auth.admin_password, log_, stderr));
@@ -874,6 +882,7 @@ Status Server::Start() {
   parts_->scans->Start();
   BERTH_RETURN_IF_ERROR(parts_->jobs->Start());
   maintenance_ = std::thread([this] { MaintenanceLoop(); });
+  settings_refresh_ = std::thread([this] { SettingsRefreshLoop(); });
   return {};
 }
 
@@ -931,12 +940,26 @@ void Server::Stop() {
   }
   cv_.notify_all();
   if (maintenance_.joinable()) maintenance_.join();
+  if (settings_refresh_.joinable()) settings_refresh_.join();
   if (parts_ && parts_->redirect_http) parts_->redirect_http->Stop(0);
   if (parts_ && parts_->http) parts_->http->Stop(config_.http.shutdown_grace_s);
   if (parts_ && parts_->scans) parts_->scans->Stop();
   if (parts_ && parts_->jobs) parts_->jobs->Stop();
   if (parts_ && parts_->pulls) parts_->pulls->Stop();
   if (parts_ && parts_->audit) parts_->audit->Stop();
+}
+
+void Server::SettingsRefreshLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::milliseconds(kSettingsRefreshMillis),
+                       [this] { return stopping_; })) {
+    lock.unlock();
+    auto changed = parts_->configs->Refresh();
+    if (!changed.ok()) {
+      log_.Warn("re-reading the stored configuration failed", {{"error", changed.status().message()}});
+    }
+    lock.lock();
+  }
 }
 
 void Server::MaintenanceLoop() {

@@ -44,6 +44,9 @@ class Server {
  private:
   struct Parts;
   void MaintenanceLoop();
+  // Re-reads /configurations from the database every kSettingsRefreshMillis,
+  // so a change made through another node takes effect here too.
+  void SettingsRefreshLoop();
   // An auth backend of `mode` (ldap, oidc) from its plugin.
   StatusOr<std::shared_ptr<AuthBackend>> MakeAuthBackend(const std::string& mode,
                                                          const std::string& config_json);
@@ -54,6 +57,7 @@ class Server {
   Logger& log_;
   std::unique_ptr<Parts> parts_;
   std::thread maintenance_;
+  std::thread settings_refresh_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -1,7 +1,9 @@
 """Two berthd processes on one metadata store (one SQLite file, or one
 PostgreSQL database in the protocol_pg variant) and one storage directory:
 a cron schedule fires once per firing across both nodes, both nodes appear
-as worker pools, and jobs queued on one node run exactly once on either."""
+as worker pools, and jobs queued on one node run exactly once on either;
+/configurations changed through one node reach the other within 5 s, and
+tokens of one node work on the other."""
 
 import json
 import os
@@ -100,6 +102,67 @@ class TwoNodes(h.RegistryTestCase):
             log = api(self.reg, "GET", "/system/quotarecount/%d/log" % i).body.decode()
             self.assertEqual(log.count("projects recounted"), 1, log)
             self.assertNotIn("attempt 2", log)
+
+
+class TwoNodesSettings(h.RegistryTestCase):
+    """/configurations changed through one node reach the other (which
+    re-reads them every 5 s, docs/scale-out.md); tokens of one node work on
+    the other (one key: here the shared data directory's)."""
+
+    BOUND_S = 5.0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = h.Registry().start()
+        env = {"BERTH_DATA_DIR": cls.reg.data_dir}
+        dsn = cls.reg.postgres_dsn()
+        if dsn:
+            env["BERTH_POSTGRES_DSN"] = dsn
+        cls.other = h.Registry(root=tempfile.mkdtemp(prefix="berth-protocol-"), extra_env=env)
+        cls.other.pg_dsn = dsn or None  # the first node's database, dropped by it
+        cls.other.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.other.cleanup_checked("TwoNodesSettings (second node)")
+        super().tearDownClass()
+
+    def test_read_only_set_on_one_node_reaches_the_other(self):
+        repo = "settings/ro"
+        self.assertEqual(self.other.request("POST", "/v2/%s/blobs/uploads/" % repo).status, 202)
+        r = api(self.reg, "PUT", "/configurations", {"read_only": True})
+        self.assertEqual(r.status, 200, r.body)
+        t0 = time.monotonic()
+        try:
+            seen = None
+            while time.monotonic() - t0 < self.BOUND_S + 3:
+                if self.other.request("POST", "/v2/%s/blobs/uploads/" % repo,
+                                      check=False).status == 403:
+                    seen = time.monotonic() - t0
+                    break
+                time.sleep(0.1)
+            self.assertIsNotNone(seen, "read_only never reached the other node")
+            # 2 s over the period: the re-read itself, on a loaded machine.
+            self.assertLessEqual(seen, self.BOUND_S + 2.0)
+        finally:
+            self.assertEqual(api(self.reg, "PUT", "/configurations", {"read_only": False}).status, 200)
+        deadline = time.monotonic() + self.BOUND_S + 3
+        while time.monotonic() < deadline:
+            if self.other.request("POST", "/v2/%s/blobs/uploads/" % repo, check=False).status == 202:
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("read_only stayed on the other node")
+
+    def test_a_token_of_one_node_works_on_the_other(self):
+        repo = "settings/tok"
+        self.reg.push_image(repo, "v1")
+        r = self.reg.request("GET", "/service/token?service=harbor-registry&scope=repository:%s:pull"
+                             % repo)
+        self.assertEqual(r.status, 200, r)
+        t = self.other.request("GET", "/v2/%s/tags/list" % repo,
+                               headers={"Authorization": "Bearer " + r.json()["token"]})
+        self.assertEqual(t.status, 200, t)
 
 
 def h_time(s):

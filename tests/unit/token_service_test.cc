@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 #include <string>
 
 #include <unistd.h>
@@ -65,6 +66,48 @@ TEST_F(TokenServiceTest, NonStringKidIsAnInvalidToken) {
     ASSERT_NO_THROW(id = service_->Verify(token)) << kid;
     ASSERT_FALSE(id.ok()) << kid;
     EXPECT_EQ(id.status().code(), Code::kUnauthenticated) << kid;
+  }
+}
+
+// Nodes that share one key file sign and verify each other's tokens; a
+// service with another key refuses them.
+TEST_F(TokenServiceTest, ServicesOnOneKeyFileAcceptEachOthersTokens) {
+  TokenServiceOptions o;
+  o.key_path = (dir_ / "token.key").string();
+  auto other = TokenService::Open(o);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ((*other)->kid(), service_->kid());
+  auto t = service_->Issue("alice", {{"repository", "library/nginx", {"pull"}}});
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE((*other)->Verify(t->token).ok());
+
+  o.key_path = (dir_ / "elsewhere" / "token.key").string();
+  auto stranger = TokenService::Open(o);
+  ASSERT_TRUE(stranger.ok()) << stranger.status().ToString();
+  EXPECT_NE((*stranger)->kid(), service_->kid());
+  EXPECT_FALSE((*stranger)->Verify(t->token).ok());
+}
+
+// Several services creating a missing key file at once end up with one key.
+TEST_F(TokenServiceTest, ConcurrentCreationKeepsOneKey) {
+  std::string path = (dir_ / "shared" / "token.key").string();
+  std::vector<std::unique_ptr<TokenService>> services(4);
+  std::vector<std::thread> threads;
+  for (auto& s : services) {
+    threads.emplace_back([&s, path] {
+      TokenServiceOptions o;
+      o.key_path = path;
+      auto opened = TokenService::Open(o);
+      if (opened.ok()) s = std::move(*opened);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& s : services) {
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->kid(), services[0]->kid());
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "shared")) {
+    EXPECT_EQ(e.path().filename(), "token.key");  // no temporary file left
   }
 }
 

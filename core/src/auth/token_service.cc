@@ -1,6 +1,10 @@
 #include "auth/token_service.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -42,6 +46,52 @@ StatusOr<std::vector<TokenScope>> ParseScopes(std::string_view value) {
   return out;
 }
 
+namespace {
+
+StatusOr<jose::Key> LoadKeyFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::IOError("cannot read the token signing key " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto key = jose::KeyFromPem(ss.str());
+  if (!key.ok()) {
+    return Status::InvalidArgument("token signing key " + path + ": " + key.message());
+  }
+  if (key->type() != jose::KeyType::kRsa || !key->has_private()) {
+    return Status::InvalidArgument("token signing key " + path + " must be an RSA private key");
+  }
+  return *key;
+}
+
+// Writes a new RSA 2048 key (mode 0600) to `path` unless one appeared there
+// meanwhile: link() never replaces, so when several nodes start at once on a
+// shared path exactly one key is kept.
+Status CreateKeyFile(const std::string& path) {
+  auto key = jose::GenerateRsaKey(2048);
+  if (!key.ok()) return Status::Internal("generating the token key: " + key.message());
+  auto pem = jose::PrivateKeyToPem(*key);
+  if (!pem.ok()) return Status::Internal(pem.message());
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + RandomHex(4);
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << *pem;
+    if (!out) return Status::IOError("cannot write " + tmp);
+  }
+  ::chmod(tmp.c_str(), 0600);
+  int rc = ::link(tmp.c_str(), path.c_str());
+  int err = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0 && err != EEXIST) {
+    return Status::IOError("cannot move the token key into place at " + path + ": " +
+                           std::strerror(err));
+  }
+  return {};
+}
+
+}  // namespace
+
 TokenService::~TokenService() = default;
 
 StatusOr<std::unique_ptr<TokenService>> TokenService::Open(const TokenServiceOptions& options) {
@@ -50,36 +100,12 @@ StatusOr<std::unique_ptr<TokenService>> TokenService::Open(const TokenServiceOpt
   t->expiration_s_.store(options.expiration_s);
   t->keys_ = std::make_unique<Keys>();
   std::error_code ec;
-  if (std::filesystem::exists(options.key_path, ec)) {
-    std::ifstream in(options.key_path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto key = jose::KeyFromPem(ss.str());
-    if (!key.ok()) {
-      return Status::InvalidArgument("token signing key " + options.key_path + ": " + key.message());
-    }
-    if (key->type() != jose::KeyType::kRsa || !key->has_private()) {
-      return Status::InvalidArgument("token signing key " + options.key_path +
-                                     " must be an RSA private key");
-    }
-    t->keys_->private_key = *key;
-  } else {
-    auto key = jose::GenerateRsaKey(2048);
-    if (!key.ok()) return Status::Internal("generating the token key: " + key.message());
-    auto pem = jose::PrivateKeyToPem(*key);
-    if (!pem.ok()) return Status::Internal(pem.message());
-    std::filesystem::create_directories(std::filesystem::path(options.key_path).parent_path(), ec);
-    std::string tmp = options.key_path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << *pem;
-      if (!out) return Status::IOError("cannot write " + tmp);
-    }
-    ::chmod(tmp.c_str(), 0600);
-    std::filesystem::rename(tmp, options.key_path, ec);
-    if (ec) return Status::IOError("cannot move the token key into place: " + ec.message());
-    t->keys_->private_key = *key;
+  if (!std::filesystem::exists(options.key_path, ec)) {
+    BERTH_RETURN_IF_ERROR(CreateKeyFile(options.key_path));
   }
+  // Always the file's key, also right after creating it: nodes sharing the
+  // path (or racing to create it) all sign with the one that won.
+  BERTH_ASSIGN_OR_RETURN(t->keys_->private_key, LoadKeyFile(options.key_path));
   auto pub = t->keys_->private_key.PublicOnly();
   if (!pub.ok()) return Status::Internal(pub.message());
   t->keys_->public_key = *pub;

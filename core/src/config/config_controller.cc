@@ -354,4 +354,39 @@ Status ConfigController::Update(const Identity& who, const nlohmann::json& chang
   return {};
 }
 
+namespace {
+
+bool SameSettings(const RuntimeSettings& a, const RuntimeSettings& b) {
+  return a.auth_mode == b.auth_mode && a.auth_config_json == b.auth_config_json &&
+         a.self_registration == b.self_registration &&
+         a.token_expiration_minutes == b.token_expiration_minutes &&
+         a.robot_token_duration_days == b.robot_token_duration_days &&
+         a.robot_name_prefix == b.robot_name_prefix &&
+         a.project_creation_restriction == b.project_creation_restriction &&
+         a.storage_per_project == b.storage_per_project && a.read_only == b.read_only &&
+         a.audit_log_forward_endpoint == b.audit_log_forward_endpoint &&
+         a.skip_audit_log_database == b.skip_audit_log_database;
+}
+
+}  // namespace
+
+StatusOr<bool> ConfigController::Refresh() {
+  std::lock_guard<std::mutex> lock(update_mu_);
+  BERTH_ASSIGN_OR_RETURN(auto stored, Stored());
+  RuntimeSettings after = Compute(stored);
+  std::shared_ptr<const RuntimeSettings> before = settings_.Get();
+  if (SameSettings(after, *before)) return false;
+  std::optional<std::shared_ptr<AuthBackend>> backend;
+  if (after.auth_mode != before->auth_mode || after.auth_config_json != before->auth_config_json) {
+    std::shared_ptr<AuthBackend> b;
+    if (after.auth_mode != "db") {
+      BERTH_ASSIGN_OR_RETURN(b, hooks_.make_backend(after.auth_mode, after.auth_config_json));
+    }
+    backend = std::move(b);
+  }
+  settings_.Set(after);
+  if (hooks_.apply) hooks_.apply(after, std::move(backend));
+  return true;
+}
+
 }  // namespace berth

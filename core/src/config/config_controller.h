@@ -51,6 +51,11 @@ class ConfigController {
   StatusOr<nlohmann::json> Get(const Identity& who);
   // Configurations: a flat object of the keys to change.
   Status Update(const Identity& who, const nlohmann::json& changes);
+  // Re-reads the stored settings and puts them into effect when they differ
+  // from this node's: how a change made through another node (which shares
+  // the database) reaches this one. Returns whether anything changed. An
+  // auth backend the provider refuses keeps the current settings (error).
+  StatusOr<bool> Refresh();
 
  private:
   struct Item;
