@@ -867,6 +867,78 @@ TEST(PgDatabasePool, SurvivesServerSideTerminationOfPooledSessions) {
   EXPECT_TRUE(PgExec(admin, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").ok());
 }
 
+// PgTransaction sends BEGIN with the first statement that is not a plain
+// read: reads before it run on their own, everything from it on is one
+// transaction that commits or rolls back whole.
+TEST(PgTransaction, BeginsAtTheFirstWriteAndStaysAtomic) {
+  const std::string admin = AdminDsn();
+  ASSERT_FALSE(admin.empty()) << "no PostgreSQL DSN (see RegistryStoreTest)";
+  const std::string name = "berth_test_" + std::to_string(getpid()) + "_lazy";
+  ASSERT_TRUE(PgExec(admin, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").ok());
+  ASSERT_TRUE(PgExec(admin, "CREATE DATABASE " + name).ok());
+  {
+    auto db = PgDatabase::Open(WithDatabase(admin, name), 2);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    auto exec = [](SqlTransaction& tx, const std::string& sql) {
+      auto r = tx.Exec(sql, {});
+      EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+      return r.ok() ? *r : SqlResult{};
+    };
+    auto count = [&]() {
+      auto tx = (*db)->Begin(false);
+      EXPECT_TRUE(tx.ok());
+      return exec(**tx, "SELECT COUNT(*) FROM lazy").rows.at(0).Int(0);
+    };
+    {
+      auto tx = (*db)->Begin(true);
+      ASSERT_TRUE(tx.ok());
+      exec(**tx, "CREATE TABLE lazy (x BIGINT PRIMARY KEY)");
+      ASSERT_TRUE((*tx)->Commit().ok());
+    }
+    // Reads, then writes, then no commit: nothing stays.
+    {
+      auto tx = (*db)->Begin(false);
+      ASSERT_TRUE(tx.ok());
+      EXPECT_EQ(exec(**tx, "SELECT COUNT(*) FROM lazy").rows.at(0).Int(0), 0);
+      exec(**tx, "INSERT INTO lazy VALUES (1)");
+      EXPECT_EQ(exec(**tx, "SELECT COUNT(*) FROM lazy").rows.at(0).Int(0), 1);  // sees its write
+      EXPECT_EQ(count(), 0);  // nobody else does yet
+    }
+    EXPECT_EQ(count(), 0);
+    // The same committed: both rows of the transaction stay.
+    {
+      auto tx = (*db)->Begin(true);
+      ASSERT_TRUE(tx.ok());
+      exec(**tx, "SELECT 1");
+      exec(**tx, "INSERT INTO lazy VALUES (1)");
+      exec(**tx, "INSERT INTO lazy VALUES (2)");
+      ASSERT_TRUE((*tx)->Commit().ok());
+    }
+    EXPECT_EQ(count(), 2);
+    // A failed write aborts the whole transaction (the first insert goes too).
+    {
+      auto tx = (*db)->Begin(true);
+      ASSERT_TRUE(tx.ok());
+      exec(**tx, "INSERT INTO lazy VALUES (3)");
+      auto dup = (*tx)->Exec("INSERT INTO lazy VALUES (1)", {});
+      EXPECT_EQ(dup.status().code(), Code::kConflict);
+    }
+    EXPECT_EQ(count(), 2);
+    // A locking read is part of the transaction: the row stays locked until
+    // the end, so another session's NOWAIT lock fails meanwhile.
+    {
+      auto tx = (*db)->Begin(true);
+      ASSERT_TRUE(tx.ok());
+      exec(**tx, "SELECT x FROM lazy WHERE x = 1 FOR UPDATE");
+      auto other = (*db)->Begin(true);
+      ASSERT_TRUE(other.ok());
+      auto blocked = (*other)->Exec("SELECT x FROM lazy WHERE x = 1 FOR UPDATE NOWAIT", {});
+      EXPECT_FALSE(blocked.ok());
+    }
+  }
+  EXPECT_TRUE(PgExec(admin, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RegistryStoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& info) { return BackendName(info.param); });

@@ -28,14 +28,32 @@ struct PgDatabase::Connection {
   pqxx::connection conn;
 };
 
+// A plain SELECT: no locks, no side effects (see PgTransaction).
+bool IsPlainRead(std::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size() && (sql[i] == ' ' || sql[i] == '\n' || sql[i] == '(')) ++i;
+  if (sql.compare(i, 6, "SELECT") != 0) return false;
+  for (const char* locking : {"FOR UPDATE", "FOR SHARE", "FOR NO KEY", "FOR KEY SHARE", "pg_advisory"}) {
+    if (sql.find(locking) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
+// BEGIN is sent lazily, with the first statement that is not a plain read.
+// At READ COMMITTED (pqxx::work's level) every statement of a transaction
+// takes its own snapshot and a plain SELECT holds no lock, so reads that
+// precede the first write lose nothing by running on their own, and a
+// transaction that only reads (most API and /v2 requests) costs one round
+// trip per statement instead of two more for BEGIN and COMMIT.
 class PgTransaction : public SqlTransaction {
  public:
   PgTransaction(PgDatabase* owner, std::unique_ptr<PgDatabase::Connection> c)
-      : owner_(owner), c_(std::move(c)), tx_(std::make_unique<pqxx::work>(c_->conn)) {}
+      : owner_(owner), c_(std::move(c)) {}
   ~PgTransaction() override {
     bool broken = false;
     try {
       tx_.reset();  // aborts when not committed
+      reads_.reset();
     } catch (...) {
       broken = true;
     }
@@ -56,7 +74,18 @@ class PgTransaction : public SqlTransaction {
       }
     }
     try {
-      pqxx::result r = tx_->exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(ptrs));
+      pqxx::transaction_base* tx = nullptr;
+      if (tx_ == nullptr && IsPlainRead(sql)) {
+        if (reads_ == nullptr) reads_ = std::make_unique<pqxx::nontransaction>(c_->conn);
+        tx = reads_.get();
+      } else {
+        if (tx_ == nullptr) {
+          reads_.reset();  // one transaction object per connection at a time
+          tx_ = std::make_unique<pqxx::work>(c_->conn);
+        }
+        tx = tx_.get();
+      }
+      pqxx::result r = tx->exec_params(std::string(sql), pqxx::prepare::make_dynamic_params(ptrs));
       SqlResult out;
       out.affected = static_cast<int64_t>(r.affected_rows());
       out.rows.reserve(r.size());
@@ -77,7 +106,8 @@ class PgTransaction : public SqlTransaction {
 
   Status Commit() override {
     try {
-      tx_->commit();
+      if (tx_ != nullptr) tx_->commit();
+      if (reads_ != nullptr) reads_->commit();
       return {};
     } catch (const std::exception& e) {
       return FromPqxx(e);
@@ -87,7 +117,8 @@ class PgTransaction : public SqlTransaction {
  private:
   PgDatabase* owner_;
   std::unique_ptr<PgDatabase::Connection> c_;
-  std::unique_ptr<pqxx::work> tx_;
+  std::unique_ptr<pqxx::nontransaction> reads_;  // until the first write
+  std::unique_ptr<pqxx::work> tx_;               // from the first write on
 };
 
 StatusOr<std::unique_ptr<PgDatabase>> PgDatabase::Open(const std::string& dsn, int pool_size) {
@@ -135,15 +166,13 @@ void PgDatabase::Release(std::unique_ptr<Connection> c, bool broken) {
 
 StatusOr<std::unique_ptr<SqlTransaction>> PgDatabase::Begin(bool) {
   BERTH_ASSIGN_OR_RETURN(auto c, Acquire());
-  try {
-    return std::unique_ptr<SqlTransaction>(new PgTransaction(this, std::move(c)));
-  } catch (const std::exception& e) {
-    // BEGIN failed (typically a session the server dropped): the connection
-    // died with the half-built transaction, so give its pool slot back, or
-    // after pool_size such failures every Begin() waits forever.
+  if (!c->conn.is_open()) {
+    // A session the server dropped: give its pool slot back, or after
+    // pool_size such failures every Begin() waits forever.
     Release(std::move(c), /*broken=*/true);
-    return FromPqxx(e);
+    return Status(Code::kUnavailable, "postgres: the pooled connection is closed");
   }
+  return std::unique_ptr<SqlTransaction>(new PgTransaction(this, std::move(c)));
 }
 
 }  // namespace berth
