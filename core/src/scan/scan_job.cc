@@ -137,9 +137,10 @@ Status ScanController::RunScan(JobContext& ctx) {
     r.report = report;
     r.status = kScanSuccess;
     r.end_time = NowUnixMillis();
-    BERTH_RETURN_IF_ERROR(d_.reports.Finish(r, {}));
     ctx.Info("SBOM (" + sbom->media_type + ") stored as accessory " + *pushed);
+    // Before the report says Success, so that whoever sees it sees one SBOM.
     DropOlderSboms(ctx, r.repository, r.digest, *pushed);
+    BERTH_RETURN_IF_ERROR(d_.reports.Finish(r, {}));
     Announce("SCANNING_COMPLETED", r, tag);
     return {};
   }
