@@ -651,10 +651,16 @@ const std::vector<Migration>& AllMigrations() {
                 low_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 2),
                 unknown_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 1),
                 none_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 0))",
-           // /security/vul's order (Harbor's: CVSS v3 first), walked by index.
+           // /security/vul's order (Harbor's: CVSS v3 first), walked by index,
+           // also after an equality on the package (a LIMIT then stops early
+           // instead of sorting, which PostgreSQL's planner otherwise misjudges).
            R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_order_idx ON vulnerability_finding (cvss_v3_score, severity, id))",
-           // The tag filter narrows by the tagged artifacts' digests.
-           R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_digest_idx ON vulnerability_finding (digest))",
+           R"(DROP INDEX IF EXISTS vulnerability_finding_package_idx)",
+           R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_package_order_idx ON vulnerability_finding (package, cvss_v3_score, severity, id))",
+           // The tag filter: (repository, digest) pairs of the tagged artifacts.
+           R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_digest_idx ON vulnerability_finding (digest, repository))",
+           // A project's findings, counted and narrowed by severity and score.
+           R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_project_idx ON vulnerability_finding (project_id, severity, cvss_v3_score))",
        }},
   };
   return kMigrations;

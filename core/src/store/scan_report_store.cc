@@ -320,13 +320,12 @@ StatusOr<Page<FindingRow>> ScanReportStore::ListFindings(const ListQuery& query,
   std::string where = "1 = 1";
   std::vector<SqlValue> params;
   if (!tags.terms.empty()) {
-    // The digests tagged so in any repository (a short list through the
-    // digest index), then the repository of the finding itself.
+    // The (repository, digest) pairs of the artifacts so tagged: a short
+    // list, each looked up in the (digest, repository) index.
     BERTH_ASSIGN_OR_RETURN(SqlFilter tf, BuildSqlFilter(tags, {{"tag", {"t.name"}}}, "", 1));
-    where = "f.digest IN (SELECT a.digest FROM tag t JOIN artifact a ON a.id = t.artifact_id "
-            "WHERE 1 = 1" + tf.where + ") AND EXISTS (SELECT 1 FROM tag t JOIN artifact a ON "
-            "a.id = t.artifact_id JOIN repository rp ON rp.id = a.repository_id WHERE "
-            "a.digest = f.digest AND rp.name = f.repository" + tf.where + ")";
+    where = "(f.repository, f.digest) IN (SELECT rp.name, a.digest FROM tag t JOIN artifact a ON "
+            "a.id = t.artifact_id JOIN repository rp ON rp.id = a.repository_id WHERE 1 = 1" +
+            tf.where + ")";
     params = tf.params;
   }
   BERTH_ASSIGN_OR_RETURN(
