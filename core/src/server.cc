@@ -697,6 +697,9 @@ Status Server::Init() {
   RegisterWebhookApi(*p.api, *p.webhooks, *p.project_controller);
   p.repository_controller = std::make_unique<RepositoryController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.evaluator, *p.audit);
+  p.repository_controller->set_on_deleted([scans](const std::string& repository) {
+    scans->OnArtifactEvent({ArtifactEventKind::kDeleted, repository, "", "", "", Actor{}, NowUnixMillis()});
+  });
   p.artifact_controller = std::make_unique<ArtifactController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.label_store,
       *p.labels, *p.audit);

@@ -651,6 +651,18 @@ class ScanLifecycleTest(ScanCase):
         # Pushed again, the image is unscanned (Harbor: the reports went with it).
         self.assertEqual(self.reg.push_image(p + "/app", "v1", seed=seed)[1], d1)
         self.assertNotIn("scan_overview", self.artifact(p, "app", d1, with_scan_overview=True))
+        # A repository deleted whole takes its artifacts' reports too.
+        d3 = self.push(p, repo="other")
+        self.scan(p, "other", d3)
+        self.overview(p, "other", d3)
+        self.assertEqual(findings(d3), 6)
+        self.api.ok("DELETE", "/projects/%s/repositories/other" % p)
+        deadline = time.monotonic() + 15
+        while findings(d3) != 0:
+            self.assertLess(time.monotonic(), deadline, "the findings of %s stayed" % d3)
+            time.sleep(0.1)
+        self.assertEqual(db_rows(self.reg, "SELECT COUNT(*) FROM scan_report WHERE digest = '%s'" % d3),
+                         [("0",)])
 
     def test_scan_jobs_no_report_reads_are_pruned(self):
         p, _ = self.project()
