@@ -638,7 +638,7 @@ Status Server::Init() {
                                pulls, replications, scans, preheat](const ArtifactEvent& e) {
     dispatcher->OnArtifactEvent(e);
     replications->OnArtifactEvent(e);
-    scans->OnPushed(e);
+    scans->OnArtifactEvent(e);
     policy_dispatcher->OnArtifactEvent(e);
     if (e.kind == ArtifactEventKind::kPushed) preheat->OnArtifactPushed(e.repository, e.digest, e.tag);
     if (e.kind == ArtifactEventKind::kPushed) {
@@ -705,6 +705,9 @@ Status Server::Init() {
   RegisterWebhookApi(*p.api, *p.webhooks, *p.project_controller);
   p.repository_controller = std::make_unique<RepositoryController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.evaluator, *p.audit);
+  p.repository_controller->set_on_deleted([scans](const std::string& repository) {
+    scans->OnArtifactEvent({ArtifactEventKind::kDeleted, repository, "", "", "", Actor{}, NowUnixMillis()});
+  });
   p.artifact_controller = std::make_unique<ArtifactController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.label_store,
       *p.labels, *p.audit);
@@ -979,6 +982,10 @@ void Server::MaintenanceLoop() {
                               {kReplicationJobKind, 1000}}) {
       auto pruned = parts_->job_store->PruneFinished(kind, keep);
       if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
+    }
+    // Reports of deleted artifacts, scan jobs no report points at.
+    if (Status pruned = parts_->scans->PruneFinished(); !pruned.ok()) {
+      log_.Warn("pruning scan data failed", {{"error", pruned.message()}});
     }
     // The tasks of the replication executions just pruned.
     if (auto orphans = parts_->replication_store->PruneOrphanTasks(); !orphans.ok()) {

@@ -51,6 +51,21 @@ def config(records, default=None, max_concurrent=2, timeout_s=8, call_timeout_s=
     return json.dumps(cfg)  # JSON is YAML
 
 
+def db_rows(reg, sql):
+    """Rows straight from berthd's database (SQLite file or PostgreSQL)."""
+    if getattr(reg, "pg_dsn", None):
+        out = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\t", reg.pg_dsn, "-c", sql],
+                             check=True, stdout=subprocess.PIPE).stdout.decode()
+        return [tuple(line.split("\t")) for line in out.splitlines() if line]
+    import sqlite3
+    conn = sqlite3.connect("file:%s?mode=ro" % os.path.join(reg.data_dir, "berth.db"), uri=True,
+                           timeout=30)
+    try:
+        return [tuple(str(c) for c in row) for row in conn.execute(sql).fetchall()]
+    finally:
+        conn.close()
+
+
 def shape(obj, schema):
     if ss.skip_reason() is None:
         ss.assert_shape(obj, schema)
@@ -434,7 +449,7 @@ class SecurityHubTest(ScanCase):
         self.assertEqual((empty["total_vuls"], empty["scanned_cnt"]), (0, 0))
         p, pid = self.project()
         d1 = self.push(p, "one")
-        d2 = self.push(p, "two")
+        d2 = self.push(p, "two", tag="release")
         for repo, d in (("one", d1), ("two", d2)):
             self.scan(p, repo, d)
             self.overview(p, repo, d)
@@ -465,6 +480,24 @@ class SecurityHubTest(ScanCase):
         vul("repository_name%3D" + p + "/one,severity%3DCritical", 1)
         vul("project_id%3D" + str(pid) + ",digest%3D" + d2, 6)
         vul("package%3D~ssl", 4)
+        # Harbor's tag key: the findings of the artifact carrying the tag.
+        self.assertEqual({x["repository_name"] for x in vul("tag%3Drelease", 6)}, {p + "/two"})
+        vul("tag%3Drelease,severity%3DCritical", 1)
+        vul("tag%3D%7Brelease%20v1%7D", 12)
+        vul("tag%3Dnope", 0)
+        # with_tag: each item carries its artifact's tags.
+        r = self.api.call("GET", "/security/vul?with_tag=true&page_size=100")
+        shape(r.json(), {"type": "array", "items": {"$ref": "#/definitions/VulnerabilityItem"}})
+        self.assertEqual({(x["repository_name"], tuple(x["tags"])) for x in r.json()},
+                         {(p + "/one", ("v1",)), (p + "/two", ("release",))})
+        self.assertNotIn("tags", rows[0])
+        # Harbor's order: the highest CVSS v3 score first.
+        scores = [x["cvss_v3_score"] for x in rows]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        # tune_count under 1000 matches: the real count.
+        r = self.api.call("GET", "/security/vul?tune_count=true&page_size=5")
+        self.assertEqual(int(r.header("X-Total-Count")), 12)
+        self.assertIn('rel="next"', r.header("Link"))
         for bad in ("severity%3DDire", "cvss_score_v3%3D%5B7~11%5D", "color%3Dred"):
             self.assertEqual(self.api.call("GET", "/security/vul?q=" + bad).status, 400, bad)
         user = self.api.create_user(bh.unique("u"))
@@ -540,6 +573,8 @@ class ScanWebhookTest(ScanCase):
         self.assertEqual(res["digest"], digest)
         self.assertEqual(res["scan_overview"][V11]["scan_status"], "Success")
         self.assertEqual(res["scan_overview"][V11]["severity"], "Critical")
+        # Harbor names every scan event's operator "auto", manual scans included.
+        self.assertEqual(ev["operator"], "auto")
         # A scanner answering garbage: SCANNING_FAILED.
         self.use(p, self.registration(mode="garbage"))
         digest2 = self.push(p, tag="v2")
@@ -548,6 +583,118 @@ class ScanWebhookTest(ScanCase):
         ev = json.loads(recv.wait(2, "/s")[1]["body"])
         self.assertEqual(ev["type"], "SCANNING_FAILED")
         self.assertEqual(ev["event_data"]["resources"][0]["digest"], digest2)
+
+
+class ScanLifecycleTest(ScanCase):
+    """What scanning leaves behind: one SBOM accessory per artifact, no
+    reports or findings of deleted artifacts, no scan jobs nothing reads."""
+
+    def sbom_overview(self, p, repo, digest, not_report=None):
+        deadline = time.monotonic() + 30
+        while True:
+            a = self.artifact(p, repo, digest, with_sbom_overview=True, with_accessory=True)
+            ov = a.get("sbom_overview")
+            if ov and ov["report_id"] != not_report and ov["scan_status"] in ("Success", "Error"):
+                self.assertEqual(ov["scan_status"], "Success", ov)
+                return a, ov
+            self.assertLess(time.monotonic(), deadline, a)
+            time.sleep(0.2)
+
+    def test_sbom_rescan_replaces_the_accessory(self):
+        p, _ = self.project()
+        digest = self.push(p)
+        self.scan(p, "app", digest, scan_type="sbom")
+        _, first = self.sbom_overview(p, "app", digest)
+        time.sleep(1.1)  # the SBOM manifest's creation time (seconds) differs
+        self.scan(p, "app", digest, scan_type="sbom")
+        a, second = self.sbom_overview(p, "app", digest, not_report=first["report_id"])
+        self.assertNotEqual(first["sbom_digest"], second["sbom_digest"])
+        # Only the newest remains, for the API and for OCI clients.
+        self.assertEqual([(x["type"], x["digest"]) for x in a["accessories"]],
+                         [("harbor.sbom", second["sbom_digest"])])
+        r = self.reg.request("GET", "/v2/%s/app/referrers/%s" % (p, digest))
+        self.assertEqual([m["digest"] for m in r.json()["manifests"]], [second["sbom_digest"]])
+        old = self.reg.request("GET", "/v2/%s/app/manifests/%s" % (p, first["sbom_digest"]),
+                               headers={"Accept": bh.OCI_MANIFEST})
+        self.assertEqual(old.status, 404, old)
+        self.assertIn("earlier SBOM accessory %s is deleted" % first["sbom_digest"],
+                      self.log(p, "app", digest, second["report_id"]))
+
+    def test_reports_of_a_deleted_artifact_go_with_it(self):
+        p, _ = self.project()
+        seed = bh.unique("seed")
+        _, d1 = self.reg.push_image(p + "/app", "v1", seed=seed)
+        d2 = self.push(p, tag="v2")
+        for d in (d1, d2):
+            self.scan(p, "app", d)
+            self.overview(p, "app", d)
+
+        def findings(d):
+            r = self.api.call("GET", "/security/vul?q=digest%3D" + d)
+            return int(r.header("X-Total-Count"))
+
+        self.assertEqual((findings(d1), findings(d2)), (6, 6))
+        before = self.api.ok("GET", "/security/summary")
+        self.api.ok("DELETE", (ART % (p, "app", d1)))
+        deadline = time.monotonic() + 15
+        while findings(d1) != 0:
+            self.assertLess(time.monotonic(), deadline, "the findings of %s stayed" % d1)
+            time.sleep(0.1)
+        self.assertEqual(db_rows(self.reg, "SELECT COUNT(*) FROM scan_report WHERE digest = '%s'" % d1),
+                         [("0",)])
+        self.assertEqual(db_rows(self.reg, "SELECT COUNT(*) FROM vulnerability_finding "
+                                           "WHERE digest = '%s'" % d1), [("0",)])
+        after = self.api.ok("GET", "/security/summary")
+        self.assertEqual(after["total_vuls"], before["total_vuls"] - 6)
+        self.assertEqual(after["scanned_cnt"], before["scanned_cnt"] - 1)
+        self.assertEqual(findings(d2), 6)  # the other artifact keeps its report
+        # Pushed again, the image is unscanned (Harbor: the reports went with it).
+        self.assertEqual(self.reg.push_image(p + "/app", "v1", seed=seed)[1], d1)
+        self.assertNotIn("scan_overview", self.artifact(p, "app", d1, with_scan_overview=True))
+        # A repository deleted whole takes its artifacts' reports too.
+        d3 = self.push(p, repo="other")
+        self.scan(p, "other", d3)
+        self.overview(p, "other", d3)
+        self.assertEqual(findings(d3), 6)
+        self.api.ok("DELETE", "/projects/%s/repositories/other" % p)
+        deadline = time.monotonic() + 15
+        while findings(d3) != 0:
+            self.assertLess(time.monotonic(), deadline, "the findings of %s stayed" % d3)
+            time.sleep(0.1)
+        self.assertEqual(db_rows(self.reg, "SELECT COUNT(*) FROM scan_report WHERE digest = '%s'" % d3),
+                         [("0",)])
+
+    def test_scan_jobs_no_report_reads_are_pruned(self):
+        p, _ = self.project()
+        digest = self.push(p)
+        self.scan(p, "app", digest)
+        _, first = self.overview(p, "app", digest)
+        [(job1,)] = db_rows(self.reg, "SELECT job_id FROM scan_report WHERE uuid = '%s'" % first["report_id"])
+        self.scan(p, "app", digest)
+        deadline = time.monotonic() + 30
+        while True:
+            _, second = self.overview(p, "app", digest)
+            if second["report_id"] != first["report_id"]:
+                break
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+        [(job2,)] = db_rows(self.reg, "SELECT job_id FROM scan_report WHERE uuid = '%s'" % second["report_id"])
+        # The job of the replaced report is left until the maintenance loop,
+        # which runs at startup.
+        self.assertEqual(db_rows(self.reg, "SELECT COUNT(*) FROM job WHERE id = %s" % job1), [("1",)])
+        deadline = time.monotonic() + 15
+        while db_rows(self.reg, "SELECT status FROM job WHERE id = %s" % job2) != [("Success",)]:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        self.reg.restart()
+        deadline = time.monotonic() + 15
+        while db_rows(self.reg, "SELECT COUNT(*) FROM job WHERE id = %s" % job1) != [("0",)]:
+            self.assertLess(time.monotonic(), deadline, "the replaced scan's job stayed")
+            time.sleep(0.1)
+        self.assertEqual(db_rows(self.reg, "SELECT COUNT(*) FROM job_log WHERE job_id = %s" % job1),
+                         [("0",)])
+        # The current report's job and its log stay.
+        self.assertIn("report stored", self.log(p, "app", digest, second["report_id"]))
 
 
 class ScanStopTest(ScanCase):

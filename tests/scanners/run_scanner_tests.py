@@ -107,6 +107,83 @@ def berthd_loads_example(workdir, berthd, plugin_dir, example_dir):
         reg.cleanup()
 
 
+def example_swapped_in_by_config(workdir, plugin_dir, example_dir, trivy, cache_dir):
+    """The issue's "swap the scanner via config": berthd's scanning.default
+    names scanner-trivy (the fake Trivy CLI); a project pins its own Trivy
+    registration. Changing scanning.default to the out-of-tree example's
+    provider and restarting makes the next scan of every other project come
+    from the example, while the pinned project keeps Trivy."""
+    from harbor_api import Api
+
+    def config(default):
+        return json.dumps({"plugins": {"dirs": [plugin_dir, example_dir]},
+                           "scanning": {"timeout_s": 60, "default": default}})
+
+    trivy_config = {"trivy_path": trivy, "cache_dir": cache_dir, "skip_db_update": True,
+                    "offline_scan": True, "timeout_seconds": 60}
+    root = os.path.join(workdir, "berthd-swap")
+    os.makedirs(root)
+    reg = berth_harness.Registry(root=root, config=config(
+        {"name": "site-default", "provider": "trivy", "config": trivy_config}))
+    api = Api(reg)
+
+    def scan(project, digest):
+        path = "/projects/%s/repositories/app/artifacts/%s" % (project, digest)
+        api.ok("POST", path + "/scan", None, status=202)
+        deadline = time.monotonic() + 60
+        while True:
+            ov = api.ok("GET", path + "?with_scan_overview=true").get("scan_overview") or {}
+            summary = next(iter(ov.values()), None)
+            if summary and summary["scan_status"] in ("Success", "Error", "Stopped"):
+                if summary["scan_status"] != "Success":
+                    die("the scan of %s@%s ended %s: %s" % (project, digest, summary["scan_status"],
+                                                           api.call("GET", path + "/scan/%s/log" % summary["report_id"]).body))
+                return summary
+            if time.monotonic() > deadline:
+                die("the scan of %s@%s did not finish: %r" % (project, digest, ov))
+            time.sleep(0.2)
+
+    try:
+        reg.start()
+        digests = {}
+        for project in ("swap-follows", "swap-pinned"):
+            reg.create_project(project)
+            digests[project] = push_audit_image(reg, project + "/app")
+        r = api.call("POST", "/scanners", {"name": "pinned-trivy", "url": "plugin:trivy",
+                                           "config": trivy_config})
+        if r.status != 201:
+            die("registering pinned-trivy: %r" % r)
+        api.ok("PUT", "/projects/swap-pinned/scanner", {"uuid": r.header("Location").rsplit("/", 1)[1]})
+        trivy_scanner = {"name": "Trivy", "vendor": "Aqua Security"}
+        for project in ("swap-follows", "swap-pinned"):
+            got = scan(project, digests[project])["scanner"]
+            if {k: got[k] for k in trivy_scanner} != trivy_scanner:
+                die("before the swap %s was scanned by %r" % (project, got))
+
+        # One block of berth.yml changes: the default's provider (and its config).
+        reg.config = config({"name": "site-default", "provider": "config-audit", "config": {}})
+        reg.restart()
+        follows = api.ok("GET", "/projects/swap-follows/scanner")
+        if (follows["name"], follows["vendor"]) != ("site-default", "Berth examples"):
+            die("after the swap swap-follows' scanner is %r" % follows)
+        summary = scan("swap-follows", digests["swap-follows"])
+        if summary["scanner"] != {"name": "config-audit", "vendor": "Berth examples", "version": "1.0.0"}:
+            die("after the swap the report came from %r" % summary["scanner"])
+        report = api.ok("GET", "/projects/swap-follows/repositories/app/artifacts/%s/additions/vulnerabilities"
+                        % digests["swap-follows"])
+        ids = sorted(v["id"] for v in next(iter(report.values()))["vulnerabilities"])
+        if ids != ["EXAMPLE-ROOT-USER", "EXAMPLE-SECRET-ENV"]:
+            die("the example's report lists %r" % ids)
+        pinned = scan("swap-pinned", digests["swap-pinned"])["scanner"]
+        if {k: pinned[k] for k in trivy_scanner} != trivy_scanner:
+            die("the pinned project lost its scanner: %r" % pinned)
+        if not reg.alive():
+            die("berthd died: %s" % reg.stderr_tail())
+        print("scanning.default swapped from scanner-trivy to the out-of-tree example by a restart")
+    finally:
+        reg.cleanup()
+
+
 def bearer_token(reg, repo):
     """A pull-scoped token from berthd's token service (what Docker clients get)."""
     conn = reg.connect()
@@ -282,6 +359,8 @@ def main():
         if args.example_build:
             env_doc["example_plugin_dir"] = build_example(workdir, args.build)
             berthd_loads_example(workdir, args.berthd, args.plugins, env_doc["example_plugin_dir"])
+            example_swapped_in_by_config(workdir, args.plugins, env_doc["example_plugin_dir"],
+                                         wrappers["normal"], cache_dir)
             deny = os.path.join(workdir, "deny.txt")
             with open(deny, "w") as f:
                 f.write("# build steps we refuse\n| sh\nwget -O- \n")

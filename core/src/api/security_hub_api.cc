@@ -1,5 +1,7 @@
 #include "api/security_hub_api.h"
 
+#include <algorithm>
+
 #include "api/api_util.h"
 #include "auth/denial.h"
 
@@ -64,10 +66,18 @@ void RegisterSecurityHubApi(ApiRouter& r, ScanReportStore& reports, AccessEvalua
         });
   r.Add("GET", "/api/v2.0/security/vul", "security_vul", [&reports, require](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
-    BERTH_RETURN_IF_ERROR(QueryBool(call.ctx, "tune_count", false).status());
-    BERTH_RETURN_IF_ERROR(QueryBool(call.ctx, "with_tag", false).status());
+    BERTH_ASSIGN_OR_RETURN(bool tune_count, QueryBool(call.ctx, "tune_count", false));
+    BERTH_ASSIGN_OR_RETURN(bool with_tag, QueryBool(call.ctx, "with_tag", false));
     BERTH_RETURN_IF_ERROR(require(call.ctx.identity, "list"));
-    BERTH_ASSIGN_OR_RETURN(auto page, reports.ListFindings(q));
+    BERTH_ASSIGN_OR_RETURN(auto page, reports.ListFindings(q, tune_count));
+    std::map<std::pair<std::string, std::string>, std::vector<std::string>> tags;
+    if (with_tag) {
+      std::vector<std::pair<std::string, std::string>> artifacts;
+      for (const auto& row : page.items) artifacts.emplace_back(row.repository, row.digest);
+      std::sort(artifacts.begin(), artifacts.end());
+      artifacts.erase(std::unique(artifacts.begin(), artifacts.end()), artifacts.end());
+      BERTH_ASSIGN_OR_RETURN(tags, reports.TagsOf(artifacts));
+    }
     nlohmann::json out = nlohmann::json::array();
     for (const auto& row : page.items) {
       nlohmann::json links = nlohmann::json::parse(row.f.links_json, nullptr, false);
@@ -83,8 +93,19 @@ void RegisterSecurityHubApi(ApiRouter& r, ScanReportStore& reports, AccessEvalua
                      {"fixed_version", row.f.finding.fixed_version},
                      {"desc", row.f.description},
                      {"links", links}});
+      if (with_tag) {
+        auto it = tags.find({row.repository, row.digest});
+        out.back()["tags"] = it == tags.end() ? nlohmann::json::array() : nlohmann::json(it->second);
+      }
     }
-    SetPagination(call.ctx, q, page.total);
+    if (page.total < 0) {
+      // tune_count past 1000: Harbor's -1, and a next page while pages are full.
+      SetPagination(call.ctx, q,
+                    static_cast<int64_t>(out.size()) < q.page_size ? 0 : (q.page + 1) * q.page_size);
+      call.ctx.response.set("X-Total-Count", "-1");
+    } else {
+      SetPagination(call.ctx, q, page.total);
+    }
     return SendJsonValue(call.ctx, 200, out);
   });
 }

@@ -74,6 +74,7 @@ Status RepositoryController::Delete(const Identity& who, const ProjectRecord& p,
   Status s = registry_.DeleteRepository(r.name);
   if (s.code() == Code::kNotFound) return RepositoryNotFound(r.name);
   BERTH_RETURN_IF_ERROR(s);
+  if (on_deleted_) on_deleted_(r.name);
   audit_.Record({0, p.project_id, who.username, r.name, "repository", "delete", "success", 0});
   return {};
 }

@@ -3,6 +3,7 @@
 #ifndef BERTH_ARTIFACT_REPOSITORY_CONTROLLER_H_
 #define BERTH_ARTIFACT_REPOSITORY_CONTROLLER_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class RepositoryController {
                 const std::string& description);
   // Artifacts and tags go; blobs are left to garbage collection.
   Status Delete(const Identity& who, const ProjectRecord& p, const std::string& repo_param);
+  // Told the name of each repository deleted whole (its artifacts go without
+  // one event each): the scan manager drops their reports. Set before serving.
+  void set_on_deleted(std::function<void(const std::string& repository)> fn) {
+    on_deleted_ = std::move(fn);
+  }
 
   // Projects and repositories whose names contain `q`, among what `who` sees.
   StatusOr<SearchResult> Search(const Identity& who, const std::string& q);
@@ -57,6 +63,7 @@ class RepositoryController {
   RegistryStore& registry_;
   AccessEvaluator& evaluator_;
   AuditLog& audit_;
+  std::function<void(const std::string&)> on_deleted_;
 };
 
 }  // namespace berth

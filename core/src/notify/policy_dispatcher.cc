@@ -39,8 +39,8 @@ void PolicyDispatcher::OnQuotaEvent(const QuotaEvent& e) {
 void PolicyDispatcher::OnScanEvent(const ScanEventInfo& e) {
   Fanout(ProjectName(e.repository), e.type,
          [&](const PayloadContext& ctx) {
-           // Harbor names whoever started the scan; Berth's reports do not
-           // record that yet, so every scan event says "auto".
+           // Harbor's scan events always name the operator "auto"
+           // (controller/event/metadata/scan.go), whoever started the scan.
            return ScanWebhookEvent(e, Actor{"auto", ""}, NowUnixMillis(), ctx);
          },
          e.repository);

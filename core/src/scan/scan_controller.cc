@@ -70,9 +70,9 @@ void ScanController::RegisterJobs() {
 
 void ScanController::Start() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (auto_scan_.joinable()) return;
+  if (events_thread_.joinable()) return;
   stopping_ = false;
-  auto_scan_ = std::thread([this] { AutoScanLoop(); });
+  events_thread_ = std::thread([this] { EventLoop(); });
 }
 
 void ScanController::Stop() {
@@ -81,7 +81,7 @@ void ScanController::Stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (auto_scan_.joinable()) auto_scan_.join();
+  if (events_thread_.joinable()) events_thread_.join();
 }
 
 StatusOr<int> ScanController::Enqueue(int64_t project_id, const std::string& repository,
@@ -334,42 +334,67 @@ StatusOr<bool> ScanController::Scannable(int64_t project_id, const ArtifactRecor
   return reg.has_value() && !reg->disabled;
 }
 
-void ScanController::OnPushed(const ArtifactEvent& e) {
-  if (e.kind != ArtifactEventKind::kPushed) return;
+void ScanController::OnArtifactEvent(const ArtifactEvent& e) {
+  if (e.kind != ArtifactEventKind::kPushed && e.kind != ArtifactEventKind::kDeleted) return;
   std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_ || pushed_.size() > 100000) return;
-  pushed_.push_back(e);
+  if (stopping_ || events_.size() > 100000) return;
+  events_.push_back(e);
   cv_.notify_one();
 }
 
-void ScanController::AutoScanLoop() {
+void ScanController::EventLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !pushed_.empty(); });
+    cv_.wait(lock, [this] { return stopping_ || !events_.empty(); });
     if (stopping_) return;
-    ArtifactEvent e = std::move(pushed_.front());
-    pushed_.pop_front();
+    ArtifactEvent e = std::move(events_.front());
+    events_.pop_front();
+    if (e.kind == ArtifactEventKind::kDeleted) {
+      // One sweep for a run of deletions (a retention run, a cleanup script).
+      while (!events_.empty() && events_.front().kind == ArtifactEventKind::kDeleted) {
+        events_.pop_front();
+      }
+    }
     lock.unlock();
-    std::string project = e.repository.substr(0, e.repository.find('/'));
-    auto p = d_.projects.GetByName(project);
-    if (p.ok() && *p) {
-      auto it = (*p)->metadata.find("auto_scan");
-      if (it != (*p)->metadata.end() && it->second == "true") {
-        auto a = d_.registry.GetArtifactByDigest(e.repository, e.digest);
-        if (a.ok() && *a && (*a)->accessory_type.empty() &&
-            (*a)->type == artifact_types::kImage) {
-          auto n = Enqueue((*p)->project_id, e.repository, **a, "vulnerability", "Event", 0,
-                           IsIndex(**a), false);
-          if (!n.ok()) {
-            d_.log.Warn("scan on push not started",
-                        {{"repository", e.repository}, {"digest", e.digest},
-                         {"error", n.status().message()}});
-          }
-        }
+    if (e.kind == ArtifactEventKind::kPushed) {
+      AutoScan(e);
+    } else {
+      auto pruned = d_.reports.PruneOrphans();
+      if (!pruned.ok()) {
+        d_.log.Warn("dropping the scan reports of deleted artifacts failed",
+                    {{"error", pruned.status().message()}});
       }
     }
     lock.lock();
   }
+}
+
+void ScanController::AutoScan(const ArtifactEvent& e) {
+  std::string project = e.repository.substr(0, e.repository.find('/'));
+  auto p = d_.projects.GetByName(project);
+  if (!p.ok() || !*p) return;
+  auto it = (*p)->metadata.find("auto_scan");
+  if (it == (*p)->metadata.end() || it->second != "true") return;
+  auto a = d_.registry.GetArtifactByDigest(e.repository, e.digest);
+  if (!a.ok() || !*a || !(*a)->accessory_type.empty() || (*a)->type != artifact_types::kImage) return;
+  auto n = Enqueue((*p)->project_id, e.repository, **a, "vulnerability", "Event", 0, IsIndex(**a),
+                   false);
+  if (!n.ok()) {
+    d_.log.Warn("scan on push not started", {{"repository", e.repository},
+                                              {"digest", e.digest},
+                                              {"error", n.status().message()}});
+  }
+}
+
+Status ScanController::PruneFinished() {
+  BERTH_ASSIGN_OR_RETURN(int64_t reports, d_.reports.PruneOrphans());
+  BERTH_ASSIGN_OR_RETURN(auto latest, d_.jobs.store().List(kScanAllJobKind, 1, 1));
+  int64_t keep = latest.items.empty() ? -1 : latest.items[0].id;
+  BERTH_ASSIGN_OR_RETURN(int64_t jobs, d_.reports.PruneScanJobs(kScanJobKind, keep));
+  if (reports > 0 || jobs > 0) {
+    d_.log.Info("pruned scan data", {{"orphan_reports", reports}, {"scan_jobs", jobs}});
+  }
+  return {};
 }
 
 StatusOr<nlohmann::json> ScanController::ScanAllMetrics(bool schedule_only) {

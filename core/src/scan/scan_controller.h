@@ -107,8 +107,17 @@ class ScanController {
   // Scan endings: set before serving.
   void set_event_sink(ScanFinishedFn fn) { on_finished_ = std::move(fn); }
 
-  // Scan on push (project metadata auto_scan=true); queued, never blocks.
-  void OnPushed(const ArtifactEvent& e);
+  // Registry events, queued, never blocking the request: a push starts scan
+  // on push (project metadata auto_scan=true); a deletion drops the reports
+  // and findings of digests no artifact holds any more (Harbor deletes an
+  // artifact's reports with it).
+  void OnArtifactEvent(const ArtifactEvent& e);
+
+  // The maintenance loop's sweep: reports of deleted artifacts (those no
+  // event reached: a deleted repository or project), and the finished
+  // IMAGE_SCAN jobs and logs no report points at (the report was scanned
+  // again), except the latest scan-all's, whose metrics read them.
+  Status PruneFinished();
 
   // /scans/all/metrics (schedule_only: /scans/schedule/metrics).
   StatusOr<nlohmann::json> ScanAllMetrics(bool schedule_only);
@@ -129,7 +138,12 @@ class ScanController {
   StatusOr<std::string> PushSbom(const std::string& repository, const std::string& digest,
                                  const std::string& subject_media_type, int64_t subject_size,
                                  const std::string& sbom_media_type, const std::string& document);
-  void AutoScanLoop();
+  void EventLoop();
+  void AutoScan(const ArtifactEvent& e);
+  // After an SBOM scan stored `keep`: deletes the artifact's earlier SBOM
+  // accessories, so the newest is the only one (Harbor).
+  void DropOlderSboms(JobContext& ctx, const std::string& repository, const std::string& digest,
+                      const std::string& keep);
   // Sends the SCANNING_* event of a finished report (no-op without a sink).
   void Announce(const char* type, const ScanReportRecord& r, const std::string& tag);
 
@@ -137,9 +151,9 @@ class ScanController {
   ScanningConfig config_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<ArtifactEvent> pushed_;
+  std::deque<ArtifactEvent> events_;
   bool stopping_ = false;
-  std::thread auto_scan_;
+  std::thread events_thread_;
   ScanFinishedFn on_finished_;
 };
 

@@ -137,9 +137,11 @@ Status ScanController::RunScan(JobContext& ctx) {
     r.report = report;
     r.status = kScanSuccess;
     r.end_time = NowUnixMillis();
+    ctx.Info("SBOM (" + sbom->media_type + ") stored as accessory " + *pushed);
+    // Before the report says Success, so that whoever sees it sees one SBOM.
+    DropOlderSboms(ctx, r.repository, r.digest, *pushed);
     BERTH_RETURN_IF_ERROR(d_.reports.Finish(r, {}));
     Announce("SCANNING_COMPLETED", r, tag);
-    ctx.Info("SBOM (" + sbom->media_type + ") stored as accessory " + *pushed);
     return {};
   }
   auto parsed = ParseVulnerabilityReport(report);
@@ -167,6 +169,30 @@ void ScanController::Announce(const char* type, const ScanReportRecord& r, const
     if (overviews.ok() && overviews->count(r.digest)) e.scan_overview = (*overviews)[r.digest];
   }
   on_finished_(e);
+}
+
+void ScanController::DropOlderSboms(JobContext& ctx, const std::string& repository,
+                                    const std::string& digest, const std::string& keep) {
+  // Deleted only once the new one is stored: a failed re-scan keeps the old.
+  auto refs = d_.registry.ListReferrers(repository, digest, kSbomArtifactType);
+  if (!refs.ok()) {
+    ctx.Warn("listing the earlier SBOM accessories failed: " + refs.status().message());
+    return;
+  }
+  for (const auto& a : *refs) {
+    if (a.digest == keep || a.accessory_type != accessory_types::kSbom) continue;
+    auto d = Digest::Parse(a.digest);
+    if (!d.ok()) continue;
+    ManifestReference ref;
+    ref.is_digest = true;
+    ref.digest = *d;
+    Status s = d_.manifests.Delete(repository, ref, Actor{"scanner", ""});
+    if (s.ok() || s.code() == Code::kNotFound) {
+      ctx.Info("the earlier SBOM accessory " + a.digest + " is deleted");
+    } else {
+      ctx.Warn("deleting the earlier SBOM accessory " + a.digest + " failed: " + s.message());
+    }
+  }
 }
 
 StatusOr<std::string> ScanController::PushSbom(const std::string& repository, const std::string& digest,

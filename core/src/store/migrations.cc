@@ -633,6 +633,34 @@ const std::vector<Migration>& AllMigrations() {
                 UNIQUE (execution_id, operation, src_resource)))",
            R"(CREATE INDEX IF NOT EXISTS replication_task_policy_idx ON replication_task (policy_id))",
        }},
+      {19,
+       "security hub: per-severity counts on scan reports, finding indexes for the list's order and tag filter",
+       {
+           // Harbor's scan_report counters: the summary and the dangerous
+           // artifacts add up report rows instead of grouping every finding.
+           R"(ALTER TABLE scan_report ADD COLUMN critical_cnt BIGINT NOT NULL DEFAULT 0)",
+           R"(ALTER TABLE scan_report ADD COLUMN high_cnt BIGINT NOT NULL DEFAULT 0)",
+           R"(ALTER TABLE scan_report ADD COLUMN medium_cnt BIGINT NOT NULL DEFAULT 0)",
+           R"(ALTER TABLE scan_report ADD COLUMN low_cnt BIGINT NOT NULL DEFAULT 0)",
+           R"(ALTER TABLE scan_report ADD COLUMN none_cnt BIGINT NOT NULL DEFAULT 0)",
+           R"(ALTER TABLE scan_report ADD COLUMN unknown_cnt BIGINT NOT NULL DEFAULT 0)",
+           R"(UPDATE scan_report SET
+                critical_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 5),
+                high_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 4),
+                medium_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 3),
+                low_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 2),
+                unknown_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 1),
+                none_cnt = (SELECT COUNT(*) FROM vulnerability_finding f WHERE f.report_id = scan_report.id AND f.severity = 0))",
+           // /security/vul's order (Harbor's: CVSS v3 first), walked by index,
+           // also after an equality on the package (a LIMIT then stops early
+           // instead of sorting, which PostgreSQL's planner otherwise misjudges).
+           R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_order_idx ON vulnerability_finding (cvss_v3_score, severity, id))",
+           R"(DROP INDEX IF EXISTS vulnerability_finding_package_idx)",
+           R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_package_order_idx ON vulnerability_finding (package, cvss_v3_score, severity, id))",
+           // The tag filter: (repository, digest) pairs of the tagged artifacts.
+           R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_digest_idx ON vulnerability_finding (digest, repository))",
+           // A project's findings, counted and narrowed by severity and score.
+           R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_project_idx ON vulnerability_finding (project_id, severity, cvss_v3_score))",
       {21,
        "repository.artifact_count kept by triggers",
        {

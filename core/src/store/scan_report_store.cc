@@ -100,14 +100,22 @@ Status ScanReportStore::MarkRunning(const std::string& uuid, int64_t start_time)
 
 Status ScanReportStore::Finish(const ScanReportRecord& r, const std::vector<StoredFinding>& findings) {
   return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    // Per-severity counters for the security hub (Harbor's *_cnt columns).
+    int64_t count[6] = {0, 0, 0, 0, 0, 0};
+    for (const auto& f : findings) {
+      int sev = static_cast<int>(f.finding.severity);
+      if (sev >= 0 && sev < 6) ++count[sev];
+    }
     auto u = tx.Exec(
         "UPDATE scan_report SET status = $2, start_time = $3, end_time = $4, severity = $5, "
         "total = $6, fixable = $7, summary = $8, scanner = $9, report = $10, sbom_digest = $11, "
-        "error = $12 WHERE uuid = $1 RETURNING id",
+        "error = $12, none_cnt = $13, unknown_cnt = $14, low_cnt = $15, medium_cnt = $16, "
+        "high_cnt = $17, critical_cnt = $18 WHERE uuid = $1 RETURNING id",
         {SqlText(r.uuid), SqlText(r.status), SqlInt(r.start_time), SqlInt(r.end_time),
          SqlInt(static_cast<int64_t>(r.severity)), SqlInt(r.total), SqlInt(r.fixable),
          SqlText(r.summary_json), SqlText(r.scanner_json), SqlText(r.report),
-         SqlText(r.sbom_digest), SqlText(r.error)});
+         SqlText(r.sbom_digest), SqlText(r.error), SqlInt(count[0]), SqlInt(count[1]),
+         SqlInt(count[2]), SqlInt(count[3]), SqlInt(count[4]), SqlInt(count[5])});
     if (!u.ok()) return u.status();
     if (u->rows.empty()) return Status::NotFound("scan report " + r.uuid + " is gone", "NOT_FOUND");
     int64_t id = u->rows[0].Int(0);
@@ -212,9 +220,12 @@ FindingRow ReadFinding(const SqlRow& r) {
   return x;
 }
 
-// Findings of successful reports only (a running re-scan keeps none).
-constexpr char kLiveFindings[] =
-    "vulnerability_finding f JOIN scan_report r ON r.id = f.report_id AND r.status = 'Success'";
+// Findings rows exist only for successful reports: Begin deletes a report's
+// findings when it is scanned again, and Finish writes them with the
+// Success status (none for Error or Stopped), so the hub reads the findings
+// table alone, through its indexes.
+constexpr char kSuccessfulVulnReports[] =
+    "scan_report WHERE scan_type = 'vulnerability' AND status = 'Success'";
 
 }  // namespace
 
@@ -222,40 +233,45 @@ StatusOr<SecuritySummaryData> ScanReportStore::SecuritySummary(bool with_cves, b
   SecuritySummaryData out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out = SecuritySummaryData{};
-    auto s = tx.Exec(std::string("SELECT f.severity, COUNT(*), SUM(CASE WHEN f.fixed_version <> '' "
-                                 "THEN 1 ELSE 0 END) FROM ") + kLiveFindings + " GROUP BY f.severity");
+    // Report rows, not findings: one row per scanned artifact.
+    auto s = tx.Exec(std::string("SELECT COALESCE(SUM(critical_cnt), 0), COALESCE(SUM(high_cnt), 0), "
+                                 "COALESCE(SUM(medium_cnt), 0), COALESCE(SUM(low_cnt), 0), "
+                                 "COALESCE(SUM(none_cnt), 0), COALESCE(SUM(unknown_cnt), 0), "
+                                 "COALESCE(SUM(fixable), 0), COUNT(DISTINCT digest) FROM ") +
+                     kSuccessfulVulnReports);
     if (!s.ok()) return s.status();
-    for (const auto& row : s->rows) {
-      out.by_severity[static_cast<Severity>(row.Int(0))] = row.Int(1);
-      out.total += row.Int(1);
-      out.fixable += row.Int(2);
+    const auto& row = s->rows.at(0);
+    const Severity order[] = {Severity::kCritical, Severity::kHigh, Severity::kMedium,
+                              Severity::kLow, Severity::kNone, Severity::kUnknown};
+    for (int i = 0; i < 6; ++i) {
+      out.by_severity[order[i]] = row.Int(i);
+      out.total += row.Int(i);
     }
-    auto a = tx.Exec(
-        "SELECT (SELECT COUNT(DISTINCT digest) FROM scan_report WHERE scan_type = 'vulnerability' "
-        "AND status = 'Success'), (SELECT COUNT(*) FROM artifact WHERE accessory_type = '')");
+    out.fixable = row.Int(6);
+    out.scanned_artifacts = row.Int(7);
+    auto a = tx.Exec("SELECT COUNT(*) FROM artifact WHERE accessory_type = ''");
     if (!a.ok()) return a.status();
-    out.scanned_artifacts = a->rows[0].Int(0);
-    out.total_artifacts = a->rows[0].Int(1);
+    out.total_artifacts = a->rows[0].Int(0);
     if (with_cves) {
-      auto c = tx.Exec(std::string("SELECT ") + kFindingSelect + " FROM " + kLiveFindings +
-                       " WHERE f.severity = $1 ORDER BY f.cvss_v3_score DESC, f.id LIMIT 5",
+      // Down the (severity, cvss_v3_score) index.
+      auto c = tx.Exec(std::string("SELECT ") + kFindingSelect +
+                           " FROM vulnerability_finding f WHERE f.severity = $1 "
+                           "ORDER BY f.cvss_v3_score DESC, f.id LIMIT 5",
                        {SqlInt(static_cast<int64_t>(Severity::kCritical))});
       if (!c.ok()) return c.status();
-      for (const auto& row : c->rows) out.dangerous_cves.push_back(ReadFinding(row));
+      for (const auto& r : c->rows) out.dangerous_cves.push_back(ReadFinding(r));
     }
     if (with_artifacts) {
-      auto d = tx.Exec(
-          std::string("SELECT f.project_id, f.repository, f.digest, "
-                      "SUM(CASE WHEN f.severity = 5 THEN 1 ELSE 0 END) AS c, "
-                      "SUM(CASE WHEN f.severity = 4 THEN 1 ELSE 0 END) AS h, "
-                      "SUM(CASE WHEN f.severity = 3 THEN 1 ELSE 0 END) AS m FROM ") +
-          kLiveFindings +
-          " GROUP BY f.project_id, f.repository, f.digest ORDER BY c DESC, h DESC, m DESC, "
-          "f.digest LIMIT 5");
+      auto d = tx.Exec(std::string("SELECT project_id, repository, digest, SUM(critical_cnt) AS c, "
+                                   "SUM(high_cnt) AS h, SUM(medium_cnt) AS m FROM ") +
+                       kSuccessfulVulnReports +
+                       " AND critical_cnt + high_cnt + medium_cnt + low_cnt > 0 "
+                       "GROUP BY project_id, repository, digest "
+                       "ORDER BY c DESC, h DESC, m DESC, SUM(low_cnt) DESC, digest LIMIT 5");
       if (!d.ok()) return d.status();
-      for (const auto& row : d->rows) {
+      for (const auto& r : d->rows) {
         out.dangerous_artifacts.push_back(
-            {row.Int(0), row.Text(1), row.Text(2), row.Int(3), row.Int(4), row.Int(5)});
+            {r.Int(0), r.Text(1), r.Text(2), r.Int(3), r.Int(4), r.Int(5)});
       }
     }
     return {};
@@ -263,7 +279,7 @@ StatusOr<SecuritySummaryData> ScanReportStore::SecuritySummary(bool with_cves, b
   return out;
 }
 
-StatusOr<Page<FindingRow>> ScanReportStore::ListFindings(const ListQuery& query) {
+StatusOr<Page<FindingRow>> ScanReportStore::ListFindings(const ListQuery& query, bool tune_count) {
   static const std::map<std::string, QueryColumn> kColumns = {
       {"cve_id", {"f.cve_id"}},
       {"package", {"f.package"}},
@@ -273,9 +289,16 @@ StatusOr<Page<FindingRow>> ScanReportStore::ListFindings(const ListQuery& query)
       {"digest", {"f.digest"}},
       {"cvss_score_v3", {"f.cvss_v3_score", true}},
   };
-  // Severities by name and CVSS scores as the stored integers (score x 10).
+  // Severities by name and CVSS scores as the stored integers (score x 10);
+  // tag terms become a condition on the tagged artifacts.
   ListQuery q = query;
-  for (auto& t : q.terms) {
+  ListQuery tags;
+  q.terms.clear();
+  for (auto t : query.terms) {
+    if (t.key == "tag") {
+      tags.terms.push_back(std::move(t));
+      continue;
+    }
     for (auto& v : t.values) {
       if (v.empty()) continue;
       if (t.key == "severity") {
@@ -292,12 +315,116 @@ StatusOr<Page<FindingRow>> ScanReportStore::ListFindings(const ListQuery& query)
         v = std::to_string(static_cast<int64_t>(std::lround(d * 10)));
       }
     }
+    q.terms.push_back(std::move(t));
   }
-  BERTH_ASSIGN_OR_RETURN(RowPage rows, RunListQuery(db_, kFindingSelect, kLiveFindings, "1 = 1", {},
-                                                    q, kColumns, "f.severity DESC, f.id"));
-  Page<FindingRow> page{{}, rows.total};
-  for (const auto& row : rows.rows) page.items.push_back(ReadFinding(row));
+  std::string where = "1 = 1";
+  std::vector<SqlValue> params;
+  if (!tags.terms.empty()) {
+    // The (repository, digest) pairs of the artifacts so tagged: a short
+    // list, each looked up in the (digest, repository) index.
+    BERTH_ASSIGN_OR_RETURN(SqlFilter tf, BuildSqlFilter(tags, {{"tag", {"t.name"}}}, "", 1));
+    where = "(f.repository, f.digest) IN (SELECT rp.name, a.digest FROM tag t JOIN artifact a ON "
+            "a.id = t.artifact_id JOIN repository rp ON rp.id = a.repository_id WHERE 1 = 1" +
+            tf.where + ")";
+    params = tf.params;
+  }
+  BERTH_ASSIGN_OR_RETURN(
+      SqlFilter f, BuildSqlFilter(q, kColumns, "f.cvss_v3_score DESC, f.severity DESC, f.id DESC",
+                                  static_cast<int>(params.size()) + 1));
+  params.insert(params.end(), f.params.begin(), f.params.end());
+  const std::string from = " FROM vulnerability_finding f WHERE " + where + f.where;
+  Page<FindingRow> page;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    page = Page<FindingRow>{};
+    bool past_limit = false;
+    if (tune_count) {
+      // Harbor's tune_count: -1 instead of counting past 1000.
+      auto e = tx.Exec("SELECT 1" + from + " LIMIT 1 OFFSET 1000", params);
+      if (!e.ok()) return e.status();
+      past_limit = !e->rows.empty();
+    }
+    if (past_limit) {
+      page.total = -1;
+    } else {
+      auto c = tx.Exec("SELECT COUNT(*)" + from, params);
+      if (!c.ok()) return c.status();
+      page.total = c->rows.at(0).Int(0);
+    }
+    auto paged = params;
+    size_t n = paged.size();
+    paged.push_back(SqlInt(q.page_size));
+    paged.push_back(SqlInt(q.offset()));
+    auto r = tx.Exec(std::string("SELECT ") + kFindingSelect + from + f.order_by + " LIMIT $" +
+                         std::to_string(n + 1) + " OFFSET $" + std::to_string(n + 2),
+                     paged);
+    if (!r.ok()) return r.status();
+    for (const auto& row : r->rows) page.items.push_back(ReadFinding(row));
+    return {};
+  }));
   return page;
+}
+
+StatusOr<std::map<std::pair<std::string, std::string>, std::vector<std::string>>>
+ScanReportStore::TagsOf(const std::vector<std::pair<std::string, std::string>>& artifacts) {
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> out;
+  if (artifacts.empty()) return out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
+    out.clear();
+    std::vector<SqlValue> params;
+    std::string pairs;
+    for (const auto& [repo, digest] : artifacts) {
+      pairs += std::string(pairs.empty() ? "" : " OR ") + "(rp.name = $" +
+               std::to_string(params.size() + 1) + " AND a.digest = $" +
+               std::to_string(params.size() + 2) + ")";
+      params.push_back(SqlText(repo));
+      params.push_back(SqlText(digest));
+    }
+    auto r = tx.Exec("SELECT rp.name, a.digest, t.name FROM tag t JOIN artifact a ON a.id = "
+                     "t.artifact_id JOIN repository rp ON rp.id = a.repository_id WHERE " + pairs +
+                         " ORDER BY t.name",
+                     params);
+    if (!r.ok()) return r.status();
+    for (const auto& row : r->rows) out[{row.Text(0), row.Text(1)}].push_back(row.Text(2));
+    return {};
+  }));
+  return out;
+}
+
+StatusOr<int64_t> ScanReportStore::PruneOrphans() {
+  int64_t n = 0;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    // Unfinished reports are left to their job, which fails them.
+    constexpr char kOrphans[] =
+        "SELECT r.id FROM scan_report r WHERE r.status NOT IN ('Pending', 'Running') AND "
+        "NOT EXISTS (SELECT 1 FROM artifact a WHERE a.digest = r.digest)";
+    auto f = tx.Exec(std::string("DELETE FROM vulnerability_finding WHERE report_id IN (") +
+                     kOrphans + ")");
+    if (!f.ok()) return f.status();
+    auto d = tx.Exec(std::string("DELETE FROM scan_report WHERE id IN (") + kOrphans + ")");
+    if (!d.ok()) return d.status();
+    n = d->affected;
+    return {};
+  }));
+  return n;
+}
+
+StatusOr<int64_t> ScanReportStore::PruneScanJobs(const std::string& kind, int64_t keep_vendor_id) {
+  int64_t n = 0;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    constexpr char kUnreferenced[] =
+        "SELECT j.id FROM job j WHERE j.vendor_type = $1 AND j.vendor_id <> $2 AND "
+        "j.status IN ('Success', 'Error', 'Stopped') AND "
+        "NOT EXISTS (SELECT 1 FROM scan_report r WHERE r.job_id = j.id)";
+    const std::vector<SqlValue> params{SqlText(kind), SqlInt(keep_vendor_id)};
+    auto l = tx.Exec(std::string("DELETE FROM job_log WHERE job_id IN (") + kUnreferenced + ")",
+                     params);
+    if (!l.ok()) return l.status();
+    auto d = tx.Exec(std::string("DELETE FROM job WHERE id IN (") + kUnreferenced + ")", params);
+    if (!d.ok()) return d.status();
+    n = d->affected;
+    return {};
+  }));
+  return n;
 }
 
 StatusOr<ScanResult> ScanReportStore::LatestVulnerabilityResult(const std::string& repository,

@@ -102,9 +102,23 @@ class ScanReportStore : public ScanResultSource {
   Status EndWithJob(int64_t job_id, const std::string& status, const std::string& error);
 
   StatusOr<SecuritySummaryData> SecuritySummary(bool with_cves, bool with_artifacts);
-  // q keys: cve_id, package, severity (a name), project_id, repository_name,
-  // digest, cvss_score_v3 (a range of scores, e.g. [7~10]).
-  StatusOr<Page<FindingRow>> ListFindings(const ListQuery& q);
+  // Harbor's q keys: cve_id, package, severity (a name), project_id,
+  // repository_name, digest, cvss_score_v3 (a range of scores, e.g. [7~10]),
+  // tag (findings of the artifact carrying that tag in its repository).
+  // Ordered as Harbor: highest CVSS v3 score first. `tune_count`: Harbor's
+  // X-Total-Count of -1 past 1000 matches, without counting them all.
+  StatusOr<Page<FindingRow>> ListFindings(const ListQuery& q, bool tune_count = false);
+  // The tags of each (repository, digest), for /security/vul?with_tag=true.
+  StatusOr<std::map<std::pair<std::string, std::string>, std::vector<std::string>>> TagsOf(
+      const std::vector<std::pair<std::string, std::string>>& artifacts);
+
+  // Finished reports (and their findings) of digests no artifact holds any
+  // more: Harbor deletes an artifact's reports with it. Returns how many.
+  StatusOr<int64_t> PruneOrphans();
+  // Finished IMAGE_SCAN jobs (`kind`) and their logs that no report points
+  // at any more (the report was scanned again, or its artifact deleted),
+  // except those of the scan-all run `keep_vendor_id` (its metrics read them).
+  StatusOr<int64_t> PruneScanJobs(const std::string& kind, int64_t keep_vendor_id);
 
   // ScanResultSource: the latest successful vulnerability report of the
   // digest (any registration) with its findings, read from the rows.
