@@ -14,10 +14,19 @@ python3 stdlib only; PostgreSQL through scripts/pg-test-server.sh.
 
 What it does, per metadata store:
  1. Seeds project `bench` with repository `bench/big`: BENCH_ART_N OCI
-    manifests (one shared config and layer, a distinct annotation each) pushed
-    over keep-alive HTTP by BENCH_ART_THREADS threads; every
-    (N / BENCH_ART_TAGGED)-th is pushed with a tag, and each tagged one gets
-    two of three global labels through the API.
+    manifests (one shared config and layer, a distinct annotation each).
+    BENCH_ART_SEED=http pushes all of them over keep-alive HTTP with
+    BENCH_ART_THREADS threads; every (N / BENCH_ART_TAGGED)-th is pushed with a
+    tag, and each tagged one gets two of three global labels through the API
+    (about an hour per store on a loaded 2-core machine). BENCH_ART_SEED=sql
+    (the default) pushes and labels the BENCH_ART_TAGGED tagged ones (and one
+    untagged template) over HTTP the same way, then fills in the untagged rest
+    at the store layer: one INSERT ... SELECT that copies the template's
+    artifact row with distinct digests and push times spread over the pushed
+    ones' (so tagged artifacts are spread over every page, as with http), in
+    SQL that berthd's own triggers keep counted. The lists read exactly the
+    rows a push writes for them (artifact, tag, label_reference); seeded rows
+    have no manifest in storage, which a list never reads.
  2. The artifact list as Harbor's UI asks for it (page_size 15, with_tag,
     with_label, with_scan_overview, with_accessory), BENCH_ART_REQS sequential
     requests on one connection per case: the first page, a page in the middle,
@@ -36,12 +45,14 @@ Environment (all optional):
   BENCH_ART_THREADS   push threads                                       4
   BENCH_ART_REQS      list requests per case                             200
   BENCH_ART_PUSHES    manifests per push case                            3000
+  BENCH_ART_SEED      sql or http (see 1.)                               sql
   BENCH_BUILD_DIR, BENCH_SKIP_BUILD, BENCH_TMPDIR, BENCH_WRITE_DOCS, BENCH_KEEP as gc_bench.py.
 """
 import datetime
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -67,6 +78,7 @@ class Cfg:
         self.threads = env_int("BENCH_ART_THREADS", 4)
         self.reqs = env_int("BENCH_ART_REQS", 200)
         self.pushes = env_int("BENCH_ART_PUSHES", 3000)
+        self.seed = os.environ.get("BENCH_ART_SEED", "sql")
 
 
 def blob(data):
@@ -112,7 +124,7 @@ def start_berthd(cfg, name, dsn):
             os.environ.pop(k, None)
 
 
-def seed(cfg, host, content):
+def seed(cfg, host, content, db, dsn):
     c = gc_bench.Client(host)
     bench.create_project(host)
     content.link(c, "bench/big")
@@ -121,7 +133,8 @@ def seed(cfg, host, content):
         r, _ = api(c, "POST", "/labels", {"name": f"bench-{i}", "scope": "g"}, expect=(201, 409))
         labels.append(int(r.getheader("Location").rsplit("/", 1)[1]))
     every = max(1, cfg.n // max(1, cfg.tagged))
-    items = list(range(cfg.n))
+    by_sql = cfg.seed == "sql"
+    items = list(range(0, cfg.n, every) if by_sql else range(cfg.n))
 
     def push(cl, i):
         body = content.manifest(f"seed-{i}")
@@ -134,8 +147,49 @@ def seed(cfg, host, content):
 
     t0 = time.perf_counter()
     gc_bench.parallel(cfg, host, items, push, "seeded")
+    if by_sql:
+        template = content.manifest("template")
+        c.call("PUT", f"/v2/bench/big/manifests/sha256:{bench.sha256_hex(template)}",
+               body=template, headers={"Content-Type": OCI_MANIFEST}, expect=(201,))
+        fill = cfg.n - len(items) - 1
+        if fill > 0:
+            sql_fill(cfg, db, dsn, "sha256:" + bench.sha256_hex(template), fill)
     c.close()
     return time.perf_counter() - t0
+
+
+def sql_fill(cfg, db, dsn, template, count):
+    """`count` copies of the template artifact row, push times spread over
+    the pushed artifacts' range (see the header)."""
+    if db == "postgres":
+        cols = subprocess.check_output(
+            ["psql", "-X", "-At", dsn, "-c", "SELECT column_name FROM information_schema.columns "
+             "WHERE table_name = 'artifact' ORDER BY ordinal_position"], text=True).split()
+    else:
+        con = sqlite3.connect(os.path.join(cfg.work, "berthd-sqlite", "berth.db"), timeout=60)
+        cols = [r[1] for r in con.execute("PRAGMA table_info(artifact)")]
+    keep = [x for x in cols if x not in ("id", "digest", "push_time")]
+    series = ("generate_series(1, %d) AS s(k)" % count if db == "postgres" else "s")
+    digest = ("'sha256:' || lpad(to_hex(s.k), 64, '0')" if db == "postgres"
+              else "printf('sha256:%064x', s.k)")
+    span = ("(SELECT MIN(a.push_time) AS lo, MAX(a.push_time) AS hi FROM artifact a "
+            "JOIN repository b ON b.id = a.repository_id WHERE b.name = 'bench/big')")
+    sql = ("INSERT INTO artifact (%s, digest, push_time) SELECT %s, %s, "
+           "r.lo + (r.hi - r.lo) * s.k / %d FROM %s, artifact t, %s r WHERE t.digest = '%s'"
+           % (", ".join(keep), ", ".join("t." + x for x in keep), digest, count, series, span,
+              template))
+    t0 = time.perf_counter()
+    if db == "postgres":
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql,
+                        "-c", "VACUUM ANALYZE artifact"], check=True)
+    else:
+        con.execute("WITH RECURSIVE s(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM s WHERE k < %d) "
+                    % count + sql)
+        con.commit()
+        con.execute("ANALYZE")
+        con.close()
+    say(f"    filled {count} untagged artifacts at the store layer in "
+        f"{time.perf_counter() - t0:.1f} s")
 
 
 def pct(xs, q):
@@ -187,7 +241,7 @@ def run_one(cfg, db):
     server = start_berthd(cfg, "berthd-" + db, dsn)
     try:
         content = Content()
-        seed_s = seed(cfg, server.host, content)
+        seed_s = seed(cfg, server.host, content, db, dsn)
         say(f"  seeded {cfg.n} artifacts ({cfg.tagged} tagged, labelled) in {seed_s:.0f} s "
             f"({cfg.n / seed_s:.0f}/s)")
         last = (cfg.n + 14) // 15
@@ -255,7 +309,7 @@ def main():
         results = {db: run_one(cfg, db) for db in cfg.dbs}
         table = render(cfg, results)
         head = (f"One run, {started:%Y-%m-%d %H:%M} UTC, {cfg.n} artifacts ({cfg.tagged} tagged "
-                f"with 2 labels each), {cfg.reqs} requests per list case, {cfg.pushes} pushes per "
+                f"with 2 labels each; seeded by {cfg.seed}), {cfg.reqs} requests per list case, {cfg.pushes} pushes per "
                 f"push case, {cfg.threads} threads; load average {load0:.1f} at the start "
                 f"(`{' '.join(sys.argv)}`, build {cfg.build}).")
         say("\n" + head + "\n\n" + table)

@@ -661,6 +661,7 @@ const std::vector<Migration>& AllMigrations() {
            R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_digest_idx ON vulnerability_finding (digest, repository))",
            // A project's findings, counted and narrowed by severity and score.
            R"(CREATE INDEX IF NOT EXISTS vulnerability_finding_project_idx ON vulnerability_finding (project_id, severity, cvss_v3_score))",
+       }},
       {21,
        "repository.artifact_count kept by triggers",
        {
