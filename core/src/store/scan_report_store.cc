@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -237,8 +238,8 @@ StatusOr<SecuritySummaryData> ScanReportStore::SecuritySummary(bool with_cves, b
     out.scanned_artifacts = a->rows[0].Int(0);
     out.total_artifacts = a->rows[0].Int(1);
     if (with_cves) {
-      auto c = tx.Exec(std::string("SELECT ") + kFindingSelect + " FROM " + kLiveFindings +
-                       " WHERE f.severity = $1 ORDER BY f.cvss_v3_score DESC, f.id LIMIT 5",
+      auto c = tx.Exec(SelectSql(kFindingSelect, "FROM ") + kLiveFindings +
+                           " WHERE f.severity = $1 ORDER BY f.cvss_v3_score DESC, f.id LIMIT 5",
                        {SqlInt(static_cast<int64_t>(Severity::kCritical))});
       if (!c.ok()) return c.status();
       for (const auto& row : c->rows) out.dangerous_cves.push_back(ReadFinding(row));
