@@ -10,7 +10,13 @@ with http.client, and checks the invariants every /v2 response must satisfy:
     code the distribution spec (or distribution 2.8) defines.
 
 Python 3 standard library only. The berthd binary comes from --berthd PATH
-(ctest passes it) or the BERTHD_BIN environment variable.
+(ctest passes it) or the BERTHD_BIN environment variable; suites that load
+plugins (tests/plugin_host) also pass --fixtures DIR (<build>/test-plugins,
+one directory per fixture plugin) and --plugins DIR (<build>/plugins).
+
+Besides Registry (one serving berthd), it has run_berthd (berthd commands and
+starts expected to fail), webhook peers (Receiver, BlackHole) and
+ServerTestCase, for suites that start a berthd per test.
 """
 
 import atexit
@@ -18,6 +24,7 @@ import ctypes
 import base64
 import hashlib
 import http.client
+import http.server
 import json
 import os
 import select
@@ -62,6 +69,8 @@ SPEC_ERROR_CODES = {
 UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 _BERTHD = None
+FIXTURES = None  # --fixtures: <build>/test-plugins
+PLUGINS = None   # --plugins: <build>/plugins
 
 # berthd always authenticates /v2: the suite signs in as its administrator
 # (BERTH_ADMIN_PASSWORD) unless a test sends its own Authorization header or
@@ -104,14 +113,101 @@ def berthd_binary():
 
 
 def main():
-    """unittest.main() after taking --berthd PATH off the command line."""
-    global _BERTHD
+    """unittest.main() after taking --berthd, --fixtures and --plugins (each
+    followed by a path) off the command line."""
+    global _BERTHD, FIXTURES, PLUGINS
     argv = list(sys.argv)
-    if "--berthd" in argv:
-        i = argv.index("--berthd")
-        _BERTHD = argv[i + 1]
-        del argv[i:i + 2]
+    opts = {}
+    for name in ("--berthd", "--fixtures", "--plugins"):
+        if name in argv:
+            i = argv.index(name)
+            opts[name] = argv[i + 1]
+            del argv[i:i + 2]
+    _BERTHD = opts.get("--berthd", _BERTHD)
+    FIXTURES = opts.get("--fixtures") or os.environ.get("BERTH_FIXTURE_ROOT")
+    PLUGINS = opts.get("--plugins") or os.environ.get("BERTH_PLUGIN_DIR")
     unittest.main(argv=argv, verbosity=2)
+
+
+def fixture_dir(name):
+    """The directory of one fixture plugin (--fixtures DIR/<name>)."""
+    d = os.path.join(FIXTURES or "", name)
+    if not FIXTURES or not os.path.isdir(d) or not any(f.endswith(".so") for f in os.listdir(d)):
+        raise AssertionError("fixture plugin directory %s is missing or empty "
+                             "(pass --fixtures; build the fixture targets)" % d)
+    return d
+
+
+def wait_until(fn, timeout, interval=0.02):
+    """Polls fn() until it returns something truthy; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def json_lines(text):
+    """(JSON log objects, other lines) of berthd's stderr."""
+    objs, other = [], []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("{"):
+            try:
+                objs.append(json.loads(s))
+                continue
+            except ValueError:
+                pass
+        other.append(line)
+    return objs, other
+
+
+def berthd_env():
+    """The environment berthd runs in: the caller's without BERTH_* settings
+    (a stray BERTH_LISTEN or BERTH_PLUGIN_DIRS would override what a test
+    configures), plus the administrator's password."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
+    env["BERTH_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+    return env
+
+
+def write_config(path, cfg):
+    """Writes a config dict as berthd's YAML file (YAML is a superset of JSON)."""
+    with open(path, "w") as f:
+        json.dump(cfg, f, indent=2)
+    return path
+
+
+class Result:
+    """A finished berthd run."""
+
+    def __init__(self, rc, stdout, stderr, seconds):
+        self.rc, self.stdout, self.stderr, self.seconds = rc, stdout, stderr, seconds
+
+    def __repr__(self):
+        return "<rc=%r after %.2fs\nstdout:\n%s\nstderr:\n%s>" % (
+            self.rc, self.seconds, self.stdout, self.stderr)
+
+
+def run_berthd(args, timeout=20):
+    """Runs berthd to completion: a command (plugins list, ...) or a start
+    expected to fail."""
+    t0 = time.monotonic()
+    p = subprocess.Popen([berthd_binary()] + list(args), env=berthd_env(),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError("berthd %s still running after %d s\nstdout:\n%s\nstderr:\n%s" % (
+            " ".join(args), timeout, out.decode(errors="replace"), err.decode(errors="replace")))
+    return Result(p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+                  time.monotonic() - t0)
 
 
 # ---------------------------------------------------------------------------
@@ -180,11 +276,13 @@ class Registry:
     """One berthd process on a private data directory."""
 
     def __init__(self, root=None, config=None, extra_env=None):
-        """`config`: optional YAML text berthd reads as its configuration file
-        (BERTH_CONFIG); the harness's environment settings still override it.
+        """`config`: optional configuration file berthd reads (BERTH_CONFIG),
+        as YAML text or a dict (kept as self.cfg); the harness's environment
+        settings (listen address, data directory) still override it.
         `extra_env`: more BERTH_* settings for berthd."""
         self.root = root or tempfile.mkdtemp(prefix="berth-protocol-")
-        self.config = config
+        self.cfg = config if isinstance(config, dict) else None
+        self.config = json.dumps(config, indent=2) if isinstance(config, dict) else config
         self.extra_env = dict(extra_env or {})
         self.data_dir = os.path.join(self.root, "data")
         self.proc = None
@@ -204,12 +302,12 @@ class Registry:
         self.generation += 1
         self.stdout_path = os.path.join(self.root, "stdout.%d.log" % self.generation)
         self.stderr_path = os.path.join(self.root, "stderr.%d.log" % self.generation)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BERTH_")}
+        env = berthd_env()
         dsn = self.postgres_dsn()
         if dsn:
             env.update(BERTH_METADATA_DRIVER="postgres", BERTH_POSTGRES_DSN=dsn)
         env.update(BERTH_LISTEN="127.0.0.1:0", BERTH_DATA_DIR=self.data_dir,
-                   BERTH_LOG_LEVEL="info", BERTH_ADMIN_PASSWORD=ADMIN_PASSWORD)
+                   BERTH_LOG_LEVEL="info")
         if self.config is not None:
             config_path = os.path.join(self.root, "berth.yml")
             with open(config_path, "w") as f:
@@ -325,6 +423,29 @@ class Registry:
 
     # -- logs ------------------------------------------------------------
 
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except (OSError, TypeError):
+            return ""
+
+    def wait_log(self, pred, count=1, timeout=15):
+        """Waits until at least `count` log objects satisfy pred; returns them."""
+        found = wait_until(lambda: (lambda m: m if len(m) >= count else None)(
+            [r for r in self.log_records() if pred(r)]), timeout)
+        if not found:
+            have = [r for r in self.log_records() if pred(r)]
+            raise AssertionError("expected %d matching log line(s) within %ss, found %d; log:\n%s"
+                                 % (count, timeout, len(have), self.stderr_text()[-6000:]))
+        return found
+
+    def access_log(self, request_id, timeout=5):
+        """The access-log object ("request") of one request; berthd writes it
+        after the response is sent, so this waits for it."""
+        return self.wait_log(lambda r: r.get("msg") == "request" and
+                             r.get("request_id") == request_id, 1, timeout)[0]
+
     def stderr_tail(self, n=30):
         try:
             with open(self.stderr_path, "rb") as f:
@@ -335,16 +456,7 @@ class Registry:
 
     def log_records(self):
         """The JSON log objects of the current berthd process."""
-        out = []
-        with open(self.stderr_path, "rb") as f:
-            for line in f.read().decode("utf-8", "replace").splitlines():
-                line = line.strip()
-                if line.startswith("{"):
-                    try:
-                        out.append(json.loads(line))
-                    except ValueError:
-                        pass
-        return out
+        return json_lines(self.stderr_text())[0]
 
     def log_for(self, request_id, wait=0.0):
         """Log objects carrying request_id. berthd logs a request after its
@@ -516,14 +628,17 @@ class Registry:
             raise AssertionError("upload start failed: %r" % r)
         return location_path(r)
 
-    def put_manifest(self, repo, ref, body, media_type):
-        return self.request("PUT", "/v2/%s/manifests/%s" % (repo, ref), body,
-                            {"Content-Type": media_type})
+    def put_manifest(self, repo, ref, body, media_type, request_id=None):
+        headers = {"Content-Type": media_type}
+        if request_id:
+            headers["X-Request-Id"] = request_id
+        return self.request("PUT", "/v2/%s/manifests/%s" % (repo, ref), body, headers)
 
     def push_image(self, repo, tag=None, seed=None, layers=1, manifest_type=OCI_MANIFEST,
-                   **manifest_extra):
+                   request_id=None, **manifest_extra):
         """Uploads a config and layers and pushes an image manifest (by tag,
-        else by digest). Returns (manifest bytes, manifest digest)."""
+        else by digest; the PUT carries request_id when given). Returns
+        (manifest bytes, manifest digest)."""
         seed = seed if seed is not None else uuidlib.uuid4().hex
         docker = manifest_type == DOCKER_MANIFEST
         config = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode()
@@ -539,7 +654,7 @@ class Registry:
         m.update(manifest_extra)
         body = dumps(m)
         digest = sha256(body)
-        r = self.put_manifest(repo, tag or digest, body, manifest_type)
+        r = self.put_manifest(repo, tag or digest, body, manifest_type, request_id)
         if r.status != 201:
             raise AssertionError("manifest push failed: %r" % r)
         return body, digest
@@ -641,3 +756,157 @@ class RegistryTestCase(unittest.TestCase):
 
     def assertHeader(self, resp, name, value):
         self.assertEqual(resp.header(name), value, "header %s: %r" % (name, resp))
+
+
+# ---------------------------------------------------------------------------
+# Webhook peers
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records every POST and answers with
+    the statuses of `script` in turn (the last one repeats)."""
+
+    def __init__(self, script=(200,)):
+        self.script = list(script)
+        self.requests = []  # dicts: t (unix seconds), method, path, headers (lower-case), body
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                with receiver.lock:
+                    i = len(receiver.requests)
+                    receiver.requests.append({
+                        "t": time.time(), "method": "POST", "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "body": body})
+                    status = receiver.script[min(i, len(receiver.script) - 1)]
+                reply = b'{"ok":true}' if status < 300 else b'{"error":"scripted"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self):
+        return self.server.server_address[1]
+
+    def url(self, path="/hook"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def received(self, path=None):
+        with self.lock:
+            return [r for r in self.requests if path is None or r["path"] == path]
+
+    def json(self, path=None):
+        """The bodies received (for `path`), parsed."""
+        return [json.loads(r["body"]) for r in self.received(path)]
+
+    def wait(self, count, path=None, timeout=20):
+        got = wait_until(lambda: len(self.received(path)) >= count, timeout)
+        if not got:
+            raise AssertionError("receiver on port %d got %d request(s) for %s within %ss, "
+                                 "expected %d" % (self.port, len(self.received(path)), path,
+                                                  timeout, count))
+        return self.received(path)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+
+class BlackHole:
+    """Accepts connections and reads what comes, but never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.sock.settimeout(0.2)
+        self.conns = []
+        self.accepted = 0
+        self.stopping = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+                c.setblocking(False)
+                with self.lock:
+                    self.conns.append(c)
+                    self.accepted += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                return
+            # Drain what clients send (their requests are fully written and
+            # then wait for an answer that never comes).
+            with self.lock:
+                conns = list(self.conns)
+            for conn in conns:
+                try:
+                    conn.recv(65536)
+                except OSError:
+                    pass
+
+    @property
+    def port(self):
+        return self.sock.getsockname()[1]
+
+    def url(self, path="/hook"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(10)
+        self.sock.close()
+        with self.lock:
+            for c in self.conns:
+                c.close()
+            self.conns = []
+
+
+class ServerTestCase(unittest.TestCase):
+    """A berthd per test (rather than per class): started through helpers
+    that tear it down, checking it was still alive and stops with exit code
+    0; and webhook peers and temporary directories that go with the test."""
+
+    def start_berthd(self, config=None, extra_env=None):
+        reg = Registry(config=config, extra_env=extra_env)
+        try:
+            reg.start()
+        except BaseException:
+            reg.cleanup()  # no temporary directory outlives a failed start
+            raise
+        self.addCleanup(reg.cleanup_checked, type(self).__name__)
+        return reg
+
+    def receiver(self, script=(200,)):
+        r = Receiver(script)
+        self.addCleanup(r.close)
+        return r
+
+    def black_hole(self):
+        h = BlackHole()
+        self.addCleanup(h.close)
+        return h
+
+    def tmpdir(self):
+        d = tempfile.mkdtemp(prefix="berth-test-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d

@@ -14,10 +14,8 @@ Runs on SQLite, and on PostgreSQL as protocol_pg.webhook_policies (ctest sets
 BERTH_PROTOCOL_POSTGRES_DSN_FILE). Python 3 standard library only.
 """
 
-import http.server
 import json
 import re
-import threading
 import time
 
 import berth_harness as bh
@@ -47,63 +45,11 @@ def wait_until(pred, timeout=20.0, step=0.05):
     return pred()
 
 
-class Receiver:
-    """Records every POST; answers with the statuses of `script` in turn
-    (the last one repeats)."""
-
-    def __init__(self, script=(200,)):
-        self.script = list(script)
-        self.requests = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.lock:
-                    i = len(receiver.requests)
-                    receiver.requests.append({
-                        "t": time.time(), "path": self.path, "body": body,
-                        "headers": {k.lower(): v for k, v in self.headers.items()}})
-                    status = receiver.script[min(i, len(receiver.script) - 1)]
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path="/hook"):
-        return "http://127.0.0.1:%d%s" % (self.server.server_address[1], path)
-
-    def received(self, path=None):
-        with self.lock:
-            return [r for r in self.requests if path is None or r["path"] == path]
-
-    def json(self, path=None):
-        return [json.loads(r["body"]) for r in self.received(path)]
-
-    def wait(self, count, path=None, timeout=20):
-        if not wait_until(lambda: len(self.received(path)) >= count, timeout):
-            raise AssertionError("got %d request(s) for %s, expected %d: %r" % (
-                len(self.received(path)), path, count, self.received(path)))
-        return self.received(path)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class WebhookCase(bh.RegistryTestCase):
     @classmethod
     def setUpClass(cls):
         # A berth.yml endpoint must keep working beside the policies.
-        cls.cfg = Receiver()
+        cls.cfg = bh.Receiver()
         config = {"notifications": {
             "max_attempts": 3, "initial_backoff_ms": 100, "max_backoff_ms": 400,
             "timeout_ms": 5000, "workers": 4,
@@ -118,7 +64,7 @@ class WebhookCase(bh.RegistryTestCase):
         cls.cfg.close()
 
     def receiver(self, script=(200,)):
-        r = Receiver(script)
+        r = bh.Receiver(script)
         self.addCleanup(r.close)
         return r
 

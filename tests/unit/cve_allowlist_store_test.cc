@@ -19,21 +19,12 @@ class CveAllowlistStoreTest : public store_test::StoreTestBase {
   void SetUp() override {
     StoreTestBase::SetUp();
     if (HasFatalFailure()) return;
-    projects_ = std::make_unique<ProjectStore>(*db_);
     lists_ = std::make_unique<CveAllowlistStore>(*db_);
   }
   void TearDown() override {
     lists_.reset();
-    projects_.reset();
     StoreTestBase::TearDown();
   }
-  int64_t Project(const std::string& name) {
-    auto p = projects_->Create(name, 0, {{"public", "false"}});
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? p->project_id : 0;
-  }
-
-  std::unique_ptr<ProjectStore> projects_;
   std::unique_ptr<CveAllowlistStore> lists_;
 };
 

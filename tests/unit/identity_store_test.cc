@@ -34,6 +34,9 @@
 namespace berth {
 namespace {
 
+using testing_support::Dg;
+using testing_support::Must;
+
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -42,34 +45,6 @@ using store_test::Backend;
 using store_test::BackendName;
 
 // ---- Helpers -------------------------------------------------------------------
-
-inline Status StatusOf(const Status& s) { return s; }
-template <class T>
-Status StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
-
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    auto&& berth_ok_ = (expr);                                   \
-    ASSERT_TRUE(berth_ok_.ok()) << StatusOf(berth_ok_).ToString(); \
-  } while (0)
-#define EXPECT_OK(expr)                                          \
-  do {                                                           \
-    auto&& berth_ok_ = (expr);                                   \
-    EXPECT_TRUE(berth_ok_.ok()) << StatusOf(berth_ok_).ToString(); \
-  } while (0)
-
-// The value, or T{} after a recorded failure.
-template <class T>
-T Must(StatusOr<T> r) {
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? std::move(*r) : T{};
-}
-
-std::string Dg(const std::string& seed) {
-  return Digest::Of(DigestAlgorithm::kSha256, seed).ToString();
-}
 
 // A query from Harbor's q and sort strings (failing the test when they do not parse).
 ListQuery Q(std::string_view q = "", std::string_view sort = "", int64_t page = 1,
@@ -148,7 +123,6 @@ class IdentityStoreTest : public store_test::StoreTestBase {
     StoreTestBase::SetUp();
     if (HasFatalFailure()) return;
     users_ = std::make_unique<UserStore>(*db_);
-    projects_ = std::make_unique<ProjectStore>(*db_);
     robots_ = std::make_unique<RobotStore>(*db_);
     sessions_ = std::make_unique<SessionStore>(*db_);
     audit_ = std::make_unique<AuditStore>(*db_);
@@ -157,7 +131,6 @@ class IdentityStoreTest : public store_test::StoreTestBase {
 
   void TearDown() override {
     users_.reset();
-    projects_.reset();
     robots_.reset();
     sessions_.reset();
     audit_.reset();
@@ -229,7 +202,6 @@ class IdentityStoreTest : public store_test::StoreTestBase {
   }
 
   std::unique_ptr<UserStore> users_;
-  std::unique_ptr<ProjectStore> projects_;
   std::unique_ptr<RobotStore> robots_;
   std::unique_ptr<SessionStore> sessions_;
   std::unique_ptr<AuditStore> audit_;

@@ -21,21 +21,7 @@
 namespace berth {
 namespace {
 
-#define ASSERT_OK(expr)                                                     \
-  do {                                                                      \
-    auto&& ok_ = (expr);                                                    \
-    ASSERT_TRUE(ok_.ok()) << #expr << ": " << StatusOf(ok_).ToString();     \
-  } while (0)
-
-const Status& StatusOf(const Status& s) { return s; }
-template <class T>
-const Status& StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
-
-std::string Dg(const std::string& seed) {
-  return Digest::Of(DigestAlgorithm::kSha256, seed).ToString();
-}
+using testing_support::Dg;
 
 ImmutableRuleRecord Rule(int64_t project_id, const std::string& repo_pattern,
                          const std::string& tag_pattern, bool disabled = false,
@@ -55,22 +41,14 @@ class ImmutableRuleStoreTest : public store_test::StoreTestBase {
     if (HasFatalFailure()) return;
     registry_ = std::make_unique<RegistryStore>(*db_);
     artifacts_ = std::make_unique<ArtifactStore>(*db_);
-    projects_ = std::make_unique<ProjectStore>(*db_);
     rules_ = std::make_unique<ImmutableRuleStore>(*db_);
   }
 
   void TearDown() override {
     rules_.reset();
-    projects_.reset();
     artifacts_.reset();
     registry_.reset();
     StoreTestBase::TearDown();
-  }
-
-  int64_t Project(const std::string& name) {
-    auto p = projects_->Create(name, 0, {{"public", "false"}});
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? p->project_id : 0;
   }
 
   ImmutableRuleRecord Made(const ImmutableRuleRecord& r) {
@@ -122,7 +100,6 @@ class ImmutableRuleStoreTest : public store_test::StoreTestBase {
 
   std::unique_ptr<RegistryStore> registry_;
   std::unique_ptr<ArtifactStore> artifacts_;
-  std::unique_ptr<ProjectStore> projects_;
   std::unique_ptr<ImmutableRuleStore> rules_;
 };
 

@@ -29,7 +29,6 @@ class LabelControllerTest : public store_test::StoreTestBase {
     StoreTestBase::SetUp();
     if (HasFatalFailure()) return;
     users_ = std::make_unique<UserStore>(*db_);
-    projects_ = std::make_unique<ProjectStore>(*db_);
     audit_store_ = std::make_unique<AuditStore>(*db_);
     audit_ = std::make_unique<AuditLog>(*audit_store_, log_);
     evaluator_ = std::make_unique<AccessEvaluator>(*projects_);
@@ -46,15 +45,8 @@ class LabelControllerTest : public store_test::StoreTestBase {
     evaluator_.reset();
     audit_.reset();
     audit_store_.reset();
-    projects_.reset();
     users_.reset();
     StoreTestBase::TearDown();
-  }
-
-  int64_t Project(const std::string& name) {
-    auto p = projects_->Create(name, 0, {{"public", "false"}});
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? p->project_id : 0;
   }
 
   // A user identity with `role` in `project_id` (0: no membership).
@@ -87,7 +79,6 @@ class LabelControllerTest : public store_test::StoreTestBase {
   Logger log_{LogLevel::kError};
   SettingsSource settings_{RuntimeSettings{}};
   std::unique_ptr<UserStore> users_;
-  std::unique_ptr<ProjectStore> projects_;
   std::unique_ptr<AuditStore> audit_store_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<AccessEvaluator> evaluator_;

@@ -18,21 +18,7 @@
 namespace berth {
 namespace {
 
-#define ASSERT_OK(expr)                                                     \
-  do {                                                                      \
-    auto&& ok_ = (expr);                                                    \
-    ASSERT_TRUE(ok_.ok()) << #expr << ": " << StatusOf(ok_).ToString();     \
-  } while (0)
-
-const Status& StatusOf(const Status& s) { return s; }
-template <class T>
-const Status& StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
-
-std::string Dg(const std::string& seed) {
-  return Digest::Of(DigestAlgorithm::kSha256, seed).ToString();
-}
+using testing_support::Dg;
 
 class LabelStoreTest : public store_test::StoreTestBase {
  protected:
@@ -40,21 +26,13 @@ class LabelStoreTest : public store_test::StoreTestBase {
     StoreTestBase::SetUp();
     if (HasFatalFailure()) return;
     registry_ = std::make_unique<RegistryStore>(*db_);
-    projects_ = std::make_unique<ProjectStore>(*db_);
     labels_ = std::make_unique<LabelStore>(*db_);
   }
 
   void TearDown() override {
     labels_.reset();
-    projects_.reset();
     registry_.reset();
     StoreTestBase::TearDown();
-  }
-
-  int64_t Project(const std::string& name) {
-    auto p = projects_->Create(name, 0, {{"public", "false"}});
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? p->project_id : 0;
   }
 
   LabelRecord Label(const std::string& name, int64_t project_id = 0,
@@ -95,7 +73,6 @@ class LabelStoreTest : public store_test::StoreTestBase {
   }
 
   std::unique_ptr<RegistryStore> registry_;
-  std::unique_ptr<ProjectStore> projects_;
   std::unique_ptr<LabelStore> labels_;
 };
 

@@ -25,31 +25,12 @@
 namespace berth {
 namespace {
 
+using testing_support::Dg;
+
 using ::testing::HasSubstr;
 
 constexpr char kOciManifest[] = "application/vnd.oci.image.manifest.v1+json";
 constexpr char kOciIndex[] = "application/vnd.oci.image.index.v1+json";
-
-#define ASSERT_OK(expr)                                          \
-  do {                                                           \
-    auto&& ok_ = (expr);                                         \
-    ASSERT_TRUE(ok_.ok()) << #expr << ": " << StatusOf(ok_).ToString(); \
-  } while (0)
-#define EXPECT_OK(expr)                                          \
-  do {                                                           \
-    auto&& ok_ = (expr);                                         \
-    EXPECT_TRUE(ok_.ok()) << #expr << ": " << StatusOf(ok_).ToString(); \
-  } while (0)
-
-const Status& StatusOf(const Status& s) { return s; }
-template <class T>
-const Status& StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
-
-std::string Dg(const std::string& seed) {
-  return Digest::Of(DigestAlgorithm::kSha256, seed).ToString();
-}
 
 NewManifest Image(const std::string& repo, const std::string& digest,
                   std::vector<std::string> blobs, const std::string& tag = "",
@@ -70,21 +51,13 @@ class QuotaStoreTest : public store_test::StoreTestBase {
     StoreTestBase::SetUp();
     if (HasFatalFailure()) return;
     registry_ = std::make_unique<RegistryStore>(*db_);
-    projects_ = std::make_unique<ProjectStore>(*db_);
     quotas_ = std::make_unique<QuotaStore>(*db_);
   }
 
   void TearDown() override {
     quotas_.reset();
-    projects_.reset();
     registry_.reset();
     StoreTestBase::TearDown();
-  }
-
-  int64_t Project(const std::string& name, int64_t limit = -1) {
-    auto p = projects_->Create(name, 0, {{"public", "false"}}, 0, limit);
-    EXPECT_TRUE(p.ok()) << p.status().ToString();
-    return p.ok() ? p->project_id : 0;
   }
 
   QuotaRecord Quota(int64_t project_id) {
@@ -116,7 +89,6 @@ class QuotaStoreTest : public store_test::StoreTestBase {
   }
 
   std::unique_ptr<RegistryStore> registry_;
-  std::unique_ptr<ProjectStore> projects_;
   std::unique_ptr<QuotaStore> quotas_;
 };
 

@@ -38,6 +38,8 @@
 namespace berth {
 namespace {
 
+using testing_support::Dg;
+
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
@@ -55,10 +57,6 @@ using store_test::PgQueryInt;
 using store_test::WithDatabase;
 
 // ---- Helpers -------------------------------------------------------------------
-
-std::string Dg(const std::string& seed) {
-  return Digest::Of(DigestAlgorithm::kSha256, seed).ToString();
-}
 
 NewManifest Image(const std::string& repo, const std::string& digest,
                   std::vector<std::string> blobs, const std::string& tag = "",

@@ -11,18 +11,6 @@
 namespace berth {
 namespace {
 
-#define ASSERT_OK(expr)                                                 \
-  do {                                                                  \
-    auto&& ok_ = (expr);                                                \
-    ASSERT_TRUE(ok_.ok()) << #expr << ": " << StatusOf(ok_).ToString(); \
-  } while (0)
-
-const Status& StatusOf(const Status& s) { return s; }
-template <class T>
-const Status& StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
-
 class ReplicationStoreTest : public store_test::StoreTestBase {
  protected:
   void SetUp() override {

@@ -1,12 +1,12 @@
 // Shared plumbing of the store suites: every TEST_P runs against SQLite (a
-// temp file) and PostgreSQL (the ctest "pg" fixture; a fresh database per
-// test), with the schema migrated.
+// temp file, support/sqlite_fixture.h) and PostgreSQL (the ctest "pg"
+// fixture; a fresh database per test), with the schema migrated. The
+// fixture also holds a ProjectStore, since nearly every suite needs projects.
 #ifndef BERTH_TESTS_UNIT_STORE_TEST_SUPPORT_H_
 #define BERTH_TESTS_UNIT_STORE_TEST_SUPPORT_H_
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,8 +21,11 @@
 #include "common/strings.h"
 #include "store/migrations.h"
 #include "store/pg_database.h"
+#include "store/project_store.h"
 #include "store/sql.h"
 #include "store/sqlite_database.h"
+#include "support/sqlite_fixture.h"
+#include "support/status_testing.h"
 
 namespace berth {
 namespace store_test {
@@ -94,11 +97,9 @@ inline int64_t PgQueryInt(const std::string& dsn, const std::string& sql) {
 class StoreTestBase : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "berth-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     if (GetParam() == Backend::kSqlite) {
-      auto db = SqliteDatabase::Open(dir_ + "/berth.db", 8);
+      ASSERT_TRUE(dir_.ok());
+      auto db = testing_support::OpenMigratedSqlite(dir_.path(), 8, &version_);
       ASSERT_TRUE(db.ok()) << db.status().ToString();
       db_ = std::move(*db);
     } else {
@@ -122,19 +123,27 @@ class StoreTestBase : public ::testing::TestWithParam<Backend> {
       auto db = PgDatabase::Open(WithDatabase(admin_dsn_, pg_db_name_), 8);
       ASSERT_TRUE(db.ok()) << db.status().ToString();
       db_ = std::move(*db);
+      auto v = Migrate(*db_);
+      ASSERT_TRUE(v.ok()) << v.status().ToString();
+      version_ = *v;
     }
-    auto v = Migrate(*db_);
-    ASSERT_TRUE(v.ok()) << v.status().ToString();
-    version_ = *v;
+    projects_ = std::make_unique<ProjectStore>(*db_);
   }
 
   void TearDown() override {
+    projects_.reset();
     db_.reset();
     if (!pg_db_name_.empty()) {
       Status s = PgExec(admin_dsn_, "DROP DATABASE IF EXISTS " + pg_db_name_ + " WITH (FORCE)");
       EXPECT_TRUE(s.ok()) << s.ToString();
     }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // A private project without an owner; its id (0 after a recorded failure).
+  int64_t Project(const std::string& name, int64_t storage_limit = -1) {
+    auto p = projects_->Create(name, 0, {{"public", "false"}}, 0, storage_limit);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return p.ok() ? p->project_id : 0;
   }
 
   // One integer from a query on the database under test; -1 on error.
@@ -158,10 +167,11 @@ class StoreTestBase : public ::testing::TestWithParam<Backend> {
     });
   }
 
-  std::string dir_;
+  testing_support::TempDir dir_;
   std::string admin_dsn_;
   std::string pg_db_name_;
   std::unique_ptr<SqlDatabase> db_;
+  std::unique_ptr<ProjectStore> projects_;
   int version_ = 0;
 };
 

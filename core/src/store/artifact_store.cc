@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/strings.h"
 #include "store/artifact_columns.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -110,9 +111,8 @@ Status LoadArtifacts(SqlTransaction& tx, const std::vector<int64_t>& ids,
   if (ids.empty()) return {};
   std::vector<SqlValue> params;
   std::string in = Placeholders(IdValues(ids), &params);
-  auto r = tx.Exec(std::string("SELECT ") + kArtifactColumns + " FROM artifact a WHERE a.id IN (" +
-                       in + ")",
-                   params);
+  auto r =
+      tx.Exec(SelectSql(kArtifactColumns, "FROM artifact a WHERE a.id IN (") + in + ")", params);
   if (!r.ok()) return r.status();
   std::map<int64_t, ArtifactRecord> by_id;
   for (const auto& row : r->rows) {
@@ -229,16 +229,8 @@ StatusOr<Page<RepositoryInfo>> ArtifactStore::ListRepositories(const ListQuery& 
 }
 
 StatusOr<std::optional<RepositoryInfo>> ArtifactStore::GetRepository(std::string_view name) {
-  std::optional<RepositoryInfo> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kRepositorySelect +
-                         " FROM repository r WHERE r.name = $1",
-                     {SqlText(name)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadRepository(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kRepositorySelect, "FROM repository r WHERE r.name = $1"),
+                          {SqlText(name)}, ReadRepository);
 }
 
 Status ArtifactStore::SetRepositoryDescription(std::string_view name,
@@ -272,8 +264,8 @@ StatusOr<std::map<int64_t, std::vector<TagRecord>>> ArtifactStore::TagsOf(
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     std::vector<SqlValue> params;
     std::string in = Placeholders(IdValues(ids), &params);
-    auto r = tx.Exec(std::string("SELECT ") + kTagSelect + " FROM tag t WHERE t.artifact_id IN (" +
-                         in + ") ORDER BY t.push_time DESC, t.id DESC",
+    auto r = tx.Exec(SelectSql(kTagSelect, "FROM tag t WHERE t.artifact_id IN (") + in +
+                         ") ORDER BY t.push_time DESC, t.id DESC",
                      params);
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) {
@@ -314,10 +306,11 @@ StatusOr<std::map<std::string, std::vector<ArtifactRecord>>> ArtifactStore::Acce
     std::vector<SqlValue> values;
     for (const auto& d : digests) values.push_back(SqlText(d));
     std::string in = Placeholders(values, &params);
-    auto r = tx.Exec(std::string("SELECT ") + kArtifactColumns +
-                         " FROM artifact a WHERE a.repository_id = $1 AND a.accessory_of IN (" +
-                         in + ") ORDER BY a.push_time DESC, a.id DESC",
-                     params);
+    auto r =
+        tx.Exec(SelectSql(kArtifactColumns,
+                          "FROM artifact a WHERE a.repository_id = $1 AND a.accessory_of IN (") +
+                    in + ") ORDER BY a.push_time DESC, a.id DESC",
+                params);
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) {
       ArtifactRecord a = ReadArtifact(row);
@@ -359,8 +352,7 @@ StatusOr<TagRecord> ArtifactStore::CreateTag(int64_t artifact_id, std::string_vi
       return Status::Conflict("tag " + std::string(name) + " already exists in the repository",
                               "CONFLICT");
     }
-    auto r = tx.Exec(std::string("SELECT ") + kTagSelect +
-                         " FROM tag t WHERE t.repository_id = $1 AND t.name = $2",
+    auto r = tx.Exec(SelectSql(kTagSelect, "FROM tag t WHERE t.repository_id = $1 AND t.name = $2"),
                      {SqlInt(repo_id), SqlText(name)});
     if (!r.ok()) return r.status();
     if (r->rows.empty()) return Status::Internal("tag vanished after creation");

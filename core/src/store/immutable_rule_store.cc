@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -36,8 +37,7 @@ Status RuleNotFound(int64_t id) {
 
 StatusOr<std::vector<ImmutableRuleRecord>> ReadRules(SqlTransaction& tx, const std::string& where,
                                                      const std::vector<SqlValue>& params) {
-  auto r = tx.Exec(std::string("SELECT ") + kRuleSelect + " FROM immutable_tag_rule i " + where +
-                       " ORDER BY i.id",
+  auto r = tx.Exec(SelectSql(kRuleSelect, "FROM immutable_tag_rule i ") + where + " ORDER BY i.id",
                    params);
   if (!r.ok()) return r.status();
   std::vector<ImmutableRuleRecord> out;

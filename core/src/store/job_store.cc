@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -149,13 +150,13 @@ StatusOr<std::optional<JobRecord>> JobStore::Claim(const JobClaim& c) {
     if (kinds.empty()) return {};
     std::vector<SqlValue> params = {SqlInt(c.now)};
     for (const auto& k : kinds) params.push_back(SqlText(k));
-    std::string sql =
-        std::string("SELECT ") + kJobColumns +
-        " FROM job WHERE kind IN (" + Placeholders(2, kinds.size()) + ") AND "
-        "((status IN ('Pending', 'Scheduled') AND run_at <= $1) OR "
-        " (status = 'Running' AND lease_expires_at < $1)) AND "
-        "kind NOT IN (SELECT kind FROM job_queue WHERE paused = 1) "
-        "ORDER BY run_at, id LIMIT 1";
+    std::string sql = SelectSql(kJobColumns, "FROM job WHERE kind IN (") +
+                      Placeholders(2, kinds.size()) +
+                      ") AND "
+                      "((status IN ('Pending', 'Scheduled') AND run_at <= $1) OR "
+                      " (status = 'Running' AND lease_expires_at < $1)) AND "
+                      "kind NOT IN (SELECT kind FROM job_queue WHERE paused = 1) "
+                      "ORDER BY run_at, id LIMIT 1";
     if (pg) sql += " FOR UPDATE SKIP LOCKED";
     auto r = tx.Exec(sql, params);
     if (!r.ok()) return r.status();
@@ -267,14 +268,8 @@ StatusOr<std::string> JobStore::ReadLog(int64_t id) {
 }
 
 StatusOr<std::optional<JobRecord>> JobStore::Get(int64_t id) {
-  std::optional<JobRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kJobColumns + " FROM job WHERE id = $1", {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadJob(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kJobColumns, "FROM job WHERE id = $1"), {SqlInt(id)},
+                          ReadJob);
 }
 
 StatusOr<JobPage> JobStore::List(std::string_view vendor_type, int64_t page, int64_t page_size,
@@ -328,9 +323,9 @@ StatusOr<JobPage> JobStore::PageOfJobs(const std::string& where,
     std::vector<SqlValue> paged = params;
     paged.push_back(SqlInt(page_size));
     paged.push_back(SqlInt((page - 1) * page_size));
-    auto r = tx.Exec(std::string("SELECT ") + kJobColumns + " FROM job" + where +
-                         " ORDER BY id DESC LIMIT $" + std::to_string(params.size() + 1) +
-                         " OFFSET $" + std::to_string(params.size() + 2),
+    auto r = tx.Exec(SelectSql(kJobColumns, "FROM job") + where + " ORDER BY id DESC LIMIT $" +
+                         std::to_string(params.size() + 1) + " OFFSET $" +
+                         std::to_string(params.size() + 2),
                      paged);
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.items.push_back(ReadJob(row));
@@ -343,8 +338,7 @@ StatusOr<std::vector<JobRecord>> JobStore::Running() {
   std::vector<JobRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out.clear();
-    auto r = tx.Exec(std::string("SELECT ") + kJobColumns +
-                     " FROM job WHERE status = 'Running' ORDER BY id");
+    auto r = tx.Exec(SelectSql(kJobColumns, "FROM job WHERE status = 'Running' ORDER BY id"));
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadJob(row));
     return {};
@@ -532,23 +526,16 @@ Status JobStore::DeleteSchedule(std::string_view vendor_type, int64_t vendor_id)
 
 StatusOr<std::optional<ScheduleRecord>> JobStore::GetSchedule(std::string_view vendor_type,
                                                               int64_t vendor_id) {
-  std::optional<ScheduleRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kScheduleColumns +
-                         " FROM schedule WHERE vendor_type = $1 AND vendor_id = $2",
-                     {SqlText(vendor_type), SqlInt(vendor_id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadSchedule(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db_, SelectSql(kScheduleColumns, "FROM schedule WHERE vendor_type = $1 AND vendor_id = $2"),
+      {SqlText(vendor_type), SqlInt(vendor_id)}, ReadSchedule);
 }
 
 StatusOr<std::vector<ScheduleRecord>> JobStore::ListSchedules() {
   std::vector<ScheduleRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out.clear();
-    auto r = tx.Exec(std::string("SELECT ") + kScheduleColumns + " FROM schedule ORDER BY id");
+    auto r = tx.Exec(SelectSql(kScheduleColumns, "FROM schedule ORDER BY id"));
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadSchedule(row));
     return {};
@@ -560,9 +547,10 @@ StatusOr<std::vector<ScheduleRecord>> JobStore::DueSchedules(int64_t now) {
   std::vector<ScheduleRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out.clear();
-    auto r = tx.Exec(std::string("SELECT ") + kScheduleColumns +
-                         " FROM schedule WHERE next_run > 0 AND next_run <= $1 ORDER BY next_run",
-                     {SqlInt(now)});
+    auto r =
+        tx.Exec(SelectSql(kScheduleColumns,
+                          "FROM schedule WHERE next_run > 0 AND next_run <= $1 ORDER BY next_run"),
+                {SqlInt(now)});
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadSchedule(row));
     return {};

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -70,15 +71,8 @@ StatusOr<LabelRecord> LabelStore::Create(LabelRecord label) {
 }
 
 StatusOr<std::optional<LabelRecord>> LabelStore::Get(int64_t id) {
-  std::optional<LabelRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kLabelSelect + " FROM label l WHERE l.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadLabel(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kLabelSelect, "FROM label l WHERE l.id = $1"),
+                          {SqlInt(id)}, [](const SqlRow& r) { return ReadLabel(r); });
 }
 
 StatusOr<Page<LabelRecord>> LabelStore::List(const LabelFilter& filter, const ListQuery& q) {

@@ -1,6 +1,7 @@
 #include "store/preheat_store.h"
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -97,16 +98,9 @@ Status ClearOtherDefaults(SqlTransaction& tx, int64_t keep_id) {
 StatusOr<std::optional<PreheatInstanceRecord>> OneInstance(SqlDatabase& db,
                                                            const std::string& where,
                                                            SqlValue param) {
-  std::optional<PreheatInstanceRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kInstanceColumns + " FROM p2p_preheat_instance i " +
-                         where,
-                     {param});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadInstance(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db, SelectSql(kInstanceColumns, std::string("FROM p2p_preheat_instance i ") + where), {param},
+      ReadInstance);
 }
 
 }  // namespace
@@ -181,8 +175,7 @@ StatusOr<std::vector<PreheatInstanceRecord>> PreheatStore::AllInstances() {
   std::vector<PreheatInstanceRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out.clear();
-    auto r = tx.Exec(std::string("SELECT ") + kInstanceColumns +
-                     " FROM p2p_preheat_instance i ORDER BY i.id");
+    auto r = tx.Exec(SelectSql(kInstanceColumns, "FROM p2p_preheat_instance i ORDER BY i.id"));
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadInstance(row));
     return {};
@@ -258,30 +251,18 @@ StatusOr<PreheatPolicyRecord> PreheatStore::CreatePolicy(PreheatPolicyRecord p) 
 }
 
 StatusOr<std::optional<PreheatPolicyRecord>> PreheatStore::GetPolicy(int64_t id) {
-  std::optional<PreheatPolicyRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kPolicyColumns +
-                         " FROM p2p_preheat_policy p WHERE p.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadPolicy(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_,
+                          SelectSql(kPolicyColumns, "FROM p2p_preheat_policy p WHERE p.id = $1"),
+                          {SqlInt(id)}, ReadPolicy);
 }
 
 StatusOr<std::optional<PreheatPolicyRecord>> PreheatStore::GetPolicyByName(
     int64_t project_id, const std::string& name) {
-  std::optional<PreheatPolicyRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kPolicyColumns +
-                         " FROM p2p_preheat_policy p WHERE p.project_id = $1 AND p.name = $2",
-                     {SqlInt(project_id), SqlText(name)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadPolicy(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db_,
+      SelectSql(kPolicyColumns,
+                "FROM p2p_preheat_policy p WHERE p.project_id = $1 AND p.name = $2"),
+      {SqlInt(project_id), SqlText(name)}, ReadPolicy);
 }
 
 StatusOr<Page<PreheatPolicyRecord>> PreheatStore::ListPolicies(int64_t project_id,
@@ -367,9 +348,9 @@ StatusOr<std::vector<PreheatTaskRecord>> PreheatStore::EnsureTasks(
         if (!r.ok()) return r.status();
       }
     }
-    auto r = tx.Exec(std::string("SELECT ") + kTaskColumns +
-                         " FROM p2p_preheat_task t WHERE t.execution_id = $1 ORDER BY t.id",
-                     {SqlInt(execution_id)});
+    auto r = tx.Exec(
+        SelectSql(kTaskColumns, "FROM p2p_preheat_task t WHERE t.execution_id = $1 ORDER BY t.id"),
+        {SqlInt(execution_id)});
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadTask(row));
     return {};
@@ -381,9 +362,9 @@ StatusOr<std::vector<PreheatTaskRecord>> PreheatStore::TasksOf(int64_t execution
   std::vector<PreheatTaskRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out.clear();
-    auto r = tx.Exec(std::string("SELECT ") + kTaskColumns +
-                         " FROM p2p_preheat_task t WHERE t.execution_id = $1 ORDER BY t.id",
-                     {SqlInt(execution_id)});
+    auto r = tx.Exec(
+        SelectSql(kTaskColumns, "FROM p2p_preheat_task t WHERE t.execution_id = $1 ORDER BY t.id"),
+        {SqlInt(execution_id)});
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadTask(row));
     return {};
@@ -411,15 +392,8 @@ StatusOr<Page<PreheatTaskRecord>> PreheatStore::ListTasks(int64_t execution_id,
 }
 
 StatusOr<std::optional<PreheatTaskRecord>> PreheatStore::GetTask(int64_t id) {
-  std::optional<PreheatTaskRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kTaskColumns + " FROM p2p_preheat_task t WHERE t.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadTask(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kTaskColumns, "FROM p2p_preheat_task t WHERE t.id = $1"),
+                          {SqlInt(id)}, ReadTask);
 }
 
 StatusOr<std::string> PreheatStore::TaskLog(int64_t id) {

@@ -1,6 +1,7 @@
 #include "store/project_store.h"
 
 #include "common/clock.h"
+#include "store/row_query.h"
 #include "store/storage_accounting.h"
 
 namespace berth {
@@ -51,6 +52,23 @@ std::string MembershipClause(int64_t user_id, const std::vector<int64_t>& groups
     c += " OR (pm.entity_type = 'g' AND pm.entity_id IN (" + in + "))";
   }
   return c;
+}
+
+// The project matching `where` (one parameter, $1), completed by `load`
+// (its metadata) in the same read transaction.
+template <class Load>
+StatusOr<std::optional<ProjectRecord>> OneProject(SqlDatabase& db, const char* where,
+                                                  SqlValue param, Load load) {
+  std::optional<ProjectRecord> out;
+  BERTH_RETURN_IF_ERROR(RunInTransaction(db, false, [&](SqlTransaction& tx) -> Status {
+    BERTH_ASSIGN_OR_RETURN(
+        out,
+        QueryOptionalRow(
+            tx, SelectSql(kProjectSelect, std::string("FROM ") + kProjectFrom + " WHERE " + where),
+            {param}, ReadProject));
+    return out ? load(tx, &*out) : Status();
+  }));
+  return out;
 }
 
 }  // namespace
@@ -127,31 +145,13 @@ StatusOr<ProjectRecord> ProjectStore::Create(const std::string& name, int64_t ow
 }
 
 StatusOr<std::optional<ProjectRecord>> ProjectStore::GetByName(std::string_view name) {
-  std::optional<ProjectRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kProjectSelect + " FROM " + kProjectFrom +
-                         " WHERE p.name = $1",
-                     {SqlText(name)});
-    if (!r.ok()) return r.status();
-    if (r->rows.empty()) return {};
-    out = ReadProject(r->rows[0]);
-    return LoadMetadata(tx, &*out);
-  }));
-  return out;
+  return OneProject(db_, "p.name = $1", SqlText(name),
+                    [this](SqlTransaction& tx, ProjectRecord* p) { return LoadMetadata(tx, p); });
 }
 
 StatusOr<std::optional<ProjectRecord>> ProjectStore::GetById(int64_t id) {
-  std::optional<ProjectRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kProjectSelect + " FROM " + kProjectFrom +
-                         " WHERE p.project_id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (r->rows.empty()) return {};
-    out = ReadProject(r->rows[0]);
-    return LoadMetadata(tx, &*out);
-  }));
-  return out;
+  return OneProject(db_, "p.project_id = $1", SqlInt(id),
+                    [this](SqlTransaction& tx, ProjectRecord* p) { return LoadMetadata(tx, p); });
 }
 
 StatusOr<Page<ProjectRecord>> ProjectStore::List(const ListQuery& q, const ProjectVisibility& who) {
@@ -278,16 +278,10 @@ StatusOr<Page<MemberRecord>> ProjectStore::ListMembers(int64_t project_id, const
 
 StatusOr<std::optional<MemberRecord>> ProjectStore::GetMember(int64_t project_id,
                                                               int64_t member_id) {
-  std::optional<MemberRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kMemberSelect +
-                         " FROM project_member pm WHERE pm.project_id = $1 AND pm.id = $2",
-                     {SqlInt(project_id), SqlInt(member_id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadMember(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db_,
+      SelectSql(kMemberSelect, "FROM project_member pm WHERE pm.project_id = $1 AND pm.id = $2"),
+      {SqlInt(project_id), SqlInt(member_id)}, ReadMember);
 }
 
 Status ProjectStore::UpdateMemberRole(int64_t project_id, int64_t member_id, int role) {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -51,29 +52,17 @@ StatusOr<Page<QuotaRecord>> QuotaStore::List(const ListQuery& q) {
 }
 
 StatusOr<std::optional<QuotaRecord>> QuotaStore::Get(int64_t id) {
-  std::optional<QuotaRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kQuotaSelect + " FROM " + kQuotaFrom +
-                         " WHERE q.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadQuota(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db_, SelectSql(kQuotaSelect, std::string("FROM ") + kQuotaFrom + " WHERE q.id = $1"),
+      {SqlInt(id)}, ReadQuota);
 }
 
 StatusOr<std::optional<QuotaRecord>> QuotaStore::GetByProject(int64_t project_id) {
-  std::optional<QuotaRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kQuotaSelect + " FROM " + kQuotaFrom +
-                         " WHERE q.reference = 'project' AND q.reference_id = $1",
-                     {SqlInt(project_id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadQuota(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db_,
+      SelectSql(kQuotaSelect, std::string("FROM ") + kQuotaFrom +
+                                  " WHERE q.reference = 'project' AND q.reference_id = $1"),
+      {SqlInt(project_id)}, ReadQuota);
 }
 
 Status QuotaStore::SetHardStorage(int64_t id, int64_t hard) {

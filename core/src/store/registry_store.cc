@@ -6,11 +6,19 @@
 #include "common/strings.h"
 #include "store/artifact_columns.h"
 #include "store/digest_lock.h"
+#include "store/row_query.h"
 #include "store/storage_accounting.h"
 
 namespace berth {
 
 namespace {
+
+constexpr char kUploadColumns[] = "uuid, repository, started_at";
+
+// ReadArtifact from the first column (a function, for QueryOptionalRow).
+ArtifactRecord ReadArtifactRow(const SqlRow& r) { return ReadArtifact(r); }
+
+UploadRecord ReadUpload(const SqlRow& r) { return {r.Text(0), r.Text(1), r.Int(2)}; }
 
 // Ensures the repository row exists and returns its id.
 StatusOr<int64_t> EnsureRepository(SqlTransaction& tx, std::string_view name, int64_t now) {
@@ -267,17 +275,8 @@ Status RegistryStore::CreateUpload(const UploadRecord& u) {
 }
 
 StatusOr<std::optional<UploadRecord>> RegistryStore::GetUpload(std::string_view uuid) {
-  std::optional<UploadRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec("SELECT uuid, repository, started_at FROM upload WHERE uuid = $1",
-                     {SqlText(uuid)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) {
-      out = UploadRecord{r->rows[0].Text(0), r->rows[0].Text(1), r->rows[0].Int(2)};
-    }
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kUploadColumns, "FROM upload WHERE uuid = $1"),
+                          {SqlText(uuid)}, ReadUpload);
 }
 
 Status RegistryStore::DeleteUpload(std::string_view uuid) {
@@ -289,11 +288,10 @@ Status RegistryStore::DeleteUpload(std::string_view uuid) {
 StatusOr<std::vector<UploadRecord>> RegistryStore::ListUploadsStartedBefore(int64_t millis) {
   std::vector<UploadRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(
-        "SELECT uuid, repository, started_at FROM upload WHERE started_at < $1 ORDER BY uuid",
-        {SqlInt(millis)});
+    auto r = tx.Exec(SelectSql(kUploadColumns, "FROM upload WHERE started_at < $1 ORDER BY uuid"),
+                     {SqlInt(millis)});
     if (!r.ok()) return r.status();
-    for (const auto& row : r->rows) out.push_back({row.Text(0), row.Text(1), row.Int(2)});
+    for (const auto& row : r->rows) out.push_back(ReadUpload(row));
     return {};
   }));
   return out;
@@ -358,9 +356,9 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m,
                         {SqlInt(repo_id), SqlText(m.digest), SqlInt(now)});
       if (!up.ok()) return up.status();
     }
-    auto sel = tx.Exec(std::string("SELECT ") + kArtifactColumns +
-                           " FROM artifact a WHERE a.repository_id = $1 AND a.digest = $2",
-                       {SqlInt(repo_id), SqlText(m.digest)});
+    auto sel = tx.Exec(
+        SelectSql(kArtifactColumns, "FROM artifact a WHERE a.repository_id = $1 AND a.digest = $2"),
+        {SqlInt(repo_id), SqlText(m.digest)});
     if (!sel.ok()) return sel.status();
     if (sel->rows.empty()) return Status::Internal("artifact vanished during insert");
     out = ReadArtifact(sel->rows[0]);
@@ -431,32 +429,21 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m,
 
 StatusOr<std::optional<ArtifactRecord>> RegistryStore::GetArtifactByDigest(
     std::string_view repo, std::string_view digest) {
-  std::optional<ArtifactRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kArtifactColumns +
-                         " FROM artifact a JOIN repository r ON r.id = a.repository_id "
-                         "WHERE r.name = $1 AND a.digest = $2",
-                     {SqlText(repo), SqlText(digest)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadArtifact(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_,
+                          SelectSql(kArtifactColumns,
+                                    "FROM artifact a JOIN repository r ON r.id = a.repository_id "
+                                    "WHERE r.name = $1 AND a.digest = $2"),
+                          {SqlText(repo), SqlText(digest)}, ReadArtifactRow);
 }
 
 StatusOr<std::optional<ArtifactRecord>> RegistryStore::GetArtifactByTag(std::string_view repo,
                                                                         std::string_view tag) {
-  std::optional<ArtifactRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kArtifactColumns +
-                         " FROM tag t JOIN repository r ON r.id = t.repository_id "
-                         "JOIN artifact a ON a.id = t.artifact_id WHERE r.name = $1 AND t.name = $2",
-                     {SqlText(repo), SqlText(tag)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadArtifact(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db_,
+      SelectSql(kArtifactColumns,
+                "FROM tag t JOIN repository r ON r.id = t.repository_id "
+                "JOIN artifact a ON a.id = t.artifact_id WHERE r.name = $1 AND t.name = $2"),
+      {SqlText(repo), SqlText(tag)}, ReadArtifactRow);
 }
 
 Status RegistryStore::DeleteTag(std::string_view repo, std::string_view tag) {
@@ -603,8 +590,8 @@ StatusOr<std::vector<ArtifactRecord>> RegistryStore::ListReferrers(
     // forbids a 404 from the referrers API, so this is an empty list, not
     // NAME_UNKNOWN (whether the caller may ask at all is checked above us).
     if (!repo_id) return {};
-    std::string sql = std::string("SELECT ") + kArtifactColumns +
-                      " FROM artifact a WHERE a.repository_id = $1 AND a.subject_digest = $2";
+    std::string sql = SelectSql(
+        kArtifactColumns, "FROM artifact a WHERE a.repository_id = $1 AND a.subject_digest = $2");
     std::vector<SqlValue> params = {SqlInt(*repo_id), SqlText(digest)};
     if (!artifact_type.empty()) {
       sql += " AND a.artifact_type = $3";

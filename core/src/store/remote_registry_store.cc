@@ -1,6 +1,7 @@
 #include "store/remote_registry_store.h"
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -59,15 +60,8 @@ StatusOr<int64_t> RemoteRegistryStore::Create(const RemoteRegistryRecord& r) {
 }
 
 StatusOr<std::optional<RemoteRegistryRecord>> RemoteRegistryStore::Get(int64_t id) {
-  std::optional<RemoteRegistryRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kSelect + " FROM remote_registry r WHERE r.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = Read(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kSelect, "FROM remote_registry r WHERE r.id = $1"),
+                          {SqlInt(id)}, Read);
 }
 
 StatusOr<Page<RemoteRegistryRecord>> RemoteRegistryStore::List(const ListQuery& q) {

@@ -1,6 +1,7 @@
 #include "store/replication_store.h"
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -64,16 +65,9 @@ StatusOr<int64_t> ReplicationStore::CreatePolicy(const ReplicationPolicyRecord& 
 }
 
 StatusOr<std::optional<ReplicationPolicyRecord>> ReplicationStore::GetPolicy(int64_t id) {
-  std::optional<ReplicationPolicyRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kPolicySelect +
-                         " FROM replication_policy p WHERE p.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadPolicy(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_,
+                          SelectSql(kPolicySelect, "FROM replication_policy p WHERE p.id = $1"),
+                          {SqlInt(id)}, ReadPolicy);
 }
 
 StatusOr<Page<ReplicationPolicyRecord>> ReplicationStore::ListPolicies(const ListQuery& q) {
@@ -94,8 +88,8 @@ StatusOr<std::vector<ReplicationPolicyRecord>> ReplicationStore::EnabledPolicies
   std::vector<ReplicationPolicyRecord> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out.clear();
-    auto r = tx.Exec(std::string("SELECT ") + kPolicySelect +
-                     " FROM replication_policy p WHERE p.enabled = 1 ORDER BY p.id");
+    auto r = tx.Exec(
+        SelectSql(kPolicySelect, "FROM replication_policy p WHERE p.enabled = 1 ORDER BY p.id"));
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadPolicy(row));
     return {};
@@ -144,9 +138,9 @@ StatusOr<std::vector<ReplicationTaskRecord>> ReplicationStore::EnsureTasks(
            SqlText(t.src_resource), SqlText(t.dst_resource), SqlInt(now)});
       if (!r.ok()) return r.status();
     }
-    auto r = tx.Exec(std::string("SELECT ") + kTaskSelect +
-                         " FROM replication_task t WHERE t.execution_id = $1 ORDER BY t.id",
-                     {SqlInt(execution_id)});
+    auto r = tx.Exec(
+        SelectSql(kTaskSelect, "FROM replication_task t WHERE t.execution_id = $1 ORDER BY t.id"),
+        {SqlInt(execution_id)});
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadTask(row));
     return {};
@@ -183,15 +177,8 @@ StatusOr<Page<ReplicationTaskRecord>> ReplicationStore::ListTasks(int64_t execut
 }
 
 StatusOr<std::optional<ReplicationTaskRecord>> ReplicationStore::GetTask(int64_t id) {
-  std::optional<ReplicationTaskRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kTaskSelect + " FROM replication_task t WHERE t.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadTask(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kTaskSelect, "FROM replication_task t WHERE t.id = $1"),
+                          {SqlInt(id)}, ReadTask);
 }
 
 StatusOr<std::string> ReplicationStore::TaskLog(int64_t id) {

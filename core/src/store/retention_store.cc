@@ -1,6 +1,7 @@
 #include "store/retention_store.h"
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -120,9 +121,9 @@ StatusOr<std::vector<RetentionTaskRecord>> RetentionStore::EnsureTasks(
           {SqlInt(execution_id), SqlInt(policy_id), SqlText(repo), SqlInt(now)});
       if (!r.ok()) return r.status();
     }
-    auto r = tx.Exec(std::string("SELECT ") + kTaskColumns +
-                         " FROM retention_task t WHERE t.execution_id = $1 ORDER BY t.id",
-                     {SqlInt(execution_id)});
+    auto r = tx.Exec(
+        SelectSql(kTaskColumns, "FROM retention_task t WHERE t.execution_id = $1 ORDER BY t.id"),
+        {SqlInt(execution_id)});
     if (!r.ok()) return r.status();
     for (const auto& row : r->rows) out.push_back(ReadTask(row));
     return {};
@@ -147,15 +148,8 @@ StatusOr<Page<RetentionTaskRecord>> RetentionStore::ListTasks(int64_t execution_
 }
 
 StatusOr<std::optional<RetentionTaskRecord>> RetentionStore::GetTask(int64_t id) {
-  std::optional<RetentionTaskRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kTaskColumns + " FROM retention_task t WHERE t.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadTask(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kTaskColumns, "FROM retention_task t WHERE t.id = $1"),
+                          {SqlInt(id)}, ReadTask);
 }
 
 StatusOr<std::string> RetentionStore::TaskLog(int64_t id) {

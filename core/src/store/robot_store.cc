@@ -1,6 +1,7 @@
 #include "store/robot_store.h"
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -30,14 +31,8 @@ RobotRecord Read(const SqlRow& r) {
 }
 
 StatusOr<std::optional<RobotRecord>> GetWhere(SqlDatabase& db, const char* where, SqlValue v) {
-  std::optional<RobotRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kColumns + " FROM robot WHERE " + where, {v});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = Read(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db, SelectSql(kColumns, std::string("FROM robot WHERE ") + where), {v},
+                          Read);
 }
 
 }  // namespace

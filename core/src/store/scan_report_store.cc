@@ -5,6 +5,7 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -254,9 +255,8 @@ StatusOr<SecuritySummaryData> ScanReportStore::SecuritySummary(bool with_cves, b
     out.total_artifacts = a->rows[0].Int(0);
     if (with_cves) {
       // Down the (severity, cvss_v3_score) index.
-      auto c = tx.Exec(std::string("SELECT ") + kFindingSelect +
-                           " FROM vulnerability_finding f WHERE f.severity = $1 "
-                           "ORDER BY f.cvss_v3_score DESC, f.id LIMIT 5",
+      auto c = tx.Exec(SelectSql(kFindingSelect, "FROM vulnerability_finding f WHERE f.severity = $1 "
+                                                 "ORDER BY f.cvss_v3_score DESC, f.id LIMIT 5"),
                        {SqlInt(static_cast<int64_t>(Severity::kCritical))});
       if (!c.ok()) return c.status();
       for (const auto& r : c->rows) out.dangerous_cves.push_back(ReadFinding(r));

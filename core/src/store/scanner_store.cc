@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -36,17 +37,10 @@ ScannerRegistrationRecord Read(const SqlRow& r) {
 
 StatusOr<std::optional<ScannerRegistrationRecord>> GetWhere(SqlDatabase& db, const std::string& where,
                                                             const std::vector<SqlValue>& params) {
-  std::optional<ScannerRegistrationRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kSelect + " FROM scanner_registration s WHERE " +
-                         where + " ORDER BY s.id LIMIT 1",
-                     params);
-    if (!r.ok()) return r.status();
-    out.reset();
-    if (!r->rows.empty()) out = Read(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db,
+                          SelectSql(kSelect, std::string("FROM scanner_registration s WHERE ") +
+                                                 where + " ORDER BY s.id LIMIT 1"),
+                          params, Read);
 }
 
 Status NameTaken(const std::string& name) {

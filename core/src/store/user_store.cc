@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "common/strings.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -43,15 +44,8 @@ std::string NormalizeGroupDn(std::string_view dn) { return ToLower(Trim(dn)); }
 
 StatusOr<std::optional<UserRecord>> GetOne(SqlDatabase& db, const std::string& where,
                                            SqlValue v) {
-  std::optional<UserRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kUserColumns + " FROM harbor_user WHERE " + where,
-                     {v});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadUser(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db, SelectSql(kUserColumns, std::string("FROM harbor_user WHERE ") + where), {v}, ReadUser);
 }
 
 Status ExecOne(SqlDatabase& db, const std::string& sql, std::vector<SqlValue> params,
@@ -203,8 +197,8 @@ StatusOr<UserGroupRecord> UserStore::EnsureGroup(std::string_view name, int type
     std::string where = type == kGroupTypeLdap ? "group_type = $1 AND lower(ldap_group_dn) = $2"
                                                : "group_type = $1 AND group_name = $2";
     SqlValue key = type == kGroupTypeLdap ? SqlText(dn) : SqlText(name);
-    auto r = tx.Exec(std::string("SELECT ") + kGroupColumns + " FROM user_group WHERE " + where,
-                     {SqlInt(type), key});
+    auto r =
+        tx.Exec(SelectSql(kGroupColumns, "FROM user_group WHERE ") + where, {SqlInt(type), key});
     if (!r.ok()) return r.status();
     if (!r->rows.empty()) {
       out = ReadGroup(r->rows[0]);
@@ -228,15 +222,8 @@ StatusOr<UserGroupRecord> UserStore::EnsureGroup(std::string_view name, int type
 }
 
 StatusOr<std::optional<UserGroupRecord>> UserStore::GetGroup(int64_t id) {
-  std::optional<UserGroupRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kGroupColumns + " FROM user_group WHERE id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = ReadGroup(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kGroupColumns, "FROM user_group WHERE id = $1"),
+                          {SqlInt(id)}, ReadGroup);
 }
 
 StatusOr<Page<UserGroupRecord>> UserStore::ListGroups(const ListQuery& q) {

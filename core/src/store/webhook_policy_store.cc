@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "store/row_query.h"
 
 namespace berth {
 
@@ -101,15 +102,8 @@ StatusOr<WebhookPolicyRecord> WebhookPolicyStore::Create(WebhookPolicyRecord p) 
 }
 
 StatusOr<std::optional<WebhookPolicyRecord>> WebhookPolicyStore::Get(int64_t id) {
-  std::optional<WebhookPolicyRecord> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    auto r = tx.Exec(std::string("SELECT ") + kSelect + " FROM webhook_policy w WHERE w.id = $1",
-                     {SqlInt(id)});
-    if (!r.ok()) return r.status();
-    if (!r->rows.empty()) out = Read(r->rows[0]);
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(db_, SelectSql(kSelect, "FROM webhook_policy w WHERE w.id = $1"),
+                          {SqlInt(id)}, Read);
 }
 
 StatusOr<Page<WebhookPolicyRecord>> WebhookPolicyStore::List(int64_t project_id,
