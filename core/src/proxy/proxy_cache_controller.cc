@@ -23,7 +23,9 @@ std::string RefString(const ManifestReference& ref) {
   return ref.is_digest ? ref.digest.ToString() : ref.tag;
 }
 
-Status ManifestUnknown(std::string msg) { return Status::NotFound(std::move(msg), "MANIFEST_UNKNOWN"); }
+Status ManifestUnknown(std::string msg) {
+  return Status::NotFound(std::move(msg), "MANIFEST_UNKNOWN");
+}
 
 }  // namespace
 
@@ -75,7 +77,8 @@ std::optional<ProxyCacheController::Pending> ProxyCacheController::FindPending(
 
 void ProxyCacheController::AddPending(const std::string& repo, Pending p) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!pending_.count(repo) && pending_.size() >= kMaxPendingRepos) pending_.erase(pending_.begin());
+  if (!pending_.count(repo) && pending_.size() >= kMaxPendingRepos)
+    pending_.erase(pending_.begin());
   auto& list = pending_[repo];
   for (auto it = list.begin(); it != list.end();) {
     it = it->reference == p.reference ? list.erase(it) : it + 1;
@@ -145,7 +148,9 @@ void ProxyCacheController::StoreCompleted(const std::string& repo) {
       auto stored = TryStore(repo, p);
       if (!stored.ok()) {
         log_.Warn("proxy cache: storing a proxied manifest failed",
-                  {{"repository", repo}, {"reference", p.reference}, {"error", stored.status().ToString()}});
+                  {{"repository", repo},
+                   {"reference", p.reference},
+                   {"error", stored.status().ToString()}});
         ForgetPending(repo, p.reference);  // served from the upstream until pulled again
         continue;
       }
@@ -198,8 +203,9 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
   if (!head.ok()) {
     // Harbor fails here; a cache that already holds the manifest serves it.
     if (local) {
-      log_.Warn("proxy cache: upstream unavailable, serving the cached manifest",
-                {{"repository", repo}, {"reference", reference}, {"error", head.status().ToString()}});
+      log_.Warn(
+          "proxy cache: upstream unavailable, serving the cached manifest",
+          {{"repository", repo}, {"reference", reference}, {"error", head.status().ToString()}});
       return ServeLocal(repo, ref, accept);
     }
     if (auto p = FindPending(repo, reference)) {
@@ -208,8 +214,9 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
       a.media_type = p->media_type;
       return ManifestContent{std::move(a), p->body};
     }
-    return ManifestUnknown("manifest unknown: " + reference + " is not cached and the upstream registry could not be asked: " +
-                           head.status().message());
+    return ManifestUnknown(
+        "manifest unknown: " + reference +
+        " is not cached and the upstream registry could not be asked: " + head.status().message());
   }
   if (!head->exists) {
     // Harbor: what the upstream no longer has is no longer served; the tag
@@ -248,8 +255,8 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
   if (!pulled.ok()) {
     if (local) return ServeLocal(repo, ref, accept);
     if (pulled.IsNotFound()) return ManifestUnknown("manifest unknown: " + pulled.message());
-    return ManifestUnknown("manifest unknown: " + reference + " is not cached and the upstream registry failed: " +
-                           pulled.message());
+    return ManifestUnknown("manifest unknown: " + reference +
+                           " is not cached and the upstream registry failed: " + pulled.message());
   }
   Digest digest = Digest::Of(ref.is_digest ? ref.digest.algorithm : DigestAlgorithm::kSha256, body);
   if (ref.is_digest && !(digest == ref.digest)) {
@@ -319,8 +326,8 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
   if (linked) return false;
   std::optional<int64_t> known = PendingBlobSize(repo, d);
   if (known && blobs_.Stat(d).ok()) {
-    BERTH_RETURN_IF_ERROR(
-        store_.LinkBlob(repo, digest, *known, nullptr, [this, d] { return blobs_.CheckPresent(d); }));
+    BERTH_RETURN_IF_ERROR(store_.LinkBlob(repo, digest, *known, nullptr,
+                                          [this, d] { return blobs_.CheckPresent(d); }));
     StoreCompleted(repo);
     return false;
   }

@@ -48,8 +48,14 @@ class ProxyCacheController {
   ProxyCacheController(ProjectStore& projects, RegistryStore& store, BlobStore& blobs,
                        RemoteRegistryController& registries, ManifestController& manifests,
                        UploadController& uploads, Logger& log, ProxyCacheOptions opts)
-      : projects_(projects), store_(store), blobs_(blobs), registries_(registries),
-        manifests_(manifests), uploads_(uploads), log_(log), opts_(opts) {}
+      : projects_(projects),
+        store_(store),
+        blobs_(blobs),
+        registries_(registries),
+        manifests_(manifests),
+        uploads_(uploads),
+        log_(log),
+        opts_(opts) {}
 
   // The registry the repository's project caches; 0 when it is no proxy project.
   StatusOr<int64_t> RegistryOf(std::string_view repo);
@@ -108,8 +114,8 @@ class ProxyCacheController {
   ProxyCacheOptions opts_;
 
   std::mutex mu_;
-  std::map<std::string, std::vector<Pending>> pending_;  // by repository
-  std::unordered_map<std::string, int64_t> checked_;     // "repo:tag" -> steady ms
+  std::map<std::string, std::vector<Pending>> pending_;                  // by repository
+  std::unordered_map<std::string, int64_t> checked_;                     // "repo:tag" -> steady ms
   std::unordered_map<std::string, std::weak_ptr<std::mutex>> fetching_;  // by digest
 };
 
