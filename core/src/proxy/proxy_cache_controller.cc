@@ -12,6 +12,7 @@ namespace {
 constexpr size_t kMaxPendingPerRepo = 64;
 constexpr size_t kMaxPendingRepos = 1024;
 constexpr size_t kMaxChecked = 100000;
+constexpr int64_t kUpstreamRestMs = 10000;
 
 int64_t SteadyMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -47,6 +48,22 @@ StatusOr<ManifestContent> ProxyCacheController::ServeLocal(std::string_view repo
                                                            const ManifestReference& ref,
                                                            const std::vector<std::string>& accept) {
   return manifests_.Get(repo, ref, accept);
+}
+
+bool ProxyCacheController::UpstreamResting(int64_t registry_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = resting_until_.find(registry_id);
+  return it != resting_until_.end() && SteadyMillis() < it->second;
+}
+
+void ProxyCacheController::UpstreamFailed(int64_t registry_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  resting_until_[registry_id] = SteadyMillis() + kUpstreamRestMs;
+}
+
+void ProxyCacheController::UpstreamAnswered(int64_t registry_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  resting_until_.erase(registry_id);
 }
 
 bool ProxyCacheController::CheckedRecently(const std::string& key) {
@@ -179,7 +196,9 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
     BERTH_ASSIGN_OR_RETURN(local, store_.GetArtifactByTag(repo, ref.tag));
   }
   std::string check_key = repo + ":" + reference;
-  if (local && CheckedRecently(check_key)) return ServeLocal(repo, ref, accept);
+  if (local && (CheckedRecently(check_key) || UpstreamResting(registry_id))) {
+    return ServeLocal(repo, ref, accept);
+  }
 
   // Ask the upstream whether (and as what) the reference exists.
   std::unique_ptr<ReplicationSession> session;
@@ -201,6 +220,7 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
     }
   }
   if (!head.ok()) {
+    UpstreamFailed(registry_id);
     // Harbor fails here; a cache that already holds the manifest serves it.
     if (local) {
       log_.Warn(
@@ -218,6 +238,7 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
         "manifest unknown: " + reference +
         " is not cached and the upstream registry could not be asked: " + head.status().message());
   }
+  UpstreamAnswered(registry_id);
   if (!head->exists) {
     // Harbor: what the upstream no longer has is no longer served; the tag
     // goes (the artifact stays, untagged, for retention and GC).

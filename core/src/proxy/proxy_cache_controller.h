@@ -100,6 +100,12 @@ class ProxyCacheController {
   void StoreCompleted(const std::string& repo);
   // True once stored; false when something is still missing.
   StatusOr<bool> TryStore(const std::string& repo, const Pending& p);
+  // After the upstream failed to answer, cached content is served without
+  // asking it again for a short while, so that an upstream that hangs (rather
+  // than refusing connections) does not slow every pull down by its timeout.
+  bool UpstreamResting(int64_t registry_id);
+  void UpstreamFailed(int64_t registry_id);
+  void UpstreamAnswered(int64_t registry_id);
   bool CheckedRecently(const std::string& key);
   void MarkChecked(const std::string& key);
   std::shared_ptr<std::mutex> FetchLock(const std::string& digest);
@@ -116,6 +122,7 @@ class ProxyCacheController {
   std::mutex mu_;
   std::map<std::string, std::vector<Pending>> pending_;                  // by repository
   std::unordered_map<std::string, int64_t> checked_;                     // "repo:tag" -> steady ms
+  std::unordered_map<int64_t, int64_t> resting_until_;                   // registry id -> steady ms
   std::unordered_map<std::string, std::weak_ptr<std::mutex>> fetching_;  // by digest
 };
 
