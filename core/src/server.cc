@@ -71,6 +71,7 @@
 #include "iam/robot_controller.h"
 #include "iam/user_controller.h"
 #include "label/label_controller.h"
+#include "proxy/proxy_cache_controller.h"
 #include "replication/remote_registry_controller.h"
 #include "replication/replication_controller.h"
 #include "replication/replication_job.h"
@@ -252,6 +253,7 @@ struct Server::Parts {
   // Replication: remote registries, policies, executions.
   std::unique_ptr<RemoteRegistryStore> remote_registry_store;
   std::unique_ptr<RemoteRegistryController> remote_registries;
+  std::unique_ptr<ProxyCacheController> proxy_cache;
   std::unique_ptr<ReplicationStore> replication_store;
   std::unique_ptr<ReplicationController> replications;
   // Scanning: registrations over scanner plugins, reports, scan jobs.
@@ -609,6 +611,14 @@ Status Server::Init() {
     p.remote_registry_store = std::make_unique<RemoteRegistryStore>(*p.db);
     p.remote_registries = std::make_unique<RemoteRegistryController>(
         *p.remote_registry_store, *p.evaluator, *p.secrets, std::move(adapters));
+    // Proxy-cache projects pull through the registries' adapters.
+    RemoteRegistryController* registries = p.remote_registries.get();
+    p.project_controller->set_registry_check(
+        [registries](int64_t id) { return registries->Load(id).status(); });
+    p.proxy_cache = std::make_unique<ProxyCacheController>(
+        *p.projects, *p.store, *p.blobs, *p.remote_registries, *p.manifests, *p.uploads, log_,
+        ProxyCacheOptions{config_.proxy_cache.manifest_check_interval_s});
+    p.v2->set_proxy_cache(p.proxy_cache.get());
     p.replication_store = std::make_unique<ReplicationStore>(*p.db);
     p.replications = std::make_unique<ReplicationController>(*p.replication_store, *p.remote_registries,
                                                              *p.evaluator, *p.jobs, log_);

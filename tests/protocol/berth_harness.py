@@ -22,7 +22,9 @@ ServerTestCase, for suites that start a berthd per test.
 import atexit
 import ctypes
 import base64
+import gzip
 import hashlib
+import io
 import http.client
 import http.server
 import json
@@ -33,6 +35,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -910,3 +913,156 @@ class ServerTestCase(unittest.TestCase):
         d = tempfile.mkdtemp(prefix="berth-test-")
         self.addCleanup(shutil.rmtree, d, True)
         return d
+
+
+# -- Peers and images for the tests that talk to another registry -----------
+# (replication, proxy cache): Debian's docker-registry 2.8 on 127.0.0.1, OCI
+# image layouts written here and pushed with skopeo.
+
+DOCKER_REGISTRY = "/usr/bin/docker-registry"
+SKOPEO = "/usr/bin/skopeo"
+HTPASSWD = "/usr/bin/htpasswd"
+PEER_USER, PEER_PASSWORD = "peer", "Peer-Secret-42"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class DockerRegistry:
+    """docker-registry 2.8 on a private directory, optionally with htpasswd."""
+
+    def __init__(self, basic_auth=False):
+        self.root = tempfile.mkdtemp(prefix="berth-upstream-registry-")
+        self.port = free_port()
+        cfg = {"version": 0.1, "log": {"level": "warn"},
+               "storage": {"filesystem": {"rootdirectory": os.path.join(self.root, "data")},
+                           "delete": {"enabled": True}},
+               "http": {"addr": "127.0.0.1:%d" % self.port}}
+        self.basic_auth = basic_auth
+        if basic_auth:
+            pw = os.path.join(self.root, "htpasswd")
+            subprocess.run([HTPASSWD, "-Bbc", pw, PEER_USER, PEER_PASSWORD], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cfg["auth"] = {"htpasswd": {"realm": "basic-realm", "path": pw}}
+        path = os.path.join(self.root, "config.yml")
+        with open(path, "w") as f:
+            json.dump(cfg, f)  # JSON is YAML
+        self.config_path = path
+        self.log = open(os.path.join(self.root, "registry.log"), "wb")
+        self.resume()
+
+    def resume(self):
+        """Starts the registry (again, on the same port and data after halt())."""
+        self.proc = subprocess.Popen([DOCKER_REGISTRY, "serve", self.config_path], stdout=self.log,
+                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("docker-registry did not start")
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def host(self):
+        return "127.0.0.1:%d" % self.port
+
+    def creds(self):
+        return ["--creds", "%s:%s" % (PEER_USER, PEER_PASSWORD)] if self.basic_auth else []
+
+    def halt(self):
+        """Stops the process, keeping its data (resume() brings it back)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def stop(self):
+        self.halt()
+        self.log.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def skopeo(*args, check=True):
+    r = subprocess.run([SKOPEO, "--insecure-policy"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    if check and r.returncode != 0:
+        raise AssertionError("skopeo %s failed: %s" % (" ".join(args), r.stderr.decode()))
+    return r
+
+
+class Layout:
+    """An OCI image layout written here, pushed with skopeo."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="berth-oci-layout-")
+        os.makedirs(os.path.join(self.dir, "blobs", "sha256"))
+        with open(os.path.join(self.dir, "oci-layout"), "w") as f:
+            json.dump({"imageLayoutVersion": "1.0.0"}, f)
+        self.refs = []
+
+    def blob(self, data):
+        d = sha256(data)
+        with open(os.path.join(self.dir, "blobs", "sha256", d[7:]), "wb") as f:
+            f.write(data)
+        return d
+
+    def layer(self, size, seed=None):
+        payload = (seed or os.urandom(16)) * (size // 16 + 1)
+        payload = payload[:size] if seed else os.urandom(size)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            info = tarfile.TarInfo("f.bin")
+            info.size = len(payload)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(payload))
+        gz = gzip.compress(buf.getvalue(), compresslevel=1, mtime=0)
+        return {"mediaType": OCI_LAYER, "digest": self.blob(gz), "size": len(gz)}, sha256(buf.getvalue())
+
+    def image(self, layers, arch="amd64", config_type=OCI_CONFIG):
+        descs, diff_ids = zip(*layers) if layers else ((), ())
+        cfg = json.dumps({"architecture": arch, "os": "linux",
+                          "config": {"Labels": {"nonce": os.urandom(6).hex()}},
+                          "rootfs": {"type": "layers", "diff_ids": list(diff_ids)}}).encode()
+        m = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+             "config": {"mediaType": config_type, "digest": self.blob(cfg), "size": len(cfg)},
+             "layers": list(descs)}
+        body = json.dumps(m).encode()
+        return {"mediaType": OCI_MANIFEST, "digest": self.blob(body), "size": len(body)}
+
+    def index(self, children):
+        idx = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children}
+        body = json.dumps(idx).encode()
+        return {"mediaType": OCI_INDEX, "digest": self.blob(body), "size": len(body)}
+
+    def tag(self, desc, name):
+        d = dict(desc)
+        d["annotations"] = {"org.opencontainers.image.ref.name": name}
+        self.refs.append(d)
+        with open(os.path.join(self.dir, "index.json"), "w") as f:
+            json.dump({"schemaVersion": 2, "manifests": self.refs}, f)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def push_layout(layout, tag, dest, creds, fmt=None):
+    skopeo("copy", "--all", "--dest-tls-verify=false", *(["--dest-creds", creds] if creds else []),
+           *(["--format", fmt] if fmt else []), "oci:%s:%s" % (layout.dir, tag), "docker://" + dest)
+
+
+def remote_digest(ref, creds=None):
+    r = skopeo("inspect", "--raw", "--tls-verify=false", *(["--creds", creds] if creds else []),
+               "docker://" + ref, check=False)
+    if r.returncode != 0:
+        return None
+    return sha256(r.stdout)

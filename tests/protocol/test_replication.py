@@ -15,23 +15,20 @@ middle of an execution, which resumes after the restart without redoing
 finished tasks.
 """
 
-import gzip
-import hashlib
-import io
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import tarfile
 import tempfile
 import time
 import unittest
 
 import berth_harness as bh
+from berth_harness import (DOCKER_REGISTRY, HTPASSWD, PEER_PASSWORD, PEER_USER, SKOPEO,
+                            DockerRegistry, Layout, push_layout, remote_digest, skopeo)
 from harbor_api import Api
 
 try:
@@ -39,152 +36,11 @@ try:
 except Exception:  # noqa: BLE001
     ss = None
 
-DOCKER_REGISTRY = "/usr/bin/docker-registry"
-SKOPEO = "/usr/bin/skopeo"
-HTPASSWD = "/usr/bin/htpasswd"
-PEER_USER, PEER_PASSWORD = "peer", "Peer-Secret-42"
 # On PostgreSQL (protocol_pg.replication) only the classes that exercise the
 # stores run (registries, policies, tasks and a resumed execution): the
 # transfers are the same code on both and would double the suite's time.
 ON_POSTGRES = bool(os.environ.get("BERTH_PROTOCOL_POSTGRES_DSN_FILE"))
 transfers = unittest.skipIf(ON_POSTGRES, "transfers run on SQLite only (same code)")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def sha256(b):
-    return "sha256:" + hashlib.sha256(b).hexdigest()
-
-
-class DockerRegistry:
-    """docker-registry 2.8 on a private directory, optionally with htpasswd."""
-
-    def __init__(self, basic_auth=False):
-        self.root = tempfile.mkdtemp(prefix="berth-repl-registry-")
-        self.port = free_port()
-        cfg = {"version": 0.1, "log": {"level": "warn"},
-               "storage": {"filesystem": {"rootdirectory": os.path.join(self.root, "data")},
-                           "delete": {"enabled": True}},
-               "http": {"addr": "127.0.0.1:%d" % self.port}}
-        self.basic_auth = basic_auth
-        if basic_auth:
-            pw = os.path.join(self.root, "htpasswd")
-            subprocess.run([HTPASSWD, "-Bbc", pw, PEER_USER, PEER_PASSWORD], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            cfg["auth"] = {"htpasswd": {"realm": "basic-realm", "path": pw}}
-        path = os.path.join(self.root, "config.yml")
-        with open(path, "w") as f:
-            json.dump(cfg, f)  # JSON is YAML
-        self.log = open(os.path.join(self.root, "registry.log"), "wb")
-        self.proc = subprocess.Popen([DOCKER_REGISTRY, "serve", path], stdout=self.log,
-                                     stderr=subprocess.STDOUT, preexec_fn=bh._die_with_parent)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("docker-registry did not start")
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    @property
-    def host(self):
-        return "127.0.0.1:%d" % self.port
-
-    def creds(self):
-        return ["--creds", "%s:%s" % (PEER_USER, PEER_PASSWORD)] if self.basic_auth else []
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def skopeo(*args, check=True):
-    r = subprocess.run([SKOPEO, "--insecure-policy"] + list(args), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=120)
-    if check and r.returncode != 0:
-        raise AssertionError("skopeo %s failed: %s" % (" ".join(args), r.stderr.decode()))
-    return r
-
-
-class Layout:
-    """An OCI image layout written here, pushed with skopeo."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="berth-repl-oci-")
-        os.makedirs(os.path.join(self.dir, "blobs", "sha256"))
-        with open(os.path.join(self.dir, "oci-layout"), "w") as f:
-            json.dump({"imageLayoutVersion": "1.0.0"}, f)
-        self.refs = []
-
-    def blob(self, data):
-        d = sha256(data)
-        with open(os.path.join(self.dir, "blobs", "sha256", d[7:]), "wb") as f:
-            f.write(data)
-        return d
-
-    def layer(self, size, seed=None):
-        payload = (seed or os.urandom(16)) * (size // 16 + 1)
-        payload = payload[:size] if seed else os.urandom(size)
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            info = tarfile.TarInfo("f.bin")
-            info.size = len(payload)
-            info.mtime = 0
-            tar.addfile(info, io.BytesIO(payload))
-        gz = gzip.compress(buf.getvalue(), compresslevel=1, mtime=0)
-        return {"mediaType": bh.OCI_LAYER, "digest": self.blob(gz), "size": len(gz)}, sha256(buf.getvalue())
-
-    def image(self, layers, arch="amd64", config_type=bh.OCI_CONFIG):
-        descs, diff_ids = zip(*layers) if layers else ((), ())
-        cfg = json.dumps({"architecture": arch, "os": "linux",
-                          "config": {"Labels": {"nonce": os.urandom(6).hex()}},
-                          "rootfs": {"type": "layers", "diff_ids": list(diff_ids)}}).encode()
-        m = {"schemaVersion": 2, "mediaType": bh.OCI_MANIFEST,
-             "config": {"mediaType": config_type, "digest": self.blob(cfg), "size": len(cfg)},
-             "layers": list(descs)}
-        body = json.dumps(m).encode()
-        return {"mediaType": bh.OCI_MANIFEST, "digest": self.blob(body), "size": len(body)}
-
-    def index(self, children):
-        idx = {"schemaVersion": 2, "mediaType": bh.OCI_INDEX, "manifests": children}
-        body = json.dumps(idx).encode()
-        return {"mediaType": bh.OCI_INDEX, "digest": self.blob(body), "size": len(body)}
-
-    def tag(self, desc, name):
-        d = dict(desc)
-        d["annotations"] = {"org.opencontainers.image.ref.name": name}
-        self.refs.append(d)
-        with open(os.path.join(self.dir, "index.json"), "w") as f:
-            json.dump({"schemaVersion": 2, "manifests": self.refs}, f)
-
-    def cleanup(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def push_layout(layout, tag, dest, creds, fmt=None):
-    skopeo("copy", "--all", "--dest-tls-verify=false", *(["--dest-creds", creds] if creds else []),
-           *(["--format", fmt] if fmt else []), "oci:%s:%s" % (layout.dir, tag), "docker://" + dest)
-
-
-def remote_digest(ref, creds=None):
-    r = skopeo("inspect", "--raw", "--tls-verify=false", *(["--creds", creds] if creds else []),
-               "docker://" + ref, check=False)
-    if r.returncode != 0:
-        return None
-    return sha256(r.stdout)
 
 
 class ReplicationCase(unittest.TestCase):

@@ -154,15 +154,19 @@ void RegisterProjectApi(ApiRouter& r, ProjectController& c, CveAllowlistControll
     BERTH_ASSIGN_OR_RETURN(auto md, MetadataFrom(body));
     // Validated before the project exists: nothing half-written on bad input.
     BERTH_ASSIGN_OR_RETURN(auto allowlist, AllowlistFrom(body, allowlists, 0));
-    BERTH_ASSIGN_OR_RETURN(int64_t registry_id, JsonInt(body, "registry_id", 0));
-    if (registry_id != 0) {
-      return Status::InvalidArgument("proxy-cache projects (registry_id) are not supported yet", "BAD_REQUEST");
+    // A proxy-cache project (docs/proxy-cache.md) of this registry endpoint.
+    int64_t registry_id = 0;
+    if (auto rid = body.find("registry_id"); rid != body.end() && !rid->is_null()) {
+      BERTH_ASSIGN_OR_RETURN(registry_id, JsonInt(body, "registry_id", 0));
+      if (registry_id <= 0) {
+        return Status::InvalidArgument("registry " + std::to_string(registry_id) + " not found", "BAD_REQUEST");
+      }
     }
     std::optional<int64_t> storage_limit;
     if (auto sl = body.find("storage_limit"); sl != body.end() && !sl->is_null()) {
       BERTH_ASSIGN_OR_RETURN(storage_limit, JsonInt(body, "storage_limit", -1));
     }
-    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Create(ctx.identity, name, md, storage_limit));
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, c.Create(ctx.identity, name, md, storage_limit, registry_id));
     // Harbor ignores a cve_allowlist on create; Berth keeps it.
     if (allowlist) BERTH_RETURN_IF_ERROR(allowlists->SetForProject(p.project_id, *allowlist).status());
     bool by_name = EqualsIgnoreCase(ctx.Header("X-Resource-Name-In-Location"), "true");
@@ -186,6 +190,14 @@ void RegisterProjectApi(ApiRouter& r, ProjectController& c, CveAllowlistControll
     BERTH_ASSIGN_OR_RETURN(auto md, MetadataFrom(body));
     BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
     BERTH_ASSIGN_OR_RETURN(auto allowlist, AllowlistFrom(body, allowlists, p.project_id));
+    // A project is a proxy cache, or not, from its creation on.
+    if (auto rid = body.find("registry_id"); rid != body.end() && !rid->is_null()) {
+      BERTH_ASSIGN_OR_RETURN(int64_t given, JsonInt(body, "registry_id", 0));
+      if (given != p.registry_id) {
+        return Status::InvalidArgument("the registry_id of a project cannot be changed", "BAD_REQUEST");
+      }
+    }
+    if (p.registry_id != 0) md.erase("enable_content_trust");
     BERTH_RETURN_IF_ERROR(c.UpdateMetadata(ctx.identity, p, md));
     if (allowlist) BERTH_RETURN_IF_ERROR(allowlists->SetForProject(p.project_id, *allowlist).status());
     return SendOk(ctx);

@@ -151,7 +151,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
                                     {"listen", "data_dir", "log_level", "external_url", "http",
                                      "metadata", "storage", "plugins", "notifications", "auth",
                                      "tls", "jobs", "gc", "audit", "quota", "read_only", "scanning",
-                                     "preheat"},
+                                     "preheat", "proxy_cache"},
                                     "the top level", origin));
     RecordFixed(root, &c.fixed);
     if (YAML::Node ro = root["read_only"]) {
@@ -312,6 +312,11 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
           ReadInt(ph, "task_timeout_s", origin, &c.preheat.task_timeout_s, 1, 86400));
       BERTH_RETURN_IF_ERROR(
           ReadInt(ph, "poll_interval_ms", origin, &c.preheat.poll_interval_ms, 10, 600000));
+    }
+    if (YAML::Node pc = root["proxy_cache"]) {
+      BERTH_RETURN_IF_ERROR(CheckKeys(pc, {"manifest_check_interval_s"}, "proxy_cache", origin));
+      BERTH_RETURN_IF_ERROR(ReadInt(pc, "manifest_check_interval_s", origin,
+                                    &c.proxy_cache.manifest_check_interval_s, 0, 7 * 86400));
     }
     if (YAML::Node q = root["quota"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(q, {"storage_per_project"}, "quota", origin));

@@ -135,6 +135,12 @@ struct ScanningConfig {
   std::string default_config_json = "{}";
 };
 
+// Proxy-cache projects (core/src/proxy): how often a cached tag is checked
+// upstream. 0 = on every pull by tag, as Harbor does.
+struct ProxyCacheConfig {
+  int manifest_check_interval_s = 0;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:5000";
   std::string data_dir = "./berth-data";
@@ -153,6 +159,7 @@ struct Config {
   GcConfig gc;
   QuotaConfig quota;
   ScanningConfig scanning;
+  ProxyCacheConfig proxy_cache;
   // Harbor's read_only: every write on /v2 and the API is refused.
   bool read_only = false;
   // The settings the operator fixed in the file or the environment, by path

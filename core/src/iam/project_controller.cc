@@ -77,7 +77,8 @@ StatusOr<ProjectRecord> ProjectController::Resolve(const std::string& ref, bool 
 
 StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std::string& name,
                                                   std::map<std::string, std::string> md,
-                                                  std::optional<int64_t> storage_limit) {
+                                                  std::optional<int64_t> storage_limit,
+                                                  int64_t registry_id) {
   if (!who.authenticated()) return Deny(who, "");
   // With "everyone", Harbor lets every user and every system-level robot
   // create projects (never project-level robots).
@@ -87,7 +88,23 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
                  (who.kind == Identity::Kind::kUser && everyone) ||
                  (who.kind == Identity::Kind::kRobot && who.robot_project_id == 0 && everyone);
   if (!allowed) return Deny(who, "only system administrators may create projects");
+  if (registry_id != 0 && !who.sysadmin) {
+    return Deny(who, "Only system admin can create proxy cache project");
+  }
   BERTH_RETURN_IF_ERROR(ValidateProjectName(name));
+  if (registry_id != 0) {
+    // Harbor: 400 for a registry that does not exist.
+    Status found = registry_id < 0 || !registry_check_
+                       ? Status::NotFound("no registry")
+                       : registry_check_(registry_id);
+    if (found.IsNotFound()) {
+      return Status::InvalidArgument("registry " + std::to_string(registry_id) + " not found",
+                                     "BAD_REQUEST");
+    }
+    BERTH_RETURN_IF_ERROR(found);
+    // Harbor ignores content trust on proxy-cache projects.
+    md.erase("enable_content_trust");
+  }
   if (!md.count("public")) md["public"] = "false";
   BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
   int64_t limit = quotas_ ? settings->storage_per_project : -1;
@@ -96,7 +113,7 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
     limit = *storage_limit;
   }
   int64_t owner = who.kind == Identity::Kind::kUser ? who.user_id : 0;
-  BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md, 0, limit));
+  BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md, registry_id, limit));
   Changed(p);  // repositories pushed before it existed are its now
   audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0});
   return p;

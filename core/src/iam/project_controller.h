@@ -56,7 +56,8 @@ class ProjectController {
   // in Harbor.
   StatusOr<ProjectRecord> Create(const Identity& who, const std::string& name,
                                  std::map<std::string, std::string> metadata,
-                                 std::optional<int64_t> storage_limit = std::nullopt);
+                                 std::optional<int64_t> storage_limit = std::nullopt,
+                                 int64_t registry_id = 0);
   StatusOr<bool> Exists(const std::string& name);
   // The project, if `who` may read it.
   StatusOr<ProjectRecord> Get(const Identity& who, const std::string& name_or_id, bool is_name);
@@ -80,6 +81,9 @@ class ProjectController {
   // Confirms an LDAP group DN exists in the directory (set with auth mode ldap).
   using LdapGroupCheck = std::function<Status(const std::string& dn)>;
   void set_ldap_group_check(LdapGroupCheck fn) { ldap_group_check_ = std::move(fn); }
+  // Confirms a proxy-cache project's registry exists (kNotFound otherwise).
+  using RegistryCheck = std::function<Status(int64_t registry_id)>;
+  void set_registry_check(RegistryCheck fn) { registry_check_ = std::move(fn); }
   // Storage quotas: default limits for new projects, quota in summaries.
   void set_quotas(QuotaController* quotas) { quotas_ = quotas; }
   // Called after a project's metadata changed or the project was deleted
@@ -104,6 +108,7 @@ class ProjectController {
   }
 
   LdapGroupCheck ldap_group_check_;
+  RegistryCheck registry_check_;
   QuotaController* quotas_ = nullptr;
   std::function<void(const ProjectRecord&)> on_change_;
 };

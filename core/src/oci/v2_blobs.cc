@@ -56,6 +56,14 @@ void V2Router::GetBlob(RequestContext& ctx, const std::string& repo, const std::
   auto& resp = ctx.response;
   if (ctx.method == "HEAD") {
     auto size = blobs_.Stat(repo, *d);
+    if (!size.ok() && size.status().IsNotFound() && proxy_ != nullptr) {
+      // A blob of a manifest proxied for the repository: its size is known.
+      auto reg = ProxyRegistryOf(repo);
+      if (!reg.ok()) return Fail(ctx, reg.status());
+      if (*reg > 0) {
+        if (auto known = proxy_->PendingBlobSize(repo, *d)) size = *known;
+      }
+    }
     if (!size.ok()) return Fail(ctx, size.status());
     resp.set("Docker-Content-Digest", d->ToString());
     resp.set("Accept-Ranges", "bytes");
@@ -67,6 +75,10 @@ void V2Router::GetBlob(RequestContext& ctx, const std::string& repo, const std::
     return;
   }
   auto src = blobs_.Open(repo, *d);
+  if (!src.ok() && src.status().IsNotFound() && proxy_ != nullptr) {
+    if (ProxyBlob(ctx, repo, *d)) return;
+    src = blobs_.Open(repo, *d);  // stored meanwhile by another pull
+  }
   if (!src.ok()) return Fail(ctx, src.status());
   // The descriptor is ours from here on, whatever happens.
   struct Closer {
@@ -111,6 +123,46 @@ void V2Router::GetBlob(RequestContext& ctx, const std::string& repo, const std::
                              : StreamReader(ctx, *reader, length);
   // Headers are gone already: the only honest signal left is a short body.
   if (!sent.ok()) ctx.response.setKeepAlive(false);
+}
+
+bool V2Router::ProxyBlob(RequestContext& ctx, const std::string& repo, const Digest& d) {
+  auto reg = ProxyRegistryOf(repo);
+  if (!reg.ok()) {
+    Fail(ctx, reg.status());
+    return true;
+  }
+  if (*reg == 0) return false;
+  auto& resp = ctx.response;
+  std::ostream* os = nullptr;
+  auto start = [&](int64_t size) -> Status {
+    resp.set("Docker-Content-Digest", d.ToString());
+    resp.set("ETag", "\"" + d.ToString() + "\"");
+    resp.setContentType("application/octet-stream");
+    SetStatus(ctx, 200);
+    // A size not known from a proxied manifest: the body is sent chunked.
+    if (size >= 0) resp.setContentLength64(size);
+    else resp.setChunkedTransferEncoding(true);
+    os = &resp.send();
+    return {};
+  };
+  auto sink = [&](const char* data, size_t len) -> Status {
+    os->write(data, static_cast<std::streamsize>(len));
+    if (!*os) return Status::IOError("client went away");
+    ctx.bytes_out += static_cast<int64_t>(len);
+    return {};
+  };
+  auto served = proxy_->FetchBlob(*reg, repo, d, start, sink);
+  if (served.ok()) {
+    if (*served) os->flush();
+    return *served;
+  }
+  if (os == nullptr) {
+    Fail(ctx, served.status());
+  } else {
+    // Headers are gone: a short body and a closed connection tell the client.
+    resp.setKeepAlive(false);
+  }
+  return true;
 }
 
 void V2Router::DeleteBlob(RequestContext& ctx, const std::string& repo, const std::string& ref) {

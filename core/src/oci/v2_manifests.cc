@@ -22,14 +22,20 @@ StatusOr<ManifestReference> ReadableReference(const std::string& ref) {
 void V2Router::GetManifest(RequestContext& ctx, const std::string& repo, const std::string& ref) {
   auto r = ReadableReference(ref);
   if (!r.ok()) return Fail(ctx, r.status());
-  auto m = manifests_.Get(repo, *r, ParseAcceptList(ctx.Headers("Accept")));
+  auto accept = ParseAcceptList(ctx.Headers("Accept"));
+  auto proxied_by = ProxyRegistryOf(repo);
+  if (!proxied_by.ok()) return Fail(ctx, proxied_by.status());
+  auto m = *proxied_by > 0
+               ? proxy_->GetManifest(*proxied_by, repo, *r, accept,
+                                     Actor{ctx.identity.username, ctx.request_id})
+               : manifests_.Get(repo, *r, accept);
   if (!m.ok()) return Fail(ctx, m.status());
   for (V2PullPolicy* policy : pull_policies_) {
     Status allowed = policy->CheckPull(ctx, repo, m->artifact);
     if (!allowed.ok()) return Fail(ctx, allowed);
   }
   // Counted only once served: a refused pull is no pull.
-  if (ctx.method == "GET") {
+  if (ctx.method == "GET" && m->artifact.id != 0) {
     manifests_.RecordPull(repo, *r, m->artifact, Actor{ctx.identity.username, ctx.request_id});
   }
   ctx.response.set("Docker-Content-Digest", m->artifact.digest);

@@ -45,6 +45,20 @@ void V2Router::Handle(RequestContext& ctx) {
     Status allowed = access_->Authorize(ctx, access);
     if (!allowed.ok()) return Fail(ctx, allowed);
   }
+  // A proxy project holds what its upstream has: nothing is pushed into it
+  // or deleted from it through /v2 (the artifact API still deletes).
+  if (proxy_ != nullptr && !access.repository.empty() && m != "GET" && m != "HEAD") {
+    auto reg = ProxyRegistryOf(p.name);
+    if (!reg.ok()) return Fail(ctx, reg.status());
+    if (*reg > 0) {
+      std::string project = p.name.substr(0, p.name.find('/'));
+      return Fail(ctx, Status::PermissionDenied(
+                           m == "DELETE"
+                               ? "can not delete artifact of a proxy project through the registry API: " + project
+                               : "can not push artifact to a proxy project: " + project,
+                           "DENIED"));
+    }
+  }
 
   switch (p.route) {
     case V2Route::kBase:
@@ -84,5 +98,10 @@ void V2Router::Handle(RequestContext& ctx) {
 }
 
 void V2Router::Base(RequestContext& ctx) { SendJson(ctx, 200, "{}"); }
+
+StatusOr<int64_t> V2Router::ProxyRegistryOf(const std::string& repo) {
+  if (proxy_ == nullptr) return 0;
+  return proxy_->RegistryOf(repo);
+}
 
 }  // namespace berth

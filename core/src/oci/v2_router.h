@@ -9,6 +9,7 @@
 
 #include "http/http_server.h"
 #include "oci/v2_path.h"
+#include "proxy/proxy_cache_controller.h"
 #include "registry/blob_controller.h"
 #include "registry/manifest_controller.h"
 #include "registry/upload_controller.h"
@@ -51,6 +52,8 @@ class V2Router : public HttpHandler {
   void set_access_control(V2AccessControl* ac) { access_ = ac; }
   // Policies run in the order added; the first refusal is the answer.
   void add_pull_policy(V2PullPolicy* p) { pull_policies_.push_back(p); }
+  // Proxy-cache projects: pulls fall through to the upstream, writes are refused.
+  void set_proxy_cache(ProxyCacheController* p) { proxy_ = p; }
   void Handle(RequestContext& ctx) override;
 
  private:
@@ -69,6 +72,12 @@ class V2Router : public HttpHandler {
   void PutManifest(RequestContext& ctx, const std::string& repo, const std::string& ref);
   void DeleteManifest(RequestContext& ctx, const std::string& repo, const std::string& ref);
 
+  // Serves a blob the repository does not hold from its proxy project's
+  // upstream; false when it is not a proxy project's (or turned local).
+  bool ProxyBlob(RequestContext& ctx, const std::string& repo, const Digest& d);
+  // The upstream registry of the repository's proxy project, 0 otherwise.
+  StatusOr<int64_t> ProxyRegistryOf(const std::string& repo);
+
   void SendUploadAccepted(RequestContext& ctx, const UploadStatus& st, int status);
   void SendBlobCreated(RequestContext& ctx, const std::string& repo, const BlobRef& blob);
 
@@ -77,6 +86,7 @@ class V2Router : public HttpHandler {
   ManifestController& manifests_;
   V2AccessControl* access_ = nullptr;
   std::vector<V2PullPolicy*> pull_policies_;
+  ProxyCacheController* proxy_ = nullptr;
 };
 
 }  // namespace berth

@@ -253,6 +253,57 @@ StatusOr<BlobRef> UploadController::Monolithic(std::string_view repo, const Dige
   return done;
 }
 
+StatusOr<BlobRef> UploadController::Import(std::string_view repo, const Digest& expected,
+                                           const std::function<Status(const ChunkSink&)>& produce) {
+  InFlight in_flight(in_flight_);
+  BERTH_ASSIGN_OR_RETURN(auto up, Start(repo));
+  DropState(up.uuid);  // hashed here, not through the upload's state
+  auto fail = [&](Status s) -> Status {
+    Discard(up.uuid);
+    return s;
+  };
+  auto writer = blobs_.AppendToUpload(up.uuid);
+  if (!writer.ok()) return fail(writer.status());
+  Hasher hash(expected.algorithm);
+  int64_t size = 0;
+  Status produced = produce([&](const char* data, size_t len) -> Status {
+    BERTH_RETURN_IF_ERROR((*writer)->Write(data, len));
+    hash.Update(data, len);
+    size += static_cast<int64_t>(len);
+    return {};
+  });
+  if (!produced.ok()) {
+    (*writer)->Cancel();
+    return fail(produced);
+  }
+  Status committed = (*writer)->Commit();
+  writer->reset();
+  if (!committed.ok()) return fail(committed);
+  Digest actual = hash.Finish();
+  if (!(actual == expected)) {
+    return fail(Status(Code::kInvalidArgument,
+                       "the upstream sent content of digest " + actual.ToString() + " for " +
+                           expected.ToString() + "; it was discarded",
+                       "DIGEST_INVALID"));
+  }
+  BlobRef ref{actual, size};
+  if (admission_) {
+    Status s = admission_(repo, ref);
+    if (!s.ok()) return fail(s);
+  }
+  Status linked = store_.LinkBlob(repo, actual.ToString(), size,
+                                  [&] { return blobs_.CommitUpload(up.uuid, actual); },
+                                  [&] { return blobs_.CheckPresent(actual); });
+  if (!linked.ok()) {
+    if (linked.code() == Code::kPermissionDenied && on_refused_) {
+      on_refused_(repo, actual.ToString(), linked);
+    }
+    return fail(linked);
+  }
+  store_.DeleteUpload(up.uuid);
+  return ref;
+}
+
 Status UploadController::Cancel(std::string_view repo, std::string_view uuid) {
   BERTH_ASSIGN_OR_RETURN(auto rec, Lookup(repo, uuid));
   auto st = StateFor(rec.uuid);

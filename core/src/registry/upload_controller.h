@@ -71,6 +71,13 @@ class UploadController {
   // Monolithic upload (POST ?digest=).
   StatusOr<BlobRef> Monolithic(std::string_view repo, const Digest& expected, std::istream& body,
                                int64_t content_length);
+  // Writes a blob whose bytes come from elsewhere (a proxy cache's upstream):
+  // `produce` hands every chunk to the sink it is given, in order. The digest
+  // is verified before the blob becomes visible; when `produce` or the sink
+  // fails (the upstream broke off, the client went away), nothing stays.
+  using ChunkSink = std::function<Status(const char* data, size_t len)>;
+  StatusOr<BlobRef> Import(std::string_view repo, const Digest& expected,
+                           const std::function<Status(const ChunkSink&)>& produce);
   Status Cancel(std::string_view repo, std::string_view uuid);
   // Removes uploads started before the cutoff (abandoned by their clients).
   StatusOr<int> PurgeStale(int64_t started_before_unix_millis);

@@ -1,0 +1,384 @@
+#include "proxy/proxy_cache_controller.h"
+
+#include <chrono>
+
+#include "auth/registry_access.h"
+#include "registry/manifest.h"
+
+namespace berth {
+
+namespace {
+
+constexpr size_t kMaxPendingPerRepo = 64;
+constexpr size_t kMaxPendingRepos = 1024;
+constexpr size_t kMaxChecked = 100000;
+constexpr int64_t kUpstreamRestMs = 10000;
+
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string RefString(const ManifestReference& ref) {
+  return ref.is_digest ? ref.digest.ToString() : ref.tag;
+}
+
+Status ManifestUnknown(std::string msg) {
+  return Status::NotFound(std::move(msg), "MANIFEST_UNKNOWN");
+}
+
+}  // namespace
+
+std::string UpstreamRepository(std::string_view local_repo, std::string_view registry_type) {
+  size_t slash = local_repo.find('/');
+  std::string rest(slash == std::string_view::npos ? local_repo : local_repo.substr(slash + 1));
+  if (registry_type == "docker-hub" && rest.find('/') == std::string::npos) {
+    return "library/" + rest;
+  }
+  return rest;
+}
+
+StatusOr<int64_t> ProxyCacheController::RegistryOf(std::string_view repo) {
+  BERTH_ASSIGN_OR_RETURN(auto p, projects_.GetByName(ProjectOf(std::string(repo))));
+  return p ? p->registry_id : 0;
+}
+
+StatusOr<ManifestContent> ProxyCacheController::ServeLocal(std::string_view repo,
+                                                           const ManifestReference& ref,
+                                                           const std::vector<std::string>& accept) {
+  return manifests_.Get(repo, ref, accept);
+}
+
+bool ProxyCacheController::UpstreamResting(int64_t registry_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = resting_until_.find(registry_id);
+  return it != resting_until_.end() && SteadyMillis() < it->second;
+}
+
+void ProxyCacheController::UpstreamFailed(int64_t registry_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  resting_until_[registry_id] = SteadyMillis() + kUpstreamRestMs;
+}
+
+void ProxyCacheController::UpstreamAnswered(int64_t registry_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  resting_until_.erase(registry_id);
+}
+
+bool ProxyCacheController::CheckedRecently(const std::string& key) {
+  if (opts_.manifest_check_interval_s <= 0) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = checked_.find(key);
+  return it != checked_.end() &&
+         SteadyMillis() - it->second < opts_.manifest_check_interval_s * 1000;
+}
+
+void ProxyCacheController::MarkChecked(const std::string& key) {
+  if (opts_.manifest_check_interval_s <= 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (checked_.size() >= kMaxChecked) checked_.clear();
+  checked_[key] = SteadyMillis();
+}
+
+std::optional<ProxyCacheController::Pending> ProxyCacheController::FindPending(
+    const std::string& repo, const std::string& reference) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(repo);
+  if (it == pending_.end()) return std::nullopt;
+  for (const auto& p : it->second) {
+    if (p.reference == reference || p.digest == reference) return p;
+  }
+  return std::nullopt;
+}
+
+void ProxyCacheController::AddPending(const std::string& repo, Pending p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pending_.count(repo) && pending_.size() >= kMaxPendingRepos)
+    pending_.erase(pending_.begin());
+  auto& list = pending_[repo];
+  for (auto it = list.begin(); it != list.end();) {
+    it = it->reference == p.reference ? list.erase(it) : it + 1;
+  }
+  if (list.size() >= kMaxPendingPerRepo) list.erase(list.begin());
+  list.push_back(std::move(p));
+}
+
+void ProxyCacheController::ForgetPending(const std::string& repo, const std::string& reference) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(repo);
+  if (it == pending_.end()) return;
+  auto& list = it->second;
+  for (auto p = list.begin(); p != list.end();) {
+    p = p->reference == reference ? list.erase(p) : p + 1;
+  }
+  if (list.empty()) pending_.erase(it);
+}
+
+std::optional<int64_t> ProxyCacheController::PendingBlobSize(std::string_view repo,
+                                                             const Digest& d) {
+  std::string digest = d.ToString();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(std::string(repo));
+  if (it == pending_.end()) return std::nullopt;
+  for (const auto& p : it->second) {
+    for (const auto& [bd, size] : p.blobs) {
+      if (bd == digest) return size;
+    }
+  }
+  return std::nullopt;
+}
+
+StatusOr<bool> ProxyCacheController::TryStore(const std::string& repo, const Pending& p) {
+  for (const auto& [digest, size] : p.blobs) {
+    BERTH_ASSIGN_OR_RETURN(auto linked, store_.GetLinkedBlobSize(repo, digest));
+    if (linked) continue;
+    // Stored already for another repository: the upstream's manifest vouches
+    // for the blob, so it is linked here without fetching it again.
+    BERTH_ASSIGN_OR_RETURN(Digest d, Digest::Parse(digest));
+    if (!blobs_.Stat(d).ok()) return false;
+    BERTH_RETURN_IF_ERROR(
+        store_.LinkBlob(repo, digest, size, nullptr, [this, d] { return blobs_.CheckPresent(d); }));
+  }
+  for (const auto& child : p.children) {
+    BERTH_ASSIGN_OR_RETURN(auto a, store_.GetArtifactByDigest(repo, child));
+    if (!a) return false;
+  }
+  BERTH_ASSIGN_OR_RETURN(auto ref, ParseManifestReference(p.reference));
+  BERTH_ASSIGN_OR_RETURN(auto pushed, manifests_.Put(repo, ref, *p.body, p.media_type, p.actor));
+  (void)pushed;
+  return true;
+}
+
+void ProxyCacheController::StoreCompleted(const std::string& repo) {
+  // Image manifests first make their indexes complete: repeat while progressing.
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Pending> candidates;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = pending_.find(repo);
+      if (it == pending_.end()) return;
+      candidates = it->second;
+    }
+    bool progress = false;
+    for (const auto& p : candidates) {
+      auto stored = TryStore(repo, p);
+      if (!stored.ok()) {
+        log_.Warn("proxy cache: storing a proxied manifest failed",
+                  {{"repository", repo},
+                   {"reference", p.reference},
+                   {"error", stored.status().ToString()}});
+        ForgetPending(repo, p.reference);  // served from the upstream until pulled again
+        continue;
+      }
+      if (*stored) {
+        ForgetPending(repo, p.reference);
+        progress = true;
+      }
+    }
+    if (!progress) return;
+  }
+}
+
+StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
+                                                            std::string_view repo_view,
+                                                            const ManifestReference& ref,
+                                                            const std::vector<std::string>& accept,
+                                                            const Actor& actor) {
+  std::string repo(repo_view);
+  std::string reference = RefString(ref);
+  std::optional<ArtifactRecord> local;
+  if (ref.is_digest) {
+    BERTH_ASSIGN_OR_RETURN(local, store_.GetArtifactByDigest(repo, reference));
+    // Content by digest never changes: no need to ask.
+    if (local) return ServeLocal(repo, ref, accept);
+  } else {
+    BERTH_ASSIGN_OR_RETURN(local, store_.GetArtifactByTag(repo, ref.tag));
+  }
+  std::string check_key = repo + ":" + reference;
+  if (local && (CheckedRecently(check_key) || UpstreamResting(registry_id))) {
+    return ServeLocal(repo, ref, accept);
+  }
+
+  // Ask the upstream whether (and as what) the reference exists.
+  std::unique_ptr<ReplicationSession> session;
+  std::string upstream;
+  StatusOr<RemoteManifest> head = Status(Code::kUnavailable, "no session");
+  {
+    auto reg = registries_.Load(registry_id);
+    if (reg.ok()) {
+      upstream = UpstreamRepository(repo, reg->type);
+      auto opened = registries_.OpenSession(*reg);
+      if (opened.ok()) {
+        session = std::move(*opened);
+        head = session->ManifestExists(upstream, reference);
+      } else {
+        head = opened.status();
+      }
+    } else {
+      head = reg.status();
+    }
+  }
+  if (!head.ok()) {
+    UpstreamFailed(registry_id);
+    // Harbor fails here; a cache that already holds the manifest serves it.
+    if (local) {
+      log_.Warn(
+          "proxy cache: upstream unavailable, serving the cached manifest",
+          {{"repository", repo}, {"reference", reference}, {"error", head.status().ToString()}});
+      return ServeLocal(repo, ref, accept);
+    }
+    if (auto p = FindPending(repo, reference)) {
+      ArtifactRecord a;
+      a.digest = p->digest;
+      a.media_type = p->media_type;
+      return ManifestContent{std::move(a), p->body};
+    }
+    return ManifestUnknown(
+        "manifest unknown: " + reference +
+        " is not cached and the upstream registry could not be asked: " + head.status().message());
+  }
+  UpstreamAnswered(registry_id);
+  if (!head->exists) {
+    // Harbor: what the upstream no longer has is no longer served; the tag
+    // goes (the artifact stays, untagged, for retention and GC).
+    ForgetPending(repo, reference);
+    if (local && !ref.is_digest) {
+      Status s = manifests_.Delete(repo, ref, actor);
+      if (!s.ok() && !s.IsNotFound()) {
+        log_.Warn("proxy cache: removing a tag the upstream dropped failed",
+                  {{"repository", repo}, {"tag", ref.tag}, {"error", s.ToString()}});
+      }
+    }
+    return ManifestUnknown("manifest unknown: " + upstream + ":" + reference +
+                           " does not exist in the upstream registry");
+  }
+  if (local && head->digest == local->digest) {
+    MarkChecked(check_key);
+    return ServeLocal(repo, ref, accept);
+  }
+  // The tag moved to content the repository holds already: move it here too.
+  if (!ref.is_digest && !head->digest.empty()) {
+    BERTH_ASSIGN_OR_RETURN(auto known, store_.GetArtifactByDigest(repo, head->digest));
+    if (known) {
+      ManifestReference by_digest;
+      BERTH_ASSIGN_OR_RETURN(by_digest, ParseManifestReference(head->digest));
+      BERTH_ASSIGN_OR_RETURN(auto content, ServeLocal(repo, by_digest, {}));
+      BERTH_RETURN_IF_ERROR(
+          manifests_.Put(repo, ref, *content.body, content.artifact.media_type, actor).status());
+      MarkChecked(check_key);
+      return ServeLocal(repo, ref, accept);
+    }
+  }
+
+  std::string media_type, body;
+  Status pulled = session->PullManifest(upstream, reference, "", &media_type, &body);
+  if (!pulled.ok()) {
+    if (local) return ServeLocal(repo, ref, accept);
+    if (pulled.IsNotFound()) return ManifestUnknown("manifest unknown: " + pulled.message());
+    return ManifestUnknown("manifest unknown: " + reference +
+                           " is not cached and the upstream registry failed: " + pulled.message());
+  }
+  Digest digest = Digest::Of(ref.is_digest ? ref.digest.algorithm : DigestAlgorithm::kSha256, body);
+  if (ref.is_digest && !(digest == ref.digest)) {
+    return Status(Code::kIOError, "the upstream registry sent a manifest of digest " +
+                                      digest.ToString() + " for " + reference);
+  }
+  auto parsed = ParseManifest(body, media_type);
+  if (!parsed.ok()) {
+    return Status(Code::kIOError, "the upstream registry sent a manifest Berth cannot store: " +
+                                      parsed.status().message());
+  }
+  Pending p;
+  p.reference = reference;
+  p.digest = digest.ToString();
+  p.media_type = parsed->media_type;
+  p.body = std::make_shared<const std::string>(std::move(body));
+  std::vector<Descriptor> needed = parsed->layers;
+  if (parsed->config) needed.push_back(*parsed->config);
+  auto required = parsed->RequiredBlobs();
+  for (const auto& dsc : needed) {
+    std::string dd = dsc.digest.ToString();
+    for (const auto& r : required) {
+      if (r == dd) {
+        p.blobs.emplace_back(dd, dsc.size);
+        break;
+      }
+    }
+  }
+  for (const auto& c : parsed->manifests) p.children.push_back(c.digest.ToString());
+  p.actor = actor;
+  AddPending(repo, p);
+  StoreCompleted(repo);
+  BERTH_ASSIGN_OR_RETURN(auto stored, store_.GetArtifactByDigest(repo, p.digest));
+  if (stored) {
+    MarkChecked(check_key);
+    return ServeLocal(repo, ref, accept);
+  }
+  ArtifactRecord a;
+  a.digest = p.digest;
+  a.media_type = p.media_type;
+  return ManifestContent{std::move(a), p.body};
+}
+
+std::shared_ptr<std::mutex> ProxyCacheController::FetchLock(const std::string& digest) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = fetching_.begin(); it != fetching_.end();) {
+    it = it->second.expired() ? fetching_.erase(it) : std::next(it);
+  }
+  auto& weak = fetching_[digest];
+  auto strong = weak.lock();
+  if (!strong) {
+    strong = std::make_shared<std::mutex>();
+    weak = strong;
+  }
+  return strong;
+}
+
+StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_view repo_view,
+                                               const Digest& d,
+                                               const std::function<Status(int64_t)>& start,
+                                               const UploadController::ChunkSink& sink) {
+  std::string repo(repo_view);
+  std::string digest = d.ToString();
+  auto gate = FetchLock(digest);
+  std::lock_guard<std::mutex> one_fetch(*gate);
+  BERTH_ASSIGN_OR_RETURN(auto linked, store_.GetLinkedBlobSize(repo, digest));
+  if (linked) return false;
+  std::optional<int64_t> known = PendingBlobSize(repo, d);
+  if (known && blobs_.Stat(d).ok()) {
+    BERTH_RETURN_IF_ERROR(store_.LinkBlob(repo, digest, *known, nullptr,
+                                          [this, d] { return blobs_.CheckPresent(d); }));
+    StoreCompleted(repo);
+    return false;
+  }
+  BERTH_ASSIGN_OR_RETURN(auto reg, registries_.Load(registry_id));
+  std::string upstream = UpstreamRepository(repo, reg.type);
+  BERTH_ASSIGN_OR_RETURN(auto session, registries_.OpenSession(reg));
+  bool started = false;
+  auto imported = uploads_.Import(repo, d, [&](const UploadController::ChunkSink& store) {
+    return session->PullBlob(
+        upstream, digest, 0, -1,
+        [&](const char* data, size_t len) -> Status {
+          if (!started) {
+            started = true;
+            BERTH_RETURN_IF_ERROR(start(known.value_or(-1)));
+          }
+          BERTH_RETURN_IF_ERROR(store(data, len));
+          return sink(data, len);
+        },
+        nullptr);
+  });
+  if (!imported.ok()) {
+    if (!started && imported.status().IsNotFound()) {
+      return Status::NotFound("blob " + digest + " unknown to registry (and to the upstream)",
+                              "BLOB_UNKNOWN");
+    }
+    return imported.status();
+  }
+  if (!started) BERTH_RETURN_IF_ERROR(start(0));  // an empty blob
+  StoreCompleted(repo);
+  return true;
+}
+
+}  // namespace berth
