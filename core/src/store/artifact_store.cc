@@ -46,33 +46,37 @@ std::vector<SqlValue> IdValues(const std::vector<int64_t>& ids) {
 }
 
 // The artifact-list terms a column cannot express: tags and labels live in
-// their own tables. Consumed terms are removed from `q`.
+// their own tables. Consumed terms are removed from `q`. $1 is the
+// repository's id: a tag filter selects from the repository's tags
+// (a.id IN ...), so the tagged few drive the query instead of every artifact
+// of the repository probing the tag table (SQLite runs EXISTS that way).
 StatusOr<std::string> RelationFilters(ListQuery* q, std::vector<SqlValue>* params) {
   std::string where;
   std::vector<QueryTerm> rest;
   for (auto& t : q->terms) {
     if (t.key == "tags") {
-      const std::string tag_exists = "EXISTS (SELECT 1 FROM tag t WHERE t.artifact_id = a.id";
+      const std::string tagged_in =
+          "a.id IN (SELECT t.artifact_id FROM tag t WHERE t.repository_id = $1";
       switch (t.op) {
         case QueryTerm::Op::kExact:
           if (t.values[0] == "nil") {
-            where += " AND NOT " + tag_exists + ")";
+            where += " AND NOT EXISTS (SELECT 1 FROM tag t WHERE t.artifact_id = a.id)";
           } else if (t.values[0] == "*") {
-            where += " AND " + tag_exists + ")";
+            where += " AND " + tagged_in + ")";
           } else {
             params->push_back(SqlText(t.values[0]));
-            where += " AND " + tag_exists + " AND t.name = $" + std::to_string(params->size()) + ")";
+            where += " AND " + tagged_in + " AND t.name = $" + std::to_string(params->size()) + ")";
           }
           break;
         case QueryTerm::Op::kFuzzy:
           params->push_back(SqlText(LikePattern(ToLower(t.values[0]))));
-          where += " AND " + tag_exists + " AND LOWER(t.name) LIKE $" +
+          where += " AND " + tagged_in + " AND LOWER(t.name) LIKE $" +
                    std::to_string(params->size()) + " ESCAPE '\\')";
           break;
         case QueryTerm::Op::kAnyOf: {
           std::vector<SqlValue> names;
           for (const auto& v : t.values) names.push_back(SqlText(v));
-          where += " AND " + tag_exists + " AND t.name IN (" + Placeholders(names, params) + "))";
+          where += " AND " + tagged_in + " AND t.name IN (" + Placeholders(names, params) + "))";
           break;
         }
         default:
@@ -140,7 +144,8 @@ std::string ReversedOrder(const std::string& order_by) {
   return out;
 }
 
-// One page of ids over `artifact a`, then the rows. The total is
+// One page of ids over `artifact a` (`base_where` binds the repository's id
+// as $1, which RelationFilters uses), then the rows. The total is
 // repository.artifact_count when the list is a repository's top-level
 // artifacts without filters (`count_repository` > 0), else a COUNT(*). With a
 // known total, a page past the middle walks the index from the other end, so
