@@ -144,11 +144,13 @@ Status PluginCaller::Outcome(const char* op, const CallContext& ctx, const berth
   stats.nanos.fetch_add(static_cast<uint64_t>(elapsed_ns > 0 ? elapsed_ns : 0),
                         std::memory_order_relaxed);
   Status st;
-  // The plugin was given min(own timeout, caller's deadline); past it the
-  // result no longer counts, whatever it says.
-  bool late = (timeout_ns_ > 0 && elapsed_ns > timeout_ns_) ||
-              (ctx.deadline_unix_ns > 0 && call.deadline_unix_ns == ctx.deadline_unix_ns &&
-               CoarseUnixNanos() > ctx.deadline_unix_ns);
+  // The plugin was given min(own timeout, caller's deadline); a success past
+  // it no longer counts. A failure keeps the plugin's own reason (its
+  // "timed out" says more than ours).
+  bool late = rc == BERTH_OK &&
+              ((timeout_ns_ > 0 && elapsed_ns > timeout_ns_) ||
+               (ctx.deadline_unix_ns > 0 && call.deadline_unix_ns == ctx.deadline_unix_ns &&
+                CoarseUnixNanos() > ctx.deadline_unix_ns));
   if (late) {
     st = Status(Code::kDeadlineExceeded, Who() + " missed the deadline of " + op);
   } else if (rc == BERTH_OK) {
@@ -156,9 +158,7 @@ Status PluginCaller::Outcome(const char* op, const CallContext& ctx, const berth
   } else {
     st = FromPluginStatus(rc, Who() + " " + op + ": " +
                                   (error.empty() ? PluginStatusName(rc) : error));
-  }
-  if (rc == opts.quiet_1 || (opts.quiet_2 != BERTH_OK && rc == opts.quiet_2)) {
-    if (!late) return st;
+    if (rc == opts.quiet_1 || (opts.quiet_2 != BERTH_OK && rc == opts.quiet_2)) return st;
   }
   stats.failures.fetch_add(1, std::memory_order_relaxed);
   if (log_ != nullptr) {
