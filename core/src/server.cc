@@ -688,6 +688,7 @@ Status Server::Init() {
              });
            }},
           {"storage", [storage] { return storage->Stat("/").status(); }}});
+  p.ops->AddMetricsText(&PluginCaller::AppendMetrics);
 
   p.gc_store = std::make_unique<GcStore>(*p.db);
   p.gc = std::make_unique<GarbageCollector>(*p.store, *p.gc_store, *p.blobs, *p.uploads,

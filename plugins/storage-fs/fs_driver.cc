@@ -126,11 +126,23 @@ FileInfo InfoOf(const struct stat& st) {
   return fi;
 }
 
+// A stream checks for cancellation before each chunk (one host call each):
+// a client that went away stops the work at the next chunk. The log line goes
+// through the host, which tags it with the call's request id.
+Status StopIfCancelled(const CallCtx& call, const berth::sdk::Host& host, const char* what,
+                       const std::string& path) {
+  if (!call.cancelled()) return {};
+  host.Log(BERTH_LOG_INFO, std::string("storage-fs: ") + what + " of " + path + " cancelled");
+  return Status::Cancelled(std::string(what) + " of " + path + " cancelled by the host");
+}
+
 class FsReader : public berth::sdk::StorageReader {
  public:
-  FsReader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  FsReader(int fd, std::string path, berth::sdk::Host host)
+      : fd_(fd), path_(std::move(path)), host_(host) {}
   ~FsReader() override { ::close(fd_); }
-  Status Read(void* buf, size_t cap, size_t* n) override {
+  Status Read(const CallCtx& call, void* buf, size_t cap, size_t* n) override {
+    if (Status s = StopIfCancelled(call, host_, "read", path_); !s.ok()) return s;
     for (;;) {
       ssize_t r = ::read(fd_, buf, cap);
       if (r < 0 && errno == EINTR) continue;
@@ -143,15 +155,18 @@ class FsReader : public berth::sdk::StorageReader {
  private:
   int fd_;
   std::string path_;
+  berth::sdk::Host host_;
 };
 
 class FsWriter : public berth::sdk::StorageWriter {
  public:
-  FsWriter(int fd, std::string path, int64_t size) : fd_(fd), path_(std::move(path)), size_(size) {}
+  FsWriter(int fd, std::string path, int64_t size, berth::sdk::Host host)
+      : fd_(fd), path_(std::move(path)), size_(size), host_(host) {}
   ~FsWriter() override {
     if (fd_ >= 0) ::close(fd_);
   }
-  Status Write(const void* data, size_t len) override {
+  Status Write(const CallCtx& call, const void* data, size_t len) override {
+    if (Status s = StopIfCancelled(call, host_, "write", path_); !s.ok()) return s;
     const char* p = static_cast<const char*>(data);
     if (buf_.size() + len > kWriteBuffer) {
       Status s = Flush();
@@ -166,20 +181,29 @@ class FsWriter : public berth::sdk::StorageWriter {
     size_ += static_cast<int64_t>(len);
     return {};
   }
-  int64_t Size() const override { return size_; }
-  Status Commit() override {
+  Status Size(const CallCtx&, int64_t* out) const override {
+    *out = size_;
+    return {};
+  }
+  // A cancelled upload is not made durable (no fsync); what was written stays
+  // for a resumed upload, as after Close.
+  Status Commit(const CallCtx& call) override {
+    if (Status c = StopIfCancelled(call, host_, "commit", path_); !c.ok()) {
+      (void)Close(call);
+      return c;
+    }
     Status s = Flush();
     if (s.ok() && ::fsync(fd_) != 0) s = Errno("fsync", path_, errno);
     CloseFd();
     if (s.ok()) s = FsyncDir(Parent(path_));
     return s;
   }
-  Status Cancel() override {
+  Status Cancel(const CallCtx&) override {
     CloseFd();
     if (::unlink(path_.c_str()) != 0 && errno != ENOENT) return Errno("unlink", path_, errno);
     return {};
   }
-  Status Close() override {
+  Status Close(const CallCtx&) override {
     Status s = Flush();
     CloseFd();
     return s;
@@ -201,6 +225,7 @@ class FsWriter : public berth::sdk::StorageWriter {
   std::string path_;
   int64_t size_;
   std::string buf_;
+  berth::sdk::Host host_;
 };
 
 }  // namespace
@@ -229,7 +254,10 @@ Status FsDriver::Create(const Host& host, std::string_view config,
                         std::unique_ptr<FsDriver>* out) {
   std::string root;
   Status s = PrepareRoot(host, config, &root);
-  if (s.ok()) out->reset(new FsDriver(root));
+  if (s.ok()) {
+    out->reset(new FsDriver(root));
+    (*out)->host_ = host;
+  }
   return s;
 }
 
@@ -300,7 +328,7 @@ Status FsDriver::OpenReader(const CallCtx&, std::string_view path, int64_t offse
     ::close(fd);
     return Errno("seek", p, err);
   }
-  out->reset(new FsReader(fd, p));
+  out->reset(new FsReader(fd, p, host_));
   return {};
 }
 
@@ -318,7 +346,7 @@ Status FsDriver::OpenWriter(const CallCtx&, std::string_view path, bool append,
     ::close(fd);
     return Errno("stat", p, err);
   }
-  out->reset(new FsWriter(fd, p, static_cast<int64_t>(st.st_size)));
+  out->reset(new FsWriter(fd, p, static_cast<int64_t>(st.st_size), host_));
   return {};
 }
 

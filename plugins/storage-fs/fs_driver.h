@@ -56,6 +56,9 @@ class FsDriver : public berth::sdk::StorageDriver {
 
   std::string root_;
   std::atomic<uint64_t> counter_{0};
+
+ protected:
+  berth::sdk::Host host_;  // for log lines; empty in drivers built without Create
 };
 
 }  // namespace berth::storage_fs

@@ -103,10 +103,12 @@ class S3Reader : public berth::sdk::StorageReader {
                                  key_ + " (" + std::to_string(size) + " bytes)");
   }
 
-  Status Read(void* buf, size_t cap, size_t* n) override {
+  Status Read(const CallCtx& call, void* buf, size_t cap, size_t* n) override {
     *n = 0;
     if (off_ >= buf_.size()) {
       if (size_ >= 0 && pos_ >= size_) return {};
+      // Between windows: a request that was given up fetches no more.
+      if (call.cancelled()) return d_->Cancelled("read", key_);
       Status s = next_.valid() ? Take(next_.get()) : Take(FetchRange(pos_, window_));
       if (!s.ok()) return s;
       Prefetch();
@@ -261,8 +263,9 @@ class S3Writer : public berth::sdk::StorageWriter {
     return {};
   }
 
-  Status Write(const void* data, size_t len) override {
+  Status Write(const CallCtx& call, const void* data, size_t len) override {
     if (done_) return Status::Conflict("storage-s3: the writer of " + path_ + " has ended");
+    if (call.cancelled()) return d_->Cancelled("write", key_);
     buf_.append(static_cast<const char*>(data), len);
     size_ += static_cast<int64_t>(len);
     if (len > 0) dirty_ = true;
@@ -281,10 +284,18 @@ class S3Writer : public berth::sdk::StorageWriter {
     return {};
   }
 
-  int64_t Size() const override { return size_; }
+  Status Size(const CallCtx&, int64_t* out) const override {
+    *out = size_;
+    return {};
+  }
 
-  Status Commit() override {
+  Status Commit(const CallCtx& call) override {
     if (done_) return Status::Conflict("storage-s3: the writer of " + path_ + " has ended");
+    // Not completed for a request that was given up: kept as after Close.
+    if (call.cancelled()) {
+      (void)Close(call);
+      return d_->Cancelled("commit", key_);
+    }
     done_ = true;
     S3Response r;
     if (upload_id_.empty()) {
@@ -320,14 +331,14 @@ class S3Writer : public berth::sdk::StorageWriter {
     return {};
   }
 
-  Status Cancel() override {
+  Status Cancel(const CallCtx&) override {
     if (done_) return Status::Conflict("storage-s3: the writer of " + path_ + " has ended");
     done_ = true;
     if (!upload_id_.empty()) d_->AbortUpload(key_, upload_id_);
     return d_->DeleteKeys({sidecar_, key_});
   }
 
-  Status Close() override {
+  Status Close(const CallCtx&) override {
     if (done_) return Status::Conflict("storage-s3: the writer of " + path_ + " has ended");
     done_ = true;
     if (had_sidecar_ && !dirty_) return {};

@@ -63,6 +63,11 @@ class S3Driver : public berth::sdk::StorageDriver {
   std::string Key(std::string_view path) const;
   std::string SidecarKey(std::string_view path) const;
   Status Error(const std::string& op, const std::string& key, const S3Response& r) const;
+  // Logs (tagged by the host with the request id) and returns BERTH_E_CANCELLED.
+  Status Cancelled(const char* op, const std::string& key) const {
+    host_.Log(BERTH_LOG_INFO, std::string("storage-s3: ") + op + " of " + key + " cancelled");
+    return Status::Cancelled(std::string("storage-s3: ") + op + " of " + key + " cancelled");
+  }
   Status DeleteKeys(const std::vector<std::string>& keys);
   Status AbortUpload(const std::string& key, const std::string& upload_id);
 

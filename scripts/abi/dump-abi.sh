@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the ABI probe against a plugin.h and writes its ABI description.
 #   scripts/abi/dump-abi.sh INCLUDE_DIR OUT.abi
-# The committed baseline: scripts/abi/dump-abi.sh plugin-api/include plugin-api/abi/berth_plugin-1.abi
+# A release baseline: scripts/abi/dump-abi.sh plugin-api/include plugin-api/abi/berth_plugin-1.<minor>.abi
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 include=$1

@@ -1,6 +1,6 @@
 /* ABI probe for abidiff: a C shared object whose one function mentions every
  * public type of berth/plugin.h, so its debug info describes the whole ABI.
- * The committed baseline (plugin-api/abi/berth_plugin-1.abi) was produced
+ * The committed baselines (plugin-api/abi/berth_plugin-1.<minor>.abi) were produced
  * from this file with scripts/abi/dump-abi.sh. */
 #include <berth/plugin.h>
 

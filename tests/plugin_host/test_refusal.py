@@ -13,12 +13,22 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "protocol"))
 import berth_harness as h  # noqa: E402  (path set above)
 
+# The ABI version this berthd and the in-tree plugins are built with.
+_HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "plugin-api",
+                       "include", "berth", "plugin.h")
+with open(_HEADER) as _f:
+    _text = _f.read()
+ABI = "%s.%s" % (re.search(r"#define BERTH_ABI_MAJOR (\d+)", _text).group(1),
+                 re.search(r"#define BERTH_ABI_MINOR (\d+)", _text).group(1))
+NEWER = "%s.%d" % (ABI.split(".")[0], int(ABI.split(".")[1]) + 1)
+
 # fixture directory -> (file the message must name, fragments of the reason)
 BAD_PLUGINS = {
     "abi_major": ("abi_major.so",
-                  ["ABI major mismatch", "plugin built for ABI 2.0", "berthd implements ABI 1.0"]),
+                  ["ABI major mismatch", "plugin built for ABI 2.0", "berthd implements ABI " + ABI]),
     "abi_newer_minor": ("abi_newer_minor.so",
-                        ["plugin built for newer ABI 1.1 than berthd's 1.0", "upgrade berthd"]),
+                        ["plugin built for newer ABI %s than berthd's %s" % (NEWER, ABI),
+                         "upgrade berthd"]),
     "dup": ("dup_provider_2.so",
             ["duplicate notifier provider 'dup'", "already provided by",
              "dup_provider_1.so"]),
@@ -32,7 +42,7 @@ BAD_PLUGINS = {
 }
 
 # The in-tree plugins next to berthd: always loaded, so always listed.
-GOOD_PLUGINS = ["storage-fs 1.0.0 (ABI 1.0)", "notifier-webhook 1.0.0 (ABI 1.0)"]
+GOOD_PLUGINS = ["storage-fs 1.0.0 (ABI %s)" % ABI, "notifier-webhook 1.0.0 (ABI %s)" % ABI]
 
 
 class Refusal(h.ServerTestCase):
@@ -98,7 +108,7 @@ class Refusal(h.ServerTestCase):
                           self.config(plugins={"dirs": [h.fixture_dir("strict")]})])
         self.assertEqual(r.rc, 0, r)
         self.assertNotIn("REFUSED", r.stdout, r)
-        for good in GOOD_PLUGINS + ["strict 1.0.0 (ABI 1.0)"]:
+        for good in GOOD_PLUGINS + ["strict 1.0.0 (ABI %s)" % ABI]:
             self.assertIn(good, r.stdout, r)
 
     def strict_config(self, strict_cfg):
@@ -168,7 +178,7 @@ class Refusal(h.ServerTestCase):
         r = h.run_berthd(["plugins", "inspect", so])
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(r.stderr, "", r)
-        self.assertTrue(r.stdout.startswith("storage-fs 1.0.0 (ABI 1.0)\n  file: %s\n" % so), r)
+        self.assertTrue(r.stdout.startswith("storage-fs 1.0.0 (ABI %s)\n  file: %s\n" % (ABI, so)), r)
         self.assertIn("  provider storage/fs (reentrant): ", r.stdout, r)
         m = re.search(r"^    config schema: (.*)$", r.stdout, re.M)
         self.assertIsNotNone(m, r)

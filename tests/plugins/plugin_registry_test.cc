@@ -207,3 +207,122 @@ TEST_F(FaultyStorageTest, PathsAreCheckedBeforeThePluginSeesThem) {
 
 }  // namespace
 }  // namespace berth
+
+namespace berth {
+namespace {
+
+// storage-fs through berthd's adapter, with a log file to read back: the
+// call context (request id, cancellation) reaching the plugin's streams.
+class StorageFsContextTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / ("berth-fsctx-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(root_);
+    log_file_ = std::tmpfile();
+    log_ = std::make_unique<Logger>(LogLevel::kInfo, log_file_);
+    host_ = std::make_unique<HostServices>(*log_, metrics_);
+    reg_ = std::make_unique<PluginRegistry>(host_->table());
+    ASSERT_TRUE(reg_->LoadDirectories({BERTH_PLUGIN_DIR}).ok());
+    const berth_provider* p = reg_->FindProvider(BERTH_KIND_STORAGE, "fs");
+    ASSERT_NE(p, nullptr);
+    auto inst = reg_->CreateInstance(p, "{\"root\":\"" + root_.string() + "\"}");
+    ASSERT_TRUE(inst.ok()) << inst.status().message();
+    driver_ = std::make_unique<PluginStorageDriver>(p, *inst, log_.get(), 5000);
+    ctx_.request_id = "req-ctx-test-1";
+    ctx_.cancellation = std::make_shared<Cancellation>();
+  }
+  void TearDown() override {
+    driver_.reset();
+    std::filesystem::remove_all(root_);
+    std::fclose(log_file_);
+  }
+  std::string LogText() {
+    std::fflush(log_file_);
+    std::rewind(log_file_);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, log_file_)) > 0) out.append(buf, n);
+    return out;
+  }
+
+  std::filesystem::path root_;
+  std::FILE* log_file_ = nullptr;
+  std::unique_ptr<Logger> log_;
+  Metrics metrics_;
+  std::unique_ptr<HostServices> host_;
+  std::unique_ptr<PluginRegistry> reg_;
+  std::unique_ptr<PluginStorageDriver> driver_;
+  CallContext ctx_;
+};
+
+TEST_F(StorageFsContextTest, TheVtableHasTheContextStreams) {
+  const berth_provider* p = reg_->FindProvider(BERTH_KIND_STORAGE, "fs");
+  EXPECT_TRUE(StorageHasStreamsV2(static_cast<const berth_storage_vtable*>(p->vtable)));
+}
+
+TEST_F(StorageFsContextTest, ACancelledContextStopsALongRead) {
+  const size_t size = 8 << 20;
+  ASSERT_TRUE(driver_->PutContent(ctx_, "/big", std::string(size, 'x')).ok());
+  auto r = driver_->OpenReader(ctx_, "/big", 0);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::vector<char> buf(64 << 10);
+  size_t total = 0;
+  auto first = (*r)->Read(buf.data(), buf.size());
+  ASSERT_TRUE(first.ok());
+  total += *first;
+  ctx_.cancellation->Cancel();  // the client went away
+  StatusOr<size_t> next = (*r)->Read(buf.data(), buf.size());
+  while (next.ok() && *next > 0) {
+    total += *next;
+    next = (*r)->Read(buf.data(), buf.size());
+  }
+  ASSERT_FALSE(next.ok()) << "read to the end despite the cancellation";
+  EXPECT_NE(next.status().message().find("cancelled"), std::string::npos)
+      << next.status().message();
+  EXPECT_LT(total, size);
+  r->reset();
+  // The plugin's own log line names the request it was working for.
+  std::string log = LogText();
+  size_t at = log.find("storage-fs: read of");
+  ASSERT_NE(at, std::string::npos) << log;
+  size_t line_end = log.find('\n', at);
+  size_t line_start = log.rfind('\n', at);
+  std::string line = log.substr(line_start == std::string::npos ? 0 : line_start + 1,
+                                line_end - (line_start == std::string::npos ? 0 : line_start + 1));
+  EXPECT_NE(line.find("\"request_id\":\"req-ctx-test-1\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"source\":\"plugin\""), std::string::npos) << line;
+}
+
+TEST_F(StorageFsContextTest, ACancelledContextStopsAnUploadAndItIsNotCommitted) {
+  auto w = driver_->OpenWriter(ctx_, "/upload", false);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  std::string chunk(1 << 20, 'y');
+  ASSERT_TRUE((*w)->Write(chunk.data(), chunk.size()).ok());
+  EXPECT_EQ((*w)->Size(), static_cast<int64_t>(chunk.size()));
+  ctx_.cancellation->Cancel();
+  Status s = (*w)->Write(chunk.data(), chunk.size());
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("cancelled"), std::string::npos) << s.message();
+  Status c = (*w)->Commit();
+  EXPECT_FALSE(c.ok()) << "committed a cancelled upload";
+  EXPECT_NE(c.message().find("cancelled"), std::string::npos) << c.message();
+  // Only the bytes before the cancellation were written.
+  CallContext fresh;
+  auto st = driver_->Stat(fresh, "/upload");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->size, static_cast<int64_t>(chunk.size()));
+  EXPECT_NE(LogText().find("\"request_id\":\"req-ctx-test-1\""), std::string::npos);
+}
+
+TEST_F(StorageFsContextTest, CallsAreCountedOnMetrics) {
+  ASSERT_TRUE(driver_->PutContent(ctx_, "/m", "abc").ok());
+  std::string text;
+  PluginCaller::AppendMetrics(&text);
+  EXPECT_NE(text.find("berth_host_plugin_calls_total{kind=\"storage\",provider=\"fs\",slot=\"put_content\"}"),
+            std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace berth

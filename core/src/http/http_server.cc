@@ -5,16 +5,19 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/ThreadPool.h>
 
+#include <poll.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <thread>
 
+#include "common/call_context.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "http/connection_reactor.h"
@@ -59,6 +62,36 @@ bool IsUsableRequestId(const std::string& id) {
   return true;
 }
 
+// The request's CallContext: its id, and a cancellation that turns true
+// once the client went away (asked only when a plugin checks between chunks:
+// one poll(2), no wait). A reset or fully closed connection counts at once;
+// a half-close (FIN) only once the request body has been read whole, since a
+// client that stops sending mid-body gets its 400 from the body read, as
+// before. The socket is forgotten when the request ends, for a stream that
+// would outlive it.
+struct RequestCall {
+  std::shared_ptr<std::atomic<int>> sock = std::make_shared<std::atomic<int>>(-1);
+  CallContext ctx;
+
+  explicit RequestCall(RequestContext& rc) {
+    ctx.request_id = rc.request_id;
+    if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&rc.request)) {
+      sock->store(impl->socket().impl()->sockfd());
+    }
+    ctx.cancellation = std::make_shared<Cancellation>([s = sock, req = &rc] {
+      int fd = s->load();
+      if (fd < 0) return false;
+      pollfd p{fd, POLLRDHUP, 0};
+      if (::poll(&p, 1, 0) <= 0) return false;
+      if (p.revents & (POLLHUP | POLLERR)) return true;
+      if (!(p.revents & POLLRDHUP)) return false;
+      int64_t length = req->ContentLength();
+      return length == 0 || (length > 0 && req->bytes_in >= length);
+    });
+  }
+  ~RequestCall() { sock->store(-1); }
+};
+
 class RequestHandler : public Poco::Net::HTTPRequestHandler {
  public:
   RequestHandler(const Router& router, Logger& log, Metrics& metrics)
@@ -73,6 +106,8 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     std::string id = req.get("X-Request-Id", "");
     ctx.request_id = IsUsableRequestId(id) ? id : NewUuid();
     resp.set("X-Request-Id", ctx.request_id);
+    RequestCall call(ctx);
+    ScopedCallContext call_scope(call.ctx);
     const std::string& uri = req.getURI();
     size_t q = uri.find('?');
     ctx.raw_path = uri.substr(0, q);

@@ -26,8 +26,9 @@ void OpsHandler::Handle(RequestContext& ctx) {
   }
   if (ctx.path == "/metrics") {
     ctx.route = "metrics";
-    return SendBody(ctx, 200, "text/plain; version=0.0.4; charset=utf-8",
-                    metrics_.RenderPrometheus());
+    std::string text = metrics_.RenderPrometheus();
+    for (const auto& fn : texts_) fn(&text);
+    return SendBody(ctx, 200, "text/plain; version=0.0.4; charset=utf-8", text);
   }
   ctx.route = "health";
   std::string body;

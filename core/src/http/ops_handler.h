@@ -25,10 +25,13 @@ class OpsHandler : public HttpHandler {
   void Handle(RequestContext& ctx) override;
   // {"status":"healthy|unhealthy","components":[{name,status,error}]}; false when unhealthy.
   bool HealthJson(std::string* out) const;
+  // Appends more Prometheus text (labelled series) to every /metrics answer.
+  void AddMetricsText(std::function<void(std::string*)> fn) { texts_.push_back(std::move(fn)); }
 
  private:
   Metrics& metrics_;
   std::vector<HealthCheck> checks_;
+  std::vector<std::function<void(std::string*)>> texts_;
 };
 
 }  // namespace berth

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "common/call_context.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "jobs/cron.h"
@@ -189,6 +190,11 @@ void JobService::RunJob(int index, JobRecord job) {
     ctx.Info("attempt " + std::to_string(job.attempts) +
              (job.lost > 0 ? " (an earlier worker stopped answering)" : ""));
   }
+  // Plugin calls the job makes on this thread carry "job-<id>" as request id
+  // and see the job's stop request as cancellation.
+  CallContext call = CallContext::ForJob(job.id);
+  call.cancellation = std::make_shared<Cancellation>([stop = run->stop] { return stop->load(); });
+  ScopedCallContext call_scope(call);
   Status result;
   try {
     result = kit->second.second(ctx);

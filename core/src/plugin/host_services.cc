@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "common/call_context.h"
 #include "common/clock.h"
 #include "plugin/http_client.h"
 
@@ -45,8 +46,15 @@ HostServices::HostServices(Logger& log, Metrics& metrics,
 
 void HostServices::Log(void* ctx, int32_t level, const char* msg, size_t len) {
   auto* self = static_cast<HostServices*>(ctx);
-  self->log_.Log(ToLevel(level), std::string_view(msg ? msg : "", msg ? len : 0),
-                 {{"source", "plugin"}});
+  // Plugin calls run under their CallContext (PluginCaller installs it), so a
+  // line logged during a call names the request or job it was made for.
+  const std::string& request_id = CallContext::Current().request_id;
+  std::string_view text(msg ? msg : "", msg ? len : 0);
+  if (request_id.empty()) {
+    self->log_.Log(ToLevel(level), text, {{"source", "plugin"}});
+  } else {
+    self->log_.Log(ToLevel(level), text, {{"source", "plugin"}, {"request_id", request_id}});
+  }
 }
 
 int32_t HostServices::LogEnabled(void* ctx, int32_t level) {

@@ -8,6 +8,7 @@
 
 #include "auth/auth_backend.h"
 #include "common/logger.h"
+#include "plugin/plugin_call.h"
 
 namespace berth {
 
@@ -36,17 +37,15 @@ class PluginAuthBackend : public AuthBackend {
   StatusOr<ExternalUser> VerifyToken(std::string_view token) override;
 
  private:
-  berth_call_ctx MakeCall() const;
-  Status Result(berth_status rc, const std::string& err, const char* op,
-                const berth_call_ctx& call) const;
+  // Runs one slot through the caller (current context, lock, status, log).
+  template <class Fn>
+  Status Run(const char* op, Fn&& fn);
   Status Unsupported(const char* op) const;
 
   const berth_provider* provider_;
   const berth_auth_vtable* vt_;
   void* self_;
-  Logger* log_;
-  int64_t timeout_ns_;
-  mutable std::mutex mu_;  // SERIALIZED providers
+  PluginCaller caller_;
 };
 
 }  // namespace berth

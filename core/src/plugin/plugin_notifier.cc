@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "common/clock.h"
 #include "plugin/plugin_status.h"
 
 namespace berth {
@@ -11,10 +10,11 @@ namespace {
 berth_str Str(const std::string& s) { return {s.data(), s.size()}; }
 }  // namespace
 
-PluginNotifier::PluginNotifier(const berth_provider* provider, void* instance)
+PluginNotifier::PluginNotifier(const berth_provider* provider, void* instance, Logger* log)
     : provider_(provider),
       vt_(static_cast<const berth_notifier_vtable*>(provider->vtable)),
-      self_(instance) {}
+      self_(instance),
+      caller_("notifier", provider, log, 0) {}
 
 PluginNotifier::~PluginNotifier() { provider_->destroy(self_); }
 
@@ -30,25 +30,21 @@ Status PluginNotifier::Deliver(const Delivery& d, int64_t deadline_unix_ns) {
   n.auth_header = Str(d.auth_header);
   n.skip_cert_verify = d.skip_cert_verify ? 1 : 0;
   n.attempt = d.attempt;
-  berth_call_ctx call;
-  std::memset(&call, 0, sizeof call);
-  call.struct_size = sizeof call;
-  call.deadline_unix_ns = deadline_unix_ns;
-  StringSink err(4096);
-  berth_status rc;
-  {
-    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
-    if (provider_->threading == BERTH_THREADING_SERIALIZED) lock.lock();
-    rc = vt_->deliver(self_, &call, &n, err.get());
+  // The delivery's own deadline (set by the notification queue) bounds the
+  // call; a transient failure is retried by the queue, so it is not logged.
+  CallContext ctx = CallContext::Current();
+  ctx.deadline_unix_ns = deadline_unix_ns;
+  PluginCallOptions opts;
+  opts.quiet_1 = BERTH_E_RETRY;
+  opts.quiet_2 = BERTH_E_IO;
+  Status s = caller_.Call("deliver", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->deliver(self_, c, &n, err);
+  }, opts);
+  // The queue retries what is unavailable.
+  if (s.code() == Code::kIOError) {
+    return Status(Code::kUnavailable, s.message());
   }
-  std::string who = std::string("notifier '") + provider_->name + "'";
-  if (rc == BERTH_OK && deadline_unix_ns > 0 && NowUnixNanos() > deadline_unix_ns) {
-    return Status(Code::kDeadlineExceeded, who + " returned after its deadline");
-  }
-  if (rc == BERTH_OK) return {};
-  std::string msg = who + ": " + (err.str().empty() ? PluginStatusName(rc) : err.str());
-  if (rc == BERTH_E_RETRY || rc == BERTH_E_IO) return Status(Code::kUnavailable, msg);
-  return FromPluginStatus(rc, msg);
+  return s;
 }
 
 }  // namespace berth

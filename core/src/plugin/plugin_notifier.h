@@ -7,13 +7,14 @@
 #include <mutex>
 
 #include "notify/notifier.h"
+#include "plugin/plugin_call.h"
 
 namespace berth {
 
 class PluginNotifier : public Notifier {
  public:
-  // Takes ownership of `instance`.
-  PluginNotifier(const berth_provider* provider, void* instance);
+  // Takes ownership of `instance`. Failures are logged to `log` (may be null).
+  PluginNotifier(const berth_provider* provider, void* instance, Logger* log = nullptr);
   ~PluginNotifier() override;
   Status Deliver(const Delivery& d, int64_t deadline_unix_ns) override;
 
@@ -21,7 +22,7 @@ class PluginNotifier : public Notifier {
   const berth_provider* provider_;
   const berth_notifier_vtable* vt_;
   void* self_;
-  std::mutex mu_;  // SERIALIZED providers
+  PluginCaller caller_;
 };
 
 }  // namespace berth

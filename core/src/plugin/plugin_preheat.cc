@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "common/clock.h"
 #include "plugin/plugin_status.h"
 
 namespace berth {
@@ -23,14 +22,6 @@ struct InstanceView {
   }
   berth_preheat_instance c;
 };
-
-berth_call_ctx CallCtx(int64_t deadline_unix_ns) {
-  berth_call_ctx call;
-  std::memset(&call, 0, sizeof call);
-  call.struct_size = sizeof call;
-  call.deadline_unix_ns = deadline_unix_ns;
-  return call;
-}
 
 // {"task_id","status","error"} as the ABI describes it; unknown statuses are
 // failures, as Harbor's dragonfly driver treats them.
@@ -60,33 +51,26 @@ StatusOr<PreheatProgress> ParseProgress(const std::string& who, const std::strin
 PluginPreheat::PluginPreheat(const berth_provider* provider, void* instance)
     : provider_(provider),
       vt_(static_cast<const berth_preheat_vtable*>(provider->vtable)),
-      self_(instance) {}
+      self_(instance),
+      caller_("preheat", provider, nullptr, 0) {}
 
 PluginPreheat::~PluginPreheat() { provider_->destroy(self_); }
 
+// The caller's deadline bounds the call; the job retries what is unavailable.
 template <class Fn>
 Status PluginPreheat::Call(const char* what, int64_t deadline_unix_ns, Fn fn) {
-  berth_call_ctx call = CallCtx(deadline_unix_ns);
-  StringSink err(4096);
-  berth_status rc;
-  {
-    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
-    if (provider_->threading == BERTH_THREADING_SERIALIZED) lock.lock();
-    rc = fn(&call, err.get());
-  }
-  std::string who = std::string("preheat provider '") + provider_->name + "' " + what;
-  if (rc == BERTH_OK && deadline_unix_ns > 0 && NowUnixNanos() > deadline_unix_ns) {
-    return Status(Code::kDeadlineExceeded, who + " returned after its deadline");
-  }
-  if (rc == BERTH_OK) return {};
-  std::string msg = who + ": " + (err.str().empty() ? PluginStatusName(rc) : err.str());
-  if (rc == BERTH_E_RETRY || rc == BERTH_E_IO) return Status(Code::kUnavailable, msg);
-  return FromPluginStatus(rc, msg);
+  CallContext ctx = CallContext::Current();
+  ctx.deadline_unix_ns = deadline_unix_ns;
+  Status s = caller_.Call(what, ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return fn(c, err);
+  });
+  if (s.code() == Code::kIOError) return Status(Code::kUnavailable, s.message());
+  return s;
 }
 
 StatusOr<nlohmann::json> PluginPreheat::SelfInfo(int64_t deadline_unix_ns) {
   StringSink out(1 << 16);
-  BERTH_RETURN_IF_ERROR(Call("self_info", deadline_unix_ns, [&](berth_call_ctx* c, berth_sink* e) {
+  BERTH_RETURN_IF_ERROR(Call("self_info", deadline_unix_ns, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->self_info(self_, c, out.get(), e);
   }));
   auto j = nlohmann::json::parse(out.str(), nullptr, false);
@@ -99,7 +83,7 @@ StatusOr<nlohmann::json> PluginPreheat::SelfInfo(int64_t deadline_unix_ns) {
 
 Status PluginPreheat::GetHealth(const PreheatEndpoint& at, int64_t deadline_unix_ns) {
   InstanceView iv(at);
-  return Call("health check", deadline_unix_ns, [&](berth_call_ctx* c, berth_sink* e) {
+  return Call("get_health", deadline_unix_ns, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->get_health(self_, c, &iv.c, e);
   });
 }
@@ -119,7 +103,7 @@ StatusOr<PreheatProgress> PluginPreheat::Preheat(const PreheatEndpoint& at,
   img.scope = Str(image.scope);
   img.extra_json = Str(image.extra_json);
   StringSink out(1 << 20);
-  BERTH_RETURN_IF_ERROR(Call("preheat", deadline_unix_ns, [&](berth_call_ctx* c, berth_sink* e) {
+  BERTH_RETURN_IF_ERROR(Call("preheat", deadline_unix_ns, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->preheat(self_, c, &iv.c, &img, out.get(), e);
   }));
   return ParseProgress(std::string("preheat provider '") + provider_->name + "'", out.str());
@@ -131,7 +115,7 @@ StatusOr<PreheatProgress> PluginPreheat::CheckProgress(const PreheatEndpoint& at
   InstanceView iv(at);
   StringSink out(1 << 20);
   BERTH_RETURN_IF_ERROR(
-      Call("check_progress", deadline_unix_ns, [&](berth_call_ctx* c, berth_sink* e) {
+      Call("check_progress", deadline_unix_ns, [&](const berth_call_ctx* c, berth_sink* e) {
         return vt_->check_progress(self_, c, &iv.c, Str(task_id), out.get(), e);
       }));
   auto p = ParseProgress(std::string("preheat provider '") + provider_->name + "'", out.str());

@@ -7,6 +7,7 @@
 
 #include <mutex>
 
+#include "plugin/plugin_call.h"
 #include "preheat/preheat_driver.h"
 
 namespace berth {
@@ -33,7 +34,7 @@ class PluginPreheat : public PreheatDriver {
   const berth_provider* provider_;
   const berth_preheat_vtable* vt_;
   void* self_;
-  std::mutex mu_;  // SERIALIZED providers
+  PluginCaller caller_;
 };
 
 }  // namespace berth

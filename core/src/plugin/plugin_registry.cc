@@ -11,6 +11,7 @@
 
 #include "plugin/json_schema.h"
 #include "plugin/plugin_status.h"
+#include "plugin/plugin_storage_driver.h"
 
 namespace berth {
 
@@ -64,12 +65,26 @@ Status CheckVtable(const berth_provider* p) {
       auto* vt = static_cast<const berth_storage_vtable*>(p->vtable);
       if (vt->struct_size < BERTH_V1_SIZE(berth_storage_vtable, open_fd)) break;
       BERTH_RETURN_IF_ERROR(RequireAll(
-          {BERTH_FN(vt, get_content), BERTH_FN(vt, put_content), BERTH_FN(vt, reader_open),
-           BERTH_FN(vt, reader_read), BERTH_FN(vt, reader_close), BERTH_FN(vt, writer_open),
-           BERTH_FN(vt, writer_write), BERTH_FN(vt, writer_size), BERTH_FN(vt, writer_commit),
-           BERTH_FN(vt, writer_cancel), BERTH_FN(vt, writer_close), BERTH_FN(vt, stat),
+          {BERTH_FN(vt, get_content), BERTH_FN(vt, put_content), BERTH_FN(vt, stat),
            BERTH_FN(vt, list), BERTH_FN(vt, move), BERTH_FN(vt, remove), BERTH_FN(vt, walk)},
           "storage"));
+      // Streams: the 1.1 set (all nine slots) or else the 1.0 one.
+      if (StorageHasStreamsV2(vt)) {
+        BERTH_RETURN_IF_ERROR(RequireAll(
+            {BERTH_FN(vt, reader_open_v2), BERTH_FN(vt, reader_read_v2),
+             BERTH_FN(vt, reader_close_v2), BERTH_FN(vt, writer_open_v2),
+             BERTH_FN(vt, writer_write_v2), BERTH_FN(vt, writer_size_v2),
+             BERTH_FN(vt, writer_commit_v2), BERTH_FN(vt, writer_cancel_v2),
+             BERTH_FN(vt, writer_close_v2)},
+            "storage (1.1 streams: all nine or none)"));
+      } else {
+        BERTH_RETURN_IF_ERROR(RequireAll(
+            {BERTH_FN(vt, reader_open), BERTH_FN(vt, reader_read), BERTH_FN(vt, reader_close),
+             BERTH_FN(vt, writer_open), BERTH_FN(vt, writer_write), BERTH_FN(vt, writer_size),
+             BERTH_FN(vt, writer_commit), BERTH_FN(vt, writer_cancel),
+             BERTH_FN(vt, writer_close)},
+            "storage"));
+      }
       if ((caps & BERTH_STORAGE_CAP_OPEN_FD) && vt->open_fd == nullptr) {
         return Status::InvalidArgument("claims open_fd but does not implement it");
       }

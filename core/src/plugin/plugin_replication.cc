@@ -15,9 +15,17 @@ berth_str Str(const std::string& s) { return {s.data(), s.size()}; }
 // (the plugin's own transfer timeouts apply).
 constexpr int64_t kMetadataTimeoutMs = 120000;
 
-int32_t IsCancelled(void* host_ctx) {
-  auto* flag = static_cast<std::atomic<bool>*>(host_ctx);
-  return flag != nullptr && flag->load() ? 1 : 0;
+// The context a session's calls run under: the caller's (the replication
+// job's id as request id), cancelled also when `cancel` is set.
+CallContext SessionContext(std::shared_ptr<std::atomic<bool>> cancel) {
+  CallContext ctx = CallContext::Current();
+  std::shared_ptr<Cancellation> outer = ctx.cancellation;
+  if (cancel != nullptr || outer != nullptr) {
+    ctx.cancellation = std::make_shared<Cancellation>([cancel, outer] {
+      return (cancel != nullptr && cancel->load()) || (outer != nullptr && outer->cancelled());
+    });
+  }
+  return ctx;
 }
 
 struct SinkAdapter {
@@ -50,55 +58,39 @@ struct SourceAdapter {
 
 }  // namespace
 
-ReplicationSession::ReplicationSession(const berth_provider* provider,
-                                       const berth_replication_vtable* vt, void* self,
-                                       void* session, std::mutex* mu,
-                                       std::shared_ptr<std::atomic<bool>> cancel)
-    : provider_(provider), vt_(vt), self_(self), session_(session), mu_(mu),
-      cancel_(std::move(cancel)) {}
+ReplicationSession::ReplicationSession(PluginCaller* caller, const berth_replication_vtable* vt,
+                                       void* self, void* session, CallContext ctx)
+    : caller_(caller), vt_(vt), self_(self), session_(session), ctx_(std::move(ctx)) {}
 
 ReplicationSession::~ReplicationSession() {
-  std::unique_lock<std::mutex> lock;
-  if (mu_ != nullptr) lock = std::unique_lock<std::mutex>(*mu_);
+  ScopedCallContext scope(ctx_);
+  auto lock = caller_->Lock();
   vt_->close(self_, session_);
 }
 
+// Metadata calls get kMetadataTimeoutMs; transfers (0) only the job's own limits.
 template <class F>
 Status ReplicationSession::Call(const char* op, int64_t timeout_ms, F&& f) {
-  berth_call_ctx call;
-  std::memset(&call, 0, sizeof call);
-  call.struct_size = sizeof call;
-  call.deadline_unix_ns = timeout_ms > 0 ? NowUnixNanos() + timeout_ms * 1000000 : 0;
-  call.host_ctx = cancel_.get();
-  call.is_cancelled = cancel_ ? &IsCancelled : nullptr;
-  StringSink err(4096);
-  berth_status rc;
-  {
-    std::unique_lock<std::mutex> lock;
-    if (mu_ != nullptr) lock = std::unique_lock<std::mutex>(*mu_);
-    rc = f(&call, err.get());
-  }
-  if (rc == BERTH_OK) return {};
-  std::string msg = std::string("replication adapter '") + provider_->name + "' " + op + ": " +
-                    (err.str().empty() ? PluginStatusName(rc) : err.str());
-  return FromPluginStatus(rc, msg);
+  CallContext ctx = ctx_;
+  if (timeout_ms > 0) ctx.deadline_unix_ns = NowUnixNanos() + timeout_ms * 1000000;
+  return caller_->Call(op, ctx, std::forward<F>(f));
 }
 
 Status ReplicationSession::HealthCheck() {
-  return Call("health_check", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  return Call("health_check", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->health_check(self_, session_, c, e);
   });
 }
 
 Status ReplicationSession::PrepareForPush(const std::string& resources_json) {
-  return Call("prepare_for_push", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  return Call("prepare_for_push", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->prepare_for_push(self_, session_, c, Str(resources_json), e);
   });
 }
 
 StatusOr<std::string> ReplicationSession::FetchArtifacts(const std::string& filters_json) {
   StringSink out(256 << 20);
-  BERTH_RETURN_IF_ERROR(Call("fetch_artifacts", 0, [&](berth_call_ctx* c, berth_sink* e) {
+  BERTH_RETURN_IF_ERROR(Call("fetch_artifacts", 0, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->fetch_artifacts(self_, session_, c, Str(filters_json), out.get(), e);
   }));
   return std::move(out.str());
@@ -106,7 +98,7 @@ StatusOr<std::string> ReplicationSession::FetchArtifacts(const std::string& filt
 
 StatusOr<std::vector<std::string>> ReplicationSession::ListTags(const std::string& repo) {
   ListSink out;
-  BERTH_RETURN_IF_ERROR(Call("list_tags", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  BERTH_RETURN_IF_ERROR(Call("list_tags", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->list_tags(self_, session_, c, Str(repo), out.get(), e);
   }));
   return std::move(out.items());
@@ -117,7 +109,7 @@ StatusOr<RemoteManifest> ReplicationSession::ManifestExists(const std::string& r
   RemoteManifest m;
   int32_t exists = 0;
   StringSink digest(1024), mt(1024);
-  BERTH_RETURN_IF_ERROR(Call("manifest_exists", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  BERTH_RETURN_IF_ERROR(Call("manifest_exists", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->manifest_exists(self_, session_, c, Str(repo), Str(ref), &exists, digest.get(),
                                 mt.get(), e);
   }));
@@ -131,7 +123,7 @@ Status ReplicationSession::PullManifest(const std::string& repo, const std::stri
                                         const std::string& accept, std::string* media_type,
                                         std::string* body) {
   StringSink mt(1024), out(8 << 20);
-  BERTH_RETURN_IF_ERROR(Call("pull_manifest", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  BERTH_RETURN_IF_ERROR(Call("pull_manifest", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->pull_manifest(self_, session_, c, Str(repo), Str(ref), Str(accept), mt.get(),
                               out.get(), e);
   }));
@@ -146,7 +138,7 @@ StatusOr<std::string> ReplicationSession::PushManifest(const std::string& repo,
                                                        const std::string& media_type,
                                                        const std::string& body) {
   StringSink digest(1024);
-  BERTH_RETURN_IF_ERROR(Call("push_manifest", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  BERTH_RETURN_IF_ERROR(Call("push_manifest", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->push_manifest(self_, session_, c, Str(repo), Str(ref), Str(media_type), Str(body),
                               digest.get(), e);
   }));
@@ -154,14 +146,14 @@ StatusOr<std::string> ReplicationSession::PushManifest(const std::string& repo,
 }
 
 Status ReplicationSession::DeleteManifest(const std::string& repo, const std::string& ref) {
-  return Call("delete_manifest", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  return Call("delete_manifest", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->delete_manifest(self_, session_, c, Str(repo), Str(ref), e);
   });
 }
 
 StatusOr<bool> ReplicationSession::BlobExists(const std::string& repo, const std::string& digest) {
   int32_t exists = 0;
-  BERTH_RETURN_IF_ERROR(Call("blob_exists", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  BERTH_RETURN_IF_ERROR(Call("blob_exists", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->blob_exists(self_, session_, c, Str(repo), Str(digest), &exists, e);
   }));
   return exists != 0;
@@ -177,7 +169,7 @@ Status ReplicationSession::PullBlob(const std::string& repo, const std::string& 
   s.ctx = &a;
   s.append = &SinkAdapter::Append;
   int64_t total = -1;
-  Status st = Call("pull_blob", 0, [&](berth_call_ctx* c, berth_sink* e) {
+  Status st = Call("pull_blob", 0, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->pull_blob(self_, session_, c, Str(repo), Str(digest), offset, length, &s, &total, e);
   });
   if (!a.error.ok()) return a.error;  // ours, not the plugin's
@@ -193,7 +185,7 @@ Status ReplicationSession::PushBlob(const std::string& repo, const std::string& 
   src.struct_size = sizeof src;
   src.ctx = &a;
   src.read = &SourceAdapter::Read;
-  Status st = Call("push_blob", 0, [&](berth_call_ctx* c, berth_sink* e) {
+  Status st = Call("push_blob", 0, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->push_blob(self_, session_, c, Str(repo), Str(digest), size, &src, e);
   });
   if (!a.error.ok()) return a.error;
@@ -203,13 +195,13 @@ Status ReplicationSession::PushBlob(const std::string& repo, const std::string& 
 Status ReplicationSession::MountBlob(const std::string& from_repo, const std::string& digest,
                                      const std::string& to_repo) {
   if (vt_->mount_blob == nullptr) return Status::Unsupported("mount is not supported");
-  return Call("mount_blob", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  return Call("mount_blob", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->mount_blob(self_, session_, c, Str(from_repo), Str(digest), Str(to_repo), e);
   });
 }
 
 Status ReplicationSession::DeleteTag(const std::string& repo, const std::string& tag) {
-  return Call("delete_tag", kMetadataTimeoutMs, [&](berth_call_ctx* c, berth_sink* e) {
+  return Call("delete_tag", kMetadataTimeoutMs, [&](const berth_call_ctx* c, berth_sink* e) {
     return vt_->delete_tag(self_, session_, c, Str(repo), Str(tag), e);
   });
 }
@@ -217,26 +209,17 @@ Status ReplicationSession::DeleteTag(const std::string& repo, const std::string&
 PluginReplicationAdapter::PluginReplicationAdapter(const berth_provider* provider, void* instance)
     : provider_(provider),
       vt_(static_cast<const berth_replication_vtable*>(provider->vtable)),
-      self_(instance) {}
+      self_(instance),
+      caller_("replication", provider, nullptr, kMetadataTimeoutMs) {}
 
 PluginReplicationAdapter::~PluginReplicationAdapter() { provider_->destroy(self_); }
 
 StatusOr<std::string> PluginReplicationAdapter::Info() {
-  berth_call_ctx call;
-  std::memset(&call, 0, sizeof call);
-  call.struct_size = sizeof call;
-  call.deadline_unix_ns = NowUnixNanos() + kMetadataTimeoutMs * 1000000;
-  StringSink out(1 << 20), err(4096);
-  berth_status rc;
-  {
-    std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
-    if (provider_->threading == BERTH_THREADING_SERIALIZED) lock.lock();
-    rc = vt_->info(self_, &call, out.get(), err.get());
-  }
-  if (rc != BERTH_OK) {
-    return FromPluginStatus(rc, std::string("replication adapter '") + provider_->name +
-                                    "' info: " + (err.str().empty() ? PluginStatusName(rc) : err.str()));
-  }
+  StringSink out(1 << 20);
+  BERTH_RETURN_IF_ERROR(
+      caller_.Call("info", CallContext::Current(), [&](const berth_call_ctx* c, berth_sink* e) {
+        return vt_->info(self_, c, out.get(), e);
+      }));
   return std::move(out.str());
 }
 
@@ -251,26 +234,12 @@ StatusOr<std::unique_ptr<ReplicationSession>> PluginReplicationAdapter::Open(
   e.access_secret = Str(ep.access_secret);
   e.insecure = ep.insecure ? 1 : 0;
   e.ca_pem = Str(ep.ca_pem);
-  berth_call_ctx call;
-  std::memset(&call, 0, sizeof call);
-  call.struct_size = sizeof call;
-  call.deadline_unix_ns = NowUnixNanos() + kMetadataTimeoutMs * 1000000;
-  call.host_ctx = cancel.get();
-  call.is_cancelled = cancel ? &IsCancelled : nullptr;
-  StringSink err(4096);
+  CallContext ctx = SessionContext(std::move(cancel));
   void* session = nullptr;
-  std::mutex* mu = provider_->threading == BERTH_THREADING_SERIALIZED ? &mu_ : nullptr;
-  berth_status rc;
-  {
-    std::unique_lock<std::mutex> lock;
-    if (mu != nullptr) lock = std::unique_lock<std::mutex>(*mu);
-    rc = vt_->open(self_, &call, &e, &session, err.get());
-  }
-  if (rc != BERTH_OK) {
-    return FromPluginStatus(rc, std::string("replication adapter '") + provider_->name +
-                                    "' open: " + (err.str().empty() ? PluginStatusName(rc) : err.str()));
-  }
-  return std::make_unique<ReplicationSession>(provider_, vt_, self_, session, mu, std::move(cancel));
+  BERTH_RETURN_IF_ERROR(caller_.Call("open", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->open(self_, c, &e, &session, err);
+  }));
+  return std::make_unique<ReplicationSession>(&caller_, vt_, self_, session, std::move(ctx));
 }
 
 }  // namespace berth

@@ -14,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "common/call_context.h"
 #include "common/status.h"
+#include "plugin/plugin_call.h"
 
 namespace berth {
 
@@ -41,9 +43,8 @@ using BlobChunkSource = std::function<StatusOr<size_t>(char* buf, size_t cap)>;
 
 class ReplicationSession {
  public:
-  ReplicationSession(const berth_provider* provider, const berth_replication_vtable* vt,
-                     void* self, void* session, std::mutex* mu,
-                     std::shared_ptr<std::atomic<bool>> cancel);
+  ReplicationSession(PluginCaller* caller, const berth_replication_vtable* vt, void* self,
+                     void* session, CallContext ctx);
   ~ReplicationSession();
   ReplicationSession(const ReplicationSession&) = delete;
   ReplicationSession& operator=(const ReplicationSession&) = delete;
@@ -74,12 +75,11 @@ class ReplicationSession {
  private:
   template <class F>
   Status Call(const char* op, int64_t timeout_ms, F&& f);
-  const berth_provider* provider_;
+  PluginCaller* caller_;  // the adapter's: lock, status, metrics
   const berth_replication_vtable* vt_;
   void* self_;
   void* session_;
-  std::mutex* mu_;  // non-null for SERIALIZED providers
-  std::shared_ptr<std::atomic<bool>> cancel_;
+  CallContext ctx_;  // every call of the session runs under it
 };
 
 class PluginReplicationAdapter {
@@ -102,7 +102,7 @@ class PluginReplicationAdapter {
   const berth_provider* provider_;
   const berth_replication_vtable* vt_;
   void* self_;
-  std::mutex mu_;
+  PluginCaller caller_;
 };
 
 }  // namespace berth

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/call_context.h"
 #include "common/clock.h"
 #include "plugin/plugin_status.h"
 
@@ -31,10 +32,13 @@ struct CallState {
   int64_t retry_after = 0;
   ScanSubmission submission;
   std::string scan_id, mime_type;
+  CallContext ctx;  // a copy: the call may outlive its caller
   berth_call_ctx call{};
 
-  static int32_t IsCancelled(void* ctx) {
-    return static_cast<CallState*>(ctx)->cancelled.load() ? 1 : 0;
+  // Given up by RunCall, or the request/job it serves was cancelled.
+  static int32_t IsCancelled(void* p) {
+    auto* st = static_cast<CallState*>(p);
+    return st->cancelled.load() || st->ctx.cancelled() ? 1 : 0;
   }
 };
 
@@ -49,7 +53,9 @@ struct PluginScanner::Shared {
 };
 
 PluginScanner::PluginScanner(const berth_provider* provider, void* instance)
-    : shared_(std::make_shared<Shared>()), provider_(provider) {
+    : shared_(std::make_shared<Shared>()),
+      provider_(provider),
+      caller_(std::make_unique<PluginCaller>("scanner", provider, nullptr, 0)) {
   shared_->provider = provider;
   shared_->vt = static_cast<const berth_scanner_vtable*>(provider->vtable);
   shared_->self = instance;
@@ -64,19 +70,23 @@ using Invoke = std::function<berth_status(const berth_scanner_vtable*, void*, Ca
 // Runs `invoke` on its own thread and waits until the deadline (plus a short
 // grace for plugins that honour it exactly). The thread owns references to
 // the instance and the call state, so giving up on it is safe.
-Status RunCall(const std::shared_ptr<void>& keep, const berth_provider* provider,
+Status RunCall(const std::shared_ptr<void>& keep, PluginCaller& caller,
                const berth_scanner_vtable* vt, void* self, std::mutex* serial,
                std::shared_ptr<CallState> st, int64_t timeout_ms, const char* op, Invoke invoke) {
-  const int64_t deadline = NowUnixNanos() + timeout_ms * 1000000;
-  std::memset(&st->call, 0, sizeof st->call);
-  st->call.struct_size = sizeof st->call;
-  st->call.deadline_unix_ns = deadline;
+  const berth_provider* provider = caller.provider();
+  const CallContext& current = CallContext::Current();
+  // The caller's context and deadline, but state the call owns: the thread
+  // may outlive this function.
+  st->ctx = current;
+  st->call = caller.MakeCall(st->ctx, timeout_ms);
   st->call.host_ctx = st.get();
   st->call.is_cancelled = &CallState::IsCancelled;
+  const int64_t start = PluginClockNanos();
   bool serialized = provider->threading == BERTH_THREADING_SERIALIZED;
   std::thread([keep, st, vt, self, serial, serialized, invoke] {
     berth_status rc;
     {
+      ScopedCallContext scope(st->ctx);  // the plugin's log lines name the request
       std::unique_lock<std::mutex> lock(*serial, std::defer_lock);
       if (serialized) lock.lock();
       rc = st->cancelled.load() ? BERTH_E_CANCELLED : invoke(vt, self, *st);
@@ -99,18 +109,21 @@ Status RunCall(const std::shared_ptr<void>& keep, const berth_provider* provider
     return Status::InvalidArgument(who + ": the " + std::string(op) + " answer is larger than " +
                                    std::to_string(PluginScanner::kMaxReportBytes >> 20) + " MiB");
   }
-  if (st->rc == BERTH_OK || st->rc == BERTH_E_RETRY) return {};
-  std::string msg = who + " " + op + ": " +
-                    (st->err.str().empty() ? PluginStatusName(st->rc) : st->err.str());
-  if (st->rc == BERTH_E_IO) return Status(Code::kUnavailable, msg);
-  return FromPluginStatus(st->rc, msg);
+  // BERTH_E_RETRY is an answer here (not ready yet, busy): the callers read st->rc.
+  PluginCallOptions opts;
+  opts.quiet_1 = BERTH_E_RETRY;
+  Status s = caller.Outcome(op, current, st->call, st->rc, st->err.str(),
+                            PluginClockNanos() - start, opts);
+  if (st->rc == BERTH_E_RETRY && s.code() != Code::kDeadlineExceeded) return {};
+  if (s.code() == Code::kIOError) return Status(Code::kUnavailable, s.message());
+  return s;
 }
 
 }  // namespace
 
 StatusOr<std::string> PluginScanner::Metadata(int64_t timeout_ms) {
   auto st = std::make_shared<CallState>();
-  BERTH_RETURN_IF_ERROR(RunCall(shared_, provider_, shared_->vt, shared_->self, &shared_->serial, st,
+  BERTH_RETURN_IF_ERROR(RunCall(shared_, *caller_, shared_->vt, shared_->self, &shared_->serial, st,
                                 timeout_ms, "metadata",
                                 [](const berth_scanner_vtable* vt, void* self, CallState& s) {
                                   return vt->get_metadata(self, &s.call, s.out.get(), s.err.get());
@@ -128,7 +141,7 @@ StatusOr<std::string> PluginScanner::Submit(const ScanSubmission& req, int64_t t
   auto st = std::make_shared<CallState>();
   st->submission = req;
   BERTH_RETURN_IF_ERROR(RunCall(
-      shared_, provider_, shared_->vt, shared_->self, &shared_->serial, st, timeout_ms,
+      shared_, *caller_, shared_->vt, shared_->self, &shared_->serial, st, timeout_ms,
       "scan request", [](const berth_scanner_vtable* vt, void* self, CallState& s) {
         berth_scan_request r;
         std::memset(&r, 0, sizeof r);
@@ -158,7 +171,7 @@ StatusOr<ReportPoll> PluginScanner::Report(const std::string& scan_id, const std
   st->scan_id = scan_id;
   st->mime_type = mime_type;
   BERTH_RETURN_IF_ERROR(RunCall(
-      shared_, provider_, shared_->vt, shared_->self, &shared_->serial, st, timeout_ms, "report",
+      shared_, *caller_, shared_->vt, shared_->self, &shared_->serial, st, timeout_ms, "report",
       [](const berth_scanner_vtable* vt, void* self, CallState& s) {
         return vt->get_report(self, &s.call, Str(s.scan_id), Str(s.mime_type), s.out.get(),
                               &s.retry_after, s.err.get());

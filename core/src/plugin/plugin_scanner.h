@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "plugin/plugin_call.h"
 #include "common/status.h"
 
 namespace berth {
@@ -61,6 +62,9 @@ class PluginScanner {
   struct Shared;
   std::shared_ptr<Shared> shared_;
   const berth_provider* provider_;
+  // The call context, status mapping, log line and metrics of every call
+  // (the call itself runs on a thread it can abandon, see RunCall).
+  std::unique_ptr<PluginCaller> caller_;
 };
 
 }  // namespace berth

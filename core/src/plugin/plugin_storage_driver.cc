@@ -2,7 +2,6 @@
 
 #include <cstring>
 
-#include "common/clock.h"
 #include "plugin/plugin_status.h"
 
 namespace berth {
@@ -17,76 +16,100 @@ Status BadPath(std::string_view p) {
 
 }  // namespace
 
+bool StorageHasStreamsV2(const berth_storage_vtable* vt) {
+  if (!BERTH_HAS_FIELD(vt, berth_storage_vtable, writer_close_v2)) return false;
+  return vt->reader_open_v2 != nullptr || vt->reader_read_v2 != nullptr ||
+         vt->reader_close_v2 != nullptr || vt->writer_open_v2 != nullptr ||
+         vt->writer_write_v2 != nullptr || vt->writer_size_v2 != nullptr ||
+         vt->writer_commit_v2 != nullptr || vt->writer_cancel_v2 != nullptr ||
+         vt->writer_close_v2 != nullptr;
+}
+
+// Keeps the context it was opened under: every read reports to that request.
 class PluginStorageReader : public StorageReader {
  public:
-  PluginStorageReader(PluginStorageDriver* d, void* r) : d_(d), r_(r) {}
+  PluginStorageReader(PluginStorageDriver* d, void* r, const CallContext& ctx)
+      : d_(d), r_(r), ctx_(ctx) {}
   ~PluginStorageReader() override {
-    auto lock = d_->Lock();
-    d_->vt_->reader_close(d_->self_, r_);
+    ScopedCallContext scope(ctx_);
+    auto lock = d_->caller_.Lock();
+    if (d_->v2_) {
+      d_->vt_->reader_close_v2(Self(), Handle());
+    } else {
+      d_->vt_->reader_close(d_->self_, r_);
+    }
   }
   StatusOr<size_t> Read(void* buf, size_t cap) override {
-    StringSink err(4096);
     size_t n = 0;
-    berth_call_ctx call = d_->MakeCall();
-    berth_status rc;
-    {
-      auto lock = d_->Lock();
-      rc = d_->vt_->reader_read(d_->self_, r_, buf, cap, &n, err.get());
-    }
-    BERTH_RETURN_IF_ERROR(d_->Result(rc, err.str(), "read", call));
+    BERTH_RETURN_IF_ERROR(
+        d_->caller_.Call("reader_read", ctx_, [&](const berth_call_ctx* c, berth_sink* err) {
+          return d_->v2_ ? d_->vt_->reader_read_v2(Self(), Handle(), c, buf, cap, &n, err)
+                         : d_->vt_->reader_read(d_->self_, r_, buf, cap, &n, err);
+        }));
     if (n > cap) return Status::Internal("storage plugin reported reading more than asked");
     return n;
   }
 
  private:
+  berth_instance* Self() const { return static_cast<berth_instance*>(d_->self_); }
+  berth_storage_reader* Handle() const { return static_cast<berth_storage_reader*>(r_); }
   PluginStorageDriver* d_;
   void* r_;
+  CallContext ctx_;
 };
 
 class PluginStorageWriter : public StorageWriter {
  public:
-  PluginStorageWriter(PluginStorageDriver* d, void* w) : d_(d), w_(w) {}
+  PluginStorageWriter(PluginStorageDriver* d, void* w, const CallContext& ctx)
+      : d_(d), w_(w), ctx_(ctx) {}
   ~PluginStorageWriter() override {
-    if (w_ != nullptr) Close();
+    if (w_ != nullptr) (void)Close();
   }
   Status Write(const void* data, size_t len) override {
     if (w_ == nullptr) return Status::Internal("write on an ended writer");
-    StringSink err(4096);
-    berth_call_ctx call = d_->MakeCall();
-    berth_status rc;
-    {
-      auto lock = d_->Lock();
-      rc = d_->vt_->writer_write(d_->self_, w_, data, len, err.get());
-    }
-    return d_->Result(rc, err.str(), "write", call);
+    return d_->caller_.Call("writer_write", ctx_, [&](const berth_call_ctx* c, berth_sink* err) {
+      return d_->v2_ ? d_->vt_->writer_write_v2(Self(), Handle(w_), c, data, len, err)
+                     : d_->vt_->writer_write(d_->self_, w_, data, len, err);
+    });
   }
   int64_t Size() const override {
     if (w_ == nullptr) return -1;
-    auto lock = d_->Lock();
-    return d_->vt_->writer_size(d_->self_, w_);
+    int64_t size = -1;
+    Status s = d_->caller_.Call("writer_size", ctx_, [&](const berth_call_ctx* c, berth_sink* err) {
+      if (d_->v2_) return d_->vt_->writer_size_v2(Self(), Handle(w_), c, &size, err);
+      size = d_->vt_->writer_size(d_->self_, w_);
+      return size >= 0 ? BERTH_OK : BERTH_E_IO;
+    });
+    return s.ok() ? size : -1;
   }
-  Status Commit() override { return End(d_->vt_->writer_commit, "commit"); }
-  Status Cancel() override { return End(d_->vt_->writer_cancel, "cancel"); }
-  Status Close() override { return End(d_->vt_->writer_close, "close"); }
+  Status Commit() override { return End("writer_commit"); }
+  Status Cancel() override { return End("writer_cancel"); }
+  Status Close() override { return End("writer_close"); }
 
  private:
-  using EndFn = berth_status (*)(void*, void*, berth_sink*);
-  Status End(EndFn fn, const char* op) {
+  berth_instance* Self() const { return static_cast<berth_instance*>(d_->self_); }
+  static berth_storage_writer* Handle(void* w) { return static_cast<berth_storage_writer*>(w); }
+  // `op` is one of the three literals above.
+  Status End(const char* op) {
     if (w_ == nullptr) return Status::Internal(std::string(op) + " on an ended writer");
-    StringSink err(4096);
     void* w = w_;
     w_ = nullptr;  // released by the plugin whatever the outcome
-    berth_call_ctx call = d_->MakeCall();
-    berth_status rc;
-    {
-      auto lock = d_->Lock();
-      rc = fn(d_->self_, w, err.get());
-    }
-    return d_->Result(rc, err.str(), op, call);
+    const berth_storage_vtable* vt = d_->vt_;
+    bool commit = std::strcmp(op, "writer_commit") == 0;
+    bool cancel = std::strcmp(op, "writer_cancel") == 0;
+    return d_->caller_.Call(op, ctx_, [&](const berth_call_ctx* c, berth_sink* err) {
+      if (d_->v2_) {
+        auto fn = commit ? vt->writer_commit_v2 : cancel ? vt->writer_cancel_v2 : vt->writer_close_v2;
+        return fn(Self(), Handle(w), c, err);
+      }
+      auto fn = commit ? vt->writer_commit : cancel ? vt->writer_cancel : vt->writer_close;
+      return fn(d_->self_, w, err);
+    });
   }
 
   PluginStorageDriver* d_;
   void* w_;
+  CallContext ctx_;
 };
 
 PluginStorageDriver::PluginStorageDriver(const berth_provider* provider, void* instance,
@@ -94,119 +117,79 @@ PluginStorageDriver::PluginStorageDriver(const berth_provider* provider, void* i
     : provider_(provider),
       vt_(static_cast<const berth_storage_vtable*>(provider->vtable)),
       self_(instance),
-      serialized_(provider->threading == BERTH_THREADING_SERIALIZED),
-      log_(log),
-      call_timeout_ns_(call_timeout_ms * 1000000LL) {}
-
-berth_call_ctx PluginStorageDriver::MakeCall() const {
-  berth_call_ctx c;
-  std::memset(&c, 0, sizeof c);
-  c.struct_size = sizeof c;
-  if (call_timeout_ns_ > 0) c.deadline_unix_ns = NowUnixNanos() + call_timeout_ns_;
-  return c;
-}
-
-Status PluginStorageDriver::Result(berth_status rc, const std::string& error, const char* op,
-                                   const berth_call_ctx& call) {
-  Status s;
-  if (call.deadline_unix_ns > 0 && NowUnixNanos() > call.deadline_unix_ns) {
-    s = Status(Code::kDeadlineExceeded,
-               std::string("storage plugin '") + provider_->name + "' missed the deadline of " +
-                   op);
-  } else if (rc != BERTH_OK) {
-    s = FromPluginStatus(rc, std::string("storage plugin '") + provider_->name + "' " + op +
-                                 ": " + (error.empty() ? PluginStatusName(rc) : error));
-  }
-  if (!s.ok() && !s.IsNotFound() && log_ != nullptr) {
-    log_->Warn("storage plugin call failed", {{"plugin", provider_->name},
-                                             {"operation", op},
-                                             {"status", PluginStatusName(rc)},
-                                             {"error", s.message()}});
-  }
-  return s;
-}
+      v2_(StorageHasStreamsV2(vt_)),
+      caller_("storage", provider, log, call_timeout_ms) {}
 
 PluginStorageDriver::~PluginStorageDriver() { provider_->destroy(self_); }
 
-std::unique_lock<std::mutex> PluginStorageDriver::Lock() {
-  return serialized_ ? std::unique_lock<std::mutex>(mu_) : std::unique_lock<std::mutex>();
-}
-
 std::string PluginStorageDriver::name() const { return provider_->name; }
 
-Status PluginStorageDriver::GetContent(std::string_view path, std::string* out, size_t max) {
+Status PluginStorageDriver::GetContent(const CallContext& ctx, std::string_view path,
+                                       std::string* out, size_t max) {
   if (!IsValidStoragePath(path)) return BadPath(path);
-  StringSink data(max), err(4096);
-  berth_call_ctx call = MakeCall();
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->get_content(self_, &call, Str(path), data.get(), err.get());
-  }
+  StringSink data(max);
+  Status s = caller_.Call("get_content", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->get_content(self_, c, Str(path), data.get(), err);
+  });
   if (data.overflowed()) {
     return Status(Code::kTooLarge, std::string(path) + " exceeds " + std::to_string(max) +
                                        " bytes");
   }
-  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "get_content", call));
+  BERTH_RETURN_IF_ERROR(s);
   *out = std::move(data.str());
   return {};
 }
 
-Status PluginStorageDriver::PutContent(std::string_view path, std::string_view bytes) {
+Status PluginStorageDriver::PutContent(const CallContext& ctx, std::string_view path,
+                                       std::string_view bytes) {
   if (!IsValidStoragePath(path) || path == "/") return BadPath(path);
-  StringSink err(4096);
-  berth_call_ctx call = MakeCall();
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->put_content(self_, &call, Str(path), Str(bytes), err.get());
-  }
-  return Result(rc, err.str(), "put_content", call);
+  return caller_.Call("put_content", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->put_content(self_, c, Str(path), Str(bytes), err);
+  });
 }
 
-StatusOr<std::unique_ptr<StorageReader>> PluginStorageDriver::OpenReader(std::string_view path,
+StatusOr<std::unique_ptr<StorageReader>> PluginStorageDriver::OpenReader(const CallContext& ctx,
+                                                                         std::string_view path,
                                                                          int64_t offset) {
   if (!IsValidStoragePath(path)) return BadPath(path);
-  StringSink err(4096);
-  berth_call_ctx call = MakeCall();
   void* r = nullptr;
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->reader_open(self_, &call, Str(path), offset, &r, err.get());
-  }
-  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "reader_open", call));
-  return std::unique_ptr<StorageReader>(new PluginStorageReader(this, r));
+  BERTH_RETURN_IF_ERROR(
+      caller_.Call("reader_open", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+        if (!v2_) return vt_->reader_open(self_, c, Str(path), offset, &r, err);
+        berth_storage_reader* h = nullptr;
+        berth_status rc = vt_->reader_open_v2(static_cast<berth_instance*>(self_), c, Str(path),
+                                              offset, &h, err);
+        r = h;
+        return rc;
+      }));
+  return std::unique_ptr<StorageReader>(new PluginStorageReader(this, r, ctx));
 }
 
-StatusOr<std::unique_ptr<StorageWriter>> PluginStorageDriver::OpenWriter(std::string_view path,
+StatusOr<std::unique_ptr<StorageWriter>> PluginStorageDriver::OpenWriter(const CallContext& ctx,
+                                                                         std::string_view path,
                                                                          bool append) {
   if (!IsValidStoragePath(path) || path == "/") return BadPath(path);
-  StringSink err(4096);
-  berth_call_ctx call = MakeCall();
   void* w = nullptr;
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->writer_open(self_, &call, Str(path), append ? 1 : 0, &w, err.get());
-  }
-  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "writer_open", call));
-  return std::unique_ptr<StorageWriter>(new PluginStorageWriter(this, w));
+  BERTH_RETURN_IF_ERROR(
+      caller_.Call("writer_open", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+        if (!v2_) return vt_->writer_open(self_, c, Str(path), append ? 1 : 0, &w, err);
+        berth_storage_writer* h = nullptr;
+        berth_status rc = vt_->writer_open_v2(static_cast<berth_instance*>(self_), c, Str(path),
+                                              append ? 1 : 0, &h, err);
+        w = h;
+        return rc;
+      }));
+  return std::unique_ptr<StorageWriter>(new PluginStorageWriter(this, w, ctx));
 }
 
-StatusOr<FileInfo> PluginStorageDriver::Stat(std::string_view path) {
+StatusOr<FileInfo> PluginStorageDriver::Stat(const CallContext& ctx, std::string_view path) {
   if (!IsValidStoragePath(path)) return BadPath(path);
-  StringSink err(4096);
-  berth_call_ctx call = MakeCall();
   berth_file_info info;
   std::memset(&info, 0, sizeof info);
   info.struct_size = sizeof info;
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->stat(self_, &call, Str(path), &info, err.get());
-  }
-  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "stat", call));
+  BERTH_RETURN_IF_ERROR(caller_.Call("stat", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->stat(self_, c, Str(path), &info, err);
+  }));
   FileInfo fi;
   fi.size = info.size;
   fi.mtime_unix_ns = info.mtime_unix_ns;
@@ -214,43 +197,30 @@ StatusOr<FileInfo> PluginStorageDriver::Stat(std::string_view path) {
   return fi;
 }
 
-StatusOr<std::vector<std::string>> PluginStorageDriver::List(std::string_view path) {
+StatusOr<std::vector<std::string>> PluginStorageDriver::List(const CallContext& ctx,
+                                                             std::string_view path) {
   if (!IsValidStoragePath(path)) return BadPath(path);
-  StringSink err(4096);
   ListSink items;
-  berth_call_ctx call = MakeCall();
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->list(self_, &call, Str(path), items.get(), err.get());
-  }
-  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "list", call));
+  BERTH_RETURN_IF_ERROR(caller_.Call("list", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->list(self_, c, Str(path), items.get(), err);
+  }));
   return std::move(items.items());
 }
 
-Status PluginStorageDriver::Move(std::string_view src, std::string_view dst) {
+Status PluginStorageDriver::Move(const CallContext& ctx, std::string_view src,
+                                 std::string_view dst) {
   if (!IsValidStoragePath(src) || src == "/") return BadPath(src);
   if (!IsValidStoragePath(dst) || dst == "/") return BadPath(dst);
-  StringSink err(4096);
-  berth_call_ctx call = MakeCall();
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->move(self_, &call, Str(src), Str(dst), err.get());
-  }
-  return Result(rc, err.str(), "move", call);
+  return caller_.Call("move", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->move(self_, c, Str(src), Str(dst), err);
+  });
 }
 
-Status PluginStorageDriver::Remove(std::string_view path) {
+Status PluginStorageDriver::Remove(const CallContext& ctx, std::string_view path) {
   if (!IsValidStoragePath(path) || path == "/") return BadPath(path);
-  StringSink err(4096);
-  berth_call_ctx call = MakeCall();
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->remove(self_, &call, Str(path), err.get());
-  }
-  return Result(rc, err.str(), "remove", call);
+  return caller_.Call("remove", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->remove(self_, c, Str(path), err);
+  });
 }
 
 namespace {
@@ -277,33 +247,27 @@ int32_t WalkThunk(void* user, berth_str path, const berth_file_info* info) {
 }
 }  // namespace
 
-Status PluginStorageDriver::Walk(std::string_view path, const WalkFn& fn) {
+Status PluginStorageDriver::Walk(const CallContext& ctx, std::string_view path,
+                                 const WalkFn& fn) {
   if (!IsValidStoragePath(path)) return BadPath(path);
-  StringSink err(4096);
-  berth_call_ctx call = MakeCall();
   WalkState st{&fn};
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->walk(self_, &call, Str(path), &WalkThunk, &st, err.get());
-  }
-  return Result(rc, err.str(), "walk", call);
+  return caller_.Call("walk", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->walk(self_, c, Str(path), &WalkThunk, &st, err);
+  });
 }
 
-StatusOr<std::string> PluginStorageDriver::RedirectUrl(std::string_view method,
+StatusOr<std::string> PluginStorageDriver::RedirectUrl(const CallContext& ctx,
+                                                       std::string_view method,
                                                        std::string_view path, int64_t ttl) {
   if (!IsValidStoragePath(path)) return BadPath(path);
   if (vt_->redirect_url == nullptr || !(provider_->capabilities & BERTH_STORAGE_CAP_REDIRECT_URL)) {
     return Status::Unsupported("storage driver does not redirect");
   }
-  StringSink url(8192), err(4096);
-  berth_call_ctx call = MakeCall();
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->redirect_url(self_, &call, Str(method), Str(path), ttl, url.get(), err.get());
-  }
-  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "redirect_url", call));
+  StringSink url(8192);
+  BERTH_RETURN_IF_ERROR(
+      caller_.Call("redirect_url", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+        return vt_->redirect_url(self_, c, Str(method), Str(path), ttl, url.get(), err);
+      }));
   return std::move(url.str());
 }
 
@@ -311,18 +275,13 @@ bool PluginStorageDriver::CanOpenFd() const {
   return vt_->open_fd != nullptr && (provider_->capabilities & BERTH_STORAGE_CAP_OPEN_FD);
 }
 
-StatusOr<int> PluginStorageDriver::OpenFd(std::string_view path) {
+StatusOr<int> PluginStorageDriver::OpenFd(const CallContext& ctx, std::string_view path) {
   if (!IsValidStoragePath(path)) return BadPath(path);
   if (!CanOpenFd()) return Status::Unsupported("storage driver has no local files");
-  StringSink err(4096);
-  berth_call_ctx call = MakeCall();
   int32_t fd = -1;
-  berth_status rc;
-  {
-    auto lock = Lock();
-    rc = vt_->open_fd(self_, &call, Str(path), &fd, err.get());
-  }
-  BERTH_RETURN_IF_ERROR(Result(rc, err.str(), "open_fd", call));
+  BERTH_RETURN_IF_ERROR(caller_.Call("open_fd", ctx, [&](const berth_call_ctx* c, berth_sink* err) {
+    return vt_->open_fd(self_, c, Str(path), &fd, err);
+  }));
   if (fd < 0) return Status::Internal("storage plugin returned an invalid descriptor");
   return static_cast<int>(fd);
 }

@@ -1,21 +1,27 @@
 // PluginStorageDriver: a StorageDriver backed by a storage plugin's C vtable.
 //
 // This is the single place where the core checks paths before they reach a
-// plugin, serialises calls for SERIALIZED providers, and turns plugin status
-// codes into Status.
+// storage plugin; every call goes through PluginCaller (plugin/plugin_call.h)
+// for the call context, locking, status mapping, logging and metrics.
+// Streams use the 1.1 slots (call context on every read and write, typed
+// handles) when the plugin has them, the 1.0 ones otherwise.
 #ifndef BERTH_PLUGIN_PLUGIN_STORAGE_DRIVER_H_
 #define BERTH_PLUGIN_PLUGIN_STORAGE_DRIVER_H_
 
 #include <berth/plugin.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "blob/storage_driver.h"
 #include "common/logger.h"
+#include "plugin/plugin_call.h"
 
 namespace berth {
+
+// True when the vtable carries the 1.1 stream slots (any of them set: the
+// loader then requires all nine).
+bool StorageHasStreamsV2(const berth_storage_vtable* vt);
 
 class PluginStorageDriver : public StorageDriver {
  public:
@@ -27,39 +33,36 @@ class PluginStorageDriver : public StorageDriver {
                       int64_t call_timeout_ms = 60000);
   ~PluginStorageDriver() override;
 
+  BERTH_STORAGE_DRIVER_CONVENIENCE;
   std::string name() const override;
-  Status GetContent(std::string_view path, std::string* out, size_t max_size) override;
-  Status PutContent(std::string_view path, std::string_view data) override;
-  StatusOr<std::unique_ptr<StorageReader>> OpenReader(std::string_view path,
+  Status GetContent(const CallContext& ctx, std::string_view path, std::string* out,
+                    size_t max_size) override;
+  Status PutContent(const CallContext& ctx, std::string_view path, std::string_view data) override;
+  StatusOr<std::unique_ptr<StorageReader>> OpenReader(const CallContext& ctx,
+                                                      std::string_view path,
                                                       int64_t offset) override;
-  StatusOr<std::unique_ptr<StorageWriter>> OpenWriter(std::string_view path, bool append) override;
-  StatusOr<FileInfo> Stat(std::string_view path) override;
-  StatusOr<std::vector<std::string>> List(std::string_view path) override;
-  Status Move(std::string_view src, std::string_view dst) override;
-  Status Remove(std::string_view path) override;
-  Status Walk(std::string_view path, const WalkFn& fn) override;
-  StatusOr<std::string> RedirectUrl(std::string_view method, std::string_view path,
-                                    int64_t ttl_seconds) override;
-  StatusOr<int> OpenFd(std::string_view path) override;
+  StatusOr<std::unique_ptr<StorageWriter>> OpenWriter(const CallContext& ctx,
+                                                      std::string_view path,
+                                                      bool append) override;
+  StatusOr<FileInfo> Stat(const CallContext& ctx, std::string_view path) override;
+  StatusOr<std::vector<std::string>> List(const CallContext& ctx, std::string_view path) override;
+  Status Move(const CallContext& ctx, std::string_view src, std::string_view dst) override;
+  Status Remove(const CallContext& ctx, std::string_view path) override;
+  Status Walk(const CallContext& ctx, std::string_view path, const WalkFn& fn) override;
+  StatusOr<std::string> RedirectUrl(const CallContext& ctx, std::string_view method,
+                                    std::string_view path, int64_t ttl_seconds) override;
+  StatusOr<int> OpenFd(const CallContext& ctx, std::string_view path) override;
   bool CanOpenFd() const override;
 
  private:
   friend class PluginStorageReader;
   friend class PluginStorageWriter;
-  // Locks for SERIALIZED providers; a no-op lock otherwise.
-  std::unique_lock<std::mutex> Lock();
-  berth_call_ctx MakeCall() const;
-  // Turns a plugin result into a Status: deadline check, message, logging.
-  Status Result(berth_status rc, const std::string& error, const char* op,
-                const berth_call_ctx& call);
 
   const berth_provider* provider_;
   const berth_storage_vtable* vt_;
   void* self_;
-  bool serialized_;
-  Logger* log_;
-  int64_t call_timeout_ns_;
-  std::mutex mu_;
+  bool v2_;
+  PluginCaller caller_;
 };
 
 }  // namespace berth

@@ -55,7 +55,6 @@ StatusOr<bool> BlobController::Mount(std::string_view repo, const Digest& d,
   if (!size) return false;
   auto fi = blobs_.Stat(d);
   if (!fi.ok()) return false;
-  if (admission_) BERTH_RETURN_IF_ERROR(admission_(repo, BlobRef{d, *size}));
   BERTH_RETURN_IF_ERROR(
       store_.LinkBlob(repo, d.ToString(), *size, nullptr, [&] { return blobs_.CheckPresent(d); }));
   return true;

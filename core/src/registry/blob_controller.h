@@ -26,8 +26,6 @@ class BlobController {
  public:
   BlobController(RegistryStore& store, BlobStore& blobs) : store_(store), blobs_(blobs) {}
 
-  void set_admission(BlobAdmissionFn fn) { admission_ = std::move(fn); }
-
   // BLOB_UNKNOWN unless the blob is linked into the repository and stored.
   StatusOr<int64_t> Stat(std::string_view repo, const Digest& d);
   // Checks the blob is in the repository (one metadata lookup) and opens its
@@ -43,7 +41,6 @@ class BlobController {
  private:
   RegistryStore& store_;
   BlobStore& blobs_;
-  BlobAdmissionFn admission_;
 };
 
 }  // namespace berth

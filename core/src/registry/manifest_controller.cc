@@ -54,9 +54,6 @@ StatusOr<PushedManifest> ManifestController::Put(std::string_view repo,
                                    "DIGEST_INVALID");
   }
   BERTH_ASSIGN_OR_RETURN(ParsedManifest parsed, ParseManifest(body, content_type));
-  if (admission_) {
-    BERTH_RETURN_IF_ERROR(admission_(repo, parsed, ref, static_cast<int64_t>(body.size())));
-  }
   NewManifest m;
   m.repository = std::string(repo);
   m.digest = digest.ToString();

@@ -53,17 +53,11 @@ using ManifestRefusedFn = std::function<void(std::string_view repo, const std::s
                                              const std::string& tag, const Actor& actor,
                                              const Status& why)>;
 
-// Checks run before a manifest is stored (quota, immutability, ...).
-using ManifestAdmissionFn =
-    std::function<Status(std::string_view repo, const ParsedManifest&, const ManifestReference&,
-                         int64_t manifest_size)>;
-
 class ManifestController {
  public:
   ManifestController(RegistryStore& store, BlobStore& blobs, size_t cache_bytes = 64 << 20);
 
   void set_event_sink(ArtifactEventFn fn) { on_event_ = std::move(fn); }
-  void set_admission(ManifestAdmissionFn fn) { admission_ = std::move(fn); }
   void set_refusal_sink(ManifestRefusedFn fn) { on_refused_ = std::move(fn); }
 
   StatusOr<PushedManifest> Put(std::string_view repo, const ManifestReference& ref,
@@ -96,7 +90,6 @@ class ManifestController {
   BlobStore& blobs_;
   ManifestCache cache_;
   ArtifactEventFn on_event_;
-  ManifestAdmissionFn admission_;
   ManifestRefusedFn on_refused_;
 };
 

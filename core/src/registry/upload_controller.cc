@@ -218,14 +218,6 @@ StatusOr<BlobRef> UploadController::Complete(std::string_view repo, std::string_
                   "DIGEST_INVALID");
   }
   BlobRef ref{actual, size};
-  if (admission_) {
-    Status s = admission_(repo, ref);
-    if (!s.ok()) {
-      lock.unlock();
-      Discard(rec.uuid);
-      return s;
-    }
-  }
   // The store moves the bytes to their content address inside its quota
   // check when the project has a limit, so a refused blob is never stored.
   Status linked = store_.LinkBlob(repo, actual.ToString(), size,

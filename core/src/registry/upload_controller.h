@@ -42,9 +42,6 @@ struct ByteRange {
   int64_t end = 0;
 };
 
-// Called before a blob is linked into a repository (quota checks, ...).
-// Returning an error refuses the upload.
-using BlobAdmissionFn = std::function<Status(std::string_view repo, const BlobRef& blob)>;
 // Told when the store refused to link an uploaded blob (a quota refusal:
 // kPermissionDenied), for QUOTA_EXCEED notifications.
 using BlobRefusedFn =
@@ -54,7 +51,6 @@ class UploadController {
  public:
   UploadController(RegistryStore& store, BlobStore& blobs);
 
-  void set_admission(BlobAdmissionFn fn) { admission_ = std::move(fn); }
   void set_refusal_sink(BlobRefusedFn fn) { on_refused_ = std::move(fn); }
 
   StatusOr<UploadStatus> Start(std::string_view repo);
@@ -102,7 +98,6 @@ class UploadController {
 
   RegistryStore& store_;
   BlobStore& blobs_;
-  BlobAdmissionFn admission_;
   BlobRefusedFn on_refused_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<State>> states_;

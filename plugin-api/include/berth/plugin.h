@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define BERTH_ABI_MAJOR 1
-#define BERTH_ABI_MINOR 0
+#define BERTH_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define BERTH_EXPORT __declspec(dllexport)
@@ -80,9 +80,27 @@ typedef struct berth_sink {
   berth_status (*append)(void* ctx, const void* data, size_t len);
 } berth_sink;
 
+/* ---- Typed handles (1.1) ----------------------------------------------- */
+
+/* Incomplete types: a plugin defines them (or casts its own pointers), the
+ * host only passes them back. Distinct types make a reader passed where a
+ * writer is wanted a compile error. The 1.0 slots keep `void*` (changing a
+ * released slot's parameter types would break plugins' sources); every slot
+ * added since 1.1 uses these. A berth_instance* is the `void*` create()
+ * returned, a berth_storage_reader* / berth_storage_writer* what
+ * reader_open_v2 / writer_open_v2 returned. */
+typedef struct berth_instance berth_instance;
+typedef struct berth_storage_reader berth_storage_reader;
+typedef struct berth_storage_writer berth_storage_writer;
+
 /* ---- Call context ------------------------------------------------------ */
 
 /* Per-call information passed to every operation that may block.
+ * Since 1.1 the host fills request_id (the HTTP request's X-Request-Id, or
+ * "job-<id>" for background work) and is_cancelled (set once the client
+ * disconnected or the job was stopped); a long operation checks is_cancelled
+ * between chunks and returns BERTH_E_CANCELLED. The host's log service tags
+ * lines logged during a call with the call's request id.
  * OWNERSHIP: host-owned; valid only during the call. */
 typedef struct berth_call_ctx {
   uint32_t struct_size;
@@ -103,6 +121,9 @@ typedef struct berth_call_ctx {
 #define BERTH_METRIC_COUNTER 0
 #define BERTH_METRIC_GAUGE 1
 
+/* The one boundary struct without struct_size: 1.0 passes it as a plain
+ * array (berth_http_request.headers), so its size is a stride and cannot grow
+ * within ABI 1. It stays as it is until 2.0 (see plugin-api/ABI.md). */
 typedef struct berth_header {
   berth_str name;
   berth_str value;
@@ -240,6 +261,36 @@ typedef struct berth_storage_vtable {
    * OWNERSHIP: the returned descriptor belongs to the host, which closes it. */
   berth_status (*open_fd)(void* self, const berth_call_ctx* call, berth_str path,
                           int32_t* out_fd, berth_sink* err);
+
+  /* ---- 1.1: streams with a call context and typed handles ----
+   * A plugin sets all nine or none (the loader refuses a partial set). When
+   * the vtable's struct_size covers them the host uses them for every stream
+   * and never calls reader_open..writer_close above, so a plugin built for
+   * 1.1 may leave those NULL. Handles from these slots are only ever passed
+   * to these slots. writer_size_v2 reports failures like every other call. */
+  berth_status (*reader_open_v2)(berth_instance* self, const berth_call_ctx* call,
+                                 berth_str path, int64_t offset,
+                                 berth_storage_reader** out_reader, berth_sink* err);
+  berth_status (*reader_read_v2)(berth_instance* self, berth_storage_reader* reader,
+                                 const berth_call_ctx* call, void* buf, size_t cap,
+                                 size_t* out_n, berth_sink* err);
+  void (*reader_close_v2)(berth_instance* self, berth_storage_reader* reader);
+  berth_status (*writer_open_v2)(berth_instance* self, const berth_call_ctx* call,
+                                 berth_str path, int32_t append,
+                                 berth_storage_writer** out_writer, berth_sink* err);
+  berth_status (*writer_write_v2)(berth_instance* self, berth_storage_writer* writer,
+                                  const berth_call_ctx* call, const void* data, size_t len,
+                                  berth_sink* err);
+  berth_status (*writer_size_v2)(berth_instance* self, berth_storage_writer* writer,
+                                 const berth_call_ctx* call, int64_t* out_size,
+                                 berth_sink* err);
+  /* Each of these three releases the writer, whatever it returns. */
+  berth_status (*writer_commit_v2)(berth_instance* self, berth_storage_writer* writer,
+                                   const berth_call_ctx* call, berth_sink* err);
+  berth_status (*writer_cancel_v2)(berth_instance* self, berth_storage_writer* writer,
+                                   const berth_call_ctx* call, berth_sink* err);
+  berth_status (*writer_close_v2)(berth_instance* self, berth_storage_writer* writer,
+                                  const berth_call_ctx* call, berth_sink* err);
 } berth_storage_vtable;
 
 /* ---- Auth backend ------------------------------------------------------ */

@@ -28,6 +28,7 @@
 // scripts/bench/abi/run.sh builds this in Release and prints the comparison.
 #include <benchmark/benchmark.h>
 #include <berth/plugin.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -46,6 +47,7 @@
 #include "fs_driver.h"
 #include "http/metrics.h"
 #include "plugin/host_services.h"
+#include "plugin/plugin_call.h"
 #include "plugin/plugin_registry.h"
 #include "plugin/plugin_status.h"
 #include "plugin/plugin_storage_driver.h"
@@ -65,7 +67,7 @@ class DirectReader : public StorageReader {
   explicit DirectReader(std::unique_ptr<sdk::StorageReader> r) : r_(std::move(r)) {}
   StatusOr<size_t> Read(void* buf, size_t cap) override {
     size_t n = 0;
-    sdk::Status s = r_->Read(buf, cap, &n);
+    sdk::Status s = r_->Read(sdk::CallCtx(nullptr), buf, cap, &n);
     if (!s.ok()) return FromSdk(s);
     return n;
   }
@@ -78,19 +80,24 @@ class DirectWriter : public StorageWriter {
  public:
   explicit DirectWriter(std::unique_ptr<sdk::StorageWriter> w) : w_(std::move(w)) {}
   ~DirectWriter() override {
-    if (w_) w_->Close();
+    if (w_) (void)w_->Close(sdk::CallCtx(nullptr));
   }
-  Status Write(const void* data, size_t len) override { return FromSdk(w_->Write(data, len)); }
-  int64_t Size() const override { return w_ ? w_->Size() : -1; }
+  Status Write(const void* data, size_t len) override {
+    return FromSdk(w_->Write(sdk::CallCtx(nullptr), data, len));
+  }
+  int64_t Size() const override {
+    int64_t n = -1;
+    return w_ && w_->Size(sdk::CallCtx(nullptr), &n).ok() ? n : -1;
+  }
   Status Commit() override { return End(&sdk::StorageWriter::Commit); }
   Status Cancel() override { return End(&sdk::StorageWriter::Cancel); }
   Status Close() override { return End(&sdk::StorageWriter::Close); }
 
  private:
-  Status End(sdk::Status (sdk::StorageWriter::*m)()) {
+  Status End(sdk::Status (sdk::StorageWriter::*m)(const sdk::CallCtx&)) {
     if (!w_) return Status::Internal("writer already ended");
     std::unique_ptr<sdk::StorageWriter> w = std::move(w_);
-    return FromSdk(((*w).*m)());
+    return FromSdk(((*w).*m)(sdk::CallCtx(nullptr)));
   }
   std::unique_ptr<sdk::StorageWriter> w_;
 };
@@ -106,8 +113,9 @@ class DirectFsDriver : public StorageDriver {
     return std::unique_ptr<DirectFsDriver>(new DirectFsDriver(std::move(fs)));
   }
 
+  BERTH_STORAGE_DRIVER_CONVENIENCE;
   std::string name() const override { return "fs (direct)"; }
-  Status GetContent(std::string_view path, std::string* out, size_t max_size) override {
+  Status GetContent(const CallContext&, std::string_view path, std::string* out, size_t max_size) override {
     StringSink data(max_size);
     sdk::Sink sink(data.get());
     sdk::Status s = fs_->GetContent(Call(), path, sink);
@@ -116,40 +124,40 @@ class DirectFsDriver : public StorageDriver {
     *out = std::move(data.str());
     return {};
   }
-  Status PutContent(std::string_view path, std::string_view data) override {
+  Status PutContent(const CallContext&, std::string_view path, std::string_view data) override {
     return FromSdk(fs_->PutContent(Call(), path, data));
   }
-  StatusOr<std::unique_ptr<StorageReader>> OpenReader(std::string_view path,
+  StatusOr<std::unique_ptr<StorageReader>> OpenReader(const CallContext&, std::string_view path,
                                                       int64_t offset) override {
     std::unique_ptr<sdk::StorageReader> r;
     sdk::Status s = fs_->OpenReader(Call(), path, offset, &r);
     if (!s.ok()) return FromSdk(s);
     return std::unique_ptr<StorageReader>(new DirectReader(std::move(r)));
   }
-  StatusOr<std::unique_ptr<StorageWriter>> OpenWriter(std::string_view path,
+  StatusOr<std::unique_ptr<StorageWriter>> OpenWriter(const CallContext&, std::string_view path,
                                                       bool append) override {
     std::unique_ptr<sdk::StorageWriter> w;
     sdk::Status s = fs_->OpenWriter(Call(), path, append, &w);
     if (!s.ok()) return FromSdk(s);
     return std::unique_ptr<StorageWriter>(new DirectWriter(std::move(w)));
   }
-  StatusOr<FileInfo> Stat(std::string_view path) override {
+  StatusOr<FileInfo> Stat(const CallContext&, std::string_view path) override {
     sdk::FileInfo fi;
     sdk::Status s = fs_->Stat(Call(), path, &fi);
     if (!s.ok()) return FromSdk(s);
     return FileInfo{fi.size, fi.mtime_unix_ns, fi.is_dir};
   }
-  StatusOr<std::vector<std::string>> List(std::string_view path) override {
+  StatusOr<std::vector<std::string>> List(const CallContext&, std::string_view path) override {
     std::vector<std::string> items;
     sdk::Status s = fs_->List(Call(), path, &items);
     if (!s.ok()) return FromSdk(s);
     return items;
   }
-  Status Move(std::string_view src, std::string_view dst) override {
+  Status Move(const CallContext&, std::string_view src, std::string_view dst) override {
     return FromSdk(fs_->Move(Call(), src, dst));
   }
-  Status Remove(std::string_view path) override { return FromSdk(fs_->Remove(Call(), path)); }
-  Status Walk(std::string_view path, const WalkFn& fn) override {
+  Status Remove(const CallContext&, std::string_view path) override { return FromSdk(fs_->Remove(Call(), path)); }
+  Status Walk(const CallContext&, std::string_view path, const WalkFn& fn) override {
     return FromSdk(fs_->Walk(Call(), path, [&](std::string_view p, const sdk::FileInfo& fi) {
       switch (fn(std::string(p), FileInfo{fi.size, fi.mtime_unix_ns, fi.is_dir})) {
         case WalkAction::kContinue: return BERTH_WALK_CONTINUE;
@@ -159,10 +167,10 @@ class DirectFsDriver : public StorageDriver {
       return BERTH_WALK_STOP;
     }));
   }
-  StatusOr<std::string> RedirectUrl(std::string_view, std::string_view, int64_t) override {
+  StatusOr<std::string> RedirectUrl(const CallContext&, std::string_view, std::string_view, int64_t) override {
     return Status::Unsupported("storage driver does not redirect");
   }
-  StatusOr<int> OpenFd(std::string_view path) override {
+  StatusOr<int> OpenFd(const CallContext&, std::string_view path) override {
     int32_t fd = -1;
     sdk::Status s = fs_->OpenFd(Call(), path, &fd);
     if (!s.ok()) return FromSdk(s);
@@ -330,6 +338,48 @@ void ClockRead(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(NowUnixNanos());
 }
 
+// ABI 1.0's host path check (before issue 13), kept here to compare.
+bool IsValidStoragePath10(std::string_view p) {
+  if (p == "/") return true;
+  if (p.size() < 2 || p[0] != '/' || p.back() == '/') return false;
+  size_t start = 1;
+  while (start <= p.size()) {
+    size_t end = p.find('/', start);
+    if (end == std::string_view::npos) end = p.size();
+    std::string_view comp = p.substr(start, end - start);
+    if (comp.empty() || comp == "." || comp == "..") return false;
+    for (char c : comp) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-';
+      if (!ok) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+void PathCheck10(benchmark::State& state) {
+  std::string path = layout::BlobDataPath(g_env->blob);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(path.data());
+    bool ok = IsValidStoragePath10(path);
+    benchmark::DoNotOptimize(ok);
+  }
+}
+
+// The clocks one PluginCaller::Call reads: the monotonic clock before and
+// after (latency metric, deadline check) and a coarse wall clock for the
+// deadline the plugin sees.
+void CallClocks(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(PluginClockNanos());
+    benchmark::DoNotOptimize(PluginClockNanos());
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    benchmark::DoNotOptimize(ts);
+  }
+}
+
 }  // namespace
 }  // namespace berth
 
@@ -361,6 +411,8 @@ int main(int argc, char** argv) {
   }
   benchmark::RegisterBenchmark("parts/IsValidStoragePath", &berth::PathCheck);
   benchmark::RegisterBenchmark("parts/NowUnixNanos", &berth::ClockRead);
+  benchmark::RegisterBenchmark("parts/IsValidStoragePath_abi_1_0", &berth::PathCheck10);
+  benchmark::RegisterBenchmark("parts/PluginCaller_clocks", &berth::CallClocks);
   benchmark::AddCustomContext("plugin", plugin_file);
   benchmark::AddCustomContext("storage_root", env.root);
   benchmark::RunSpecifiedBenchmarks();

@@ -40,6 +40,7 @@ class Status {
   static Status DeadlineExceeded(std::string m) {
     return {BERTH_E_DEADLINE_EXCEEDED, std::move(m)};
   }
+  static Status Cancelled(std::string m) { return {BERTH_E_CANCELLED, std::move(m)}; }
   static Status Internal(std::string m) { return {BERTH_E_INTERNAL, std::move(m)}; }
   bool ok() const { return code_ == BERTH_OK; }
   berth_status code() const { return code_; }

@@ -14,21 +14,25 @@ struct FileInfo {
   bool is_dir = false;
 };
 
+// Streams get the call context of every call (ABI 1.1): the request id for
+// log lines, the deadline, and is_cancelled, which a long stream checks
+// between chunks (returning Status::Cancelled). A 1.0 host passes an empty
+// context (CallCtx(nullptr)).
 class StorageReader {
  public:
   virtual ~StorageReader() = default;
   // Sets *n = 0 at the end of the object.
-  virtual Status Read(void* buf, size_t cap, size_t* n) = 0;
+  virtual Status Read(const CallCtx& call, void* buf, size_t cap, size_t* n) = 0;
 };
 
 class StorageWriter {
  public:
   virtual ~StorageWriter() = default;
-  virtual Status Write(const void* data, size_t len) = 0;
-  virtual int64_t Size() const = 0;
-  virtual Status Commit() = 0;
-  virtual Status Cancel() = 0;
-  virtual Status Close() = 0;
+  virtual Status Write(const CallCtx& call, const void* data, size_t len) = 0;
+  virtual Status Size(const CallCtx& call, int64_t* out) const = 0;
+  virtual Status Commit(const CallCtx& call) = 0;
+  virtual Status Cancel(const CallCtx& call) = 0;
+  virtual Status Close(const CallCtx& call) = 0;
 };
 
 class StorageDriver {
@@ -101,7 +105,9 @@ struct StorageThunks {
   }
   static berth_status ReaderRead(void*, void* r, void* buf, size_t cap, size_t* n,
                                  berth_sink* err) {
-    return Guard(err, [&] { return static_cast<StorageReader*>(r)->Read(buf, cap, n); });
+    return Guard(err, [&] {
+      return static_cast<StorageReader*>(r)->Read(CallCtx(nullptr), buf, cap, n);
+    });
   }
   static void ReaderClose(void*, void* r) noexcept {
     try {
@@ -119,20 +125,62 @@ struct StorageThunks {
     });
   }
   static berth_status WriterWrite(void*, void* w, const void* d, size_t n, berth_sink* err) {
-    return Guard(err, [&] { return static_cast<StorageWriter*>(w)->Write(d, n); });
+    return Guard(err, [&] { return static_cast<StorageWriter*>(w)->Write(CallCtx(nullptr), d, n); });
   }
   static int64_t WriterSize(void*, void* w) noexcept {
     try {
-      return static_cast<StorageWriter*>(w)->Size();
+      int64_t size = -1;
+      return static_cast<StorageWriter*>(w)->Size(CallCtx(nullptr), &size).ok() ? size : -1;
     } catch (...) {
       return -1;
     }
   }
   // Ends the writer whatever the outcome: the handle is released.
-  template <Status (StorageWriter::*M)()>
+  template <Status (StorageWriter::*M)(const CallCtx&)>
   static berth_status WriterEnd(void*, void* w, berth_sink* err) {
     std::unique_ptr<StorageWriter> owned(static_cast<StorageWriter*>(w));
-    return Guard(err, [&] { return ((*owned).*M)(); });
+    return Guard(err, [&] { return ((*owned).*M)(CallCtx(nullptr)); });
+  }
+
+  // ABI 1.1 streams: typed handles and a call context on every call.
+  static StorageReader* R(berth_storage_reader* r) { return reinterpret_cast<StorageReader*>(r); }
+  static StorageWriter* W(berth_storage_writer* w) { return reinterpret_cast<StorageWriter*>(w); }
+  static berth_status ReaderOpenV2(berth_instance* s, const berth_call_ctx* c, berth_str p,
+                                   int64_t off, berth_storage_reader** out, berth_sink* err) {
+    void* r = nullptr;
+    berth_status rc = ReaderOpen(s, c, p, off, &r, err);
+    if (rc == BERTH_OK) *out = static_cast<berth_storage_reader*>(r);
+    return rc;
+  }
+  static berth_status ReaderReadV2(berth_instance*, berth_storage_reader* r,
+                                   const berth_call_ctx* c, void* buf, size_t cap, size_t* n,
+                                   berth_sink* err) {
+    return Guard(err, [&] { return R(r)->Read(CallCtx(c), buf, cap, n); });
+  }
+  static void ReaderCloseV2(berth_instance* s, berth_storage_reader* r) noexcept {
+    ReaderClose(s, R(r));
+  }
+  static berth_status WriterOpenV2(berth_instance* s, const berth_call_ctx* c, berth_str p,
+                                   int32_t append, berth_storage_writer** out, berth_sink* err) {
+    void* w = nullptr;
+    berth_status rc = WriterOpen(s, c, p, append, &w, err);
+    if (rc == BERTH_OK) *out = static_cast<berth_storage_writer*>(w);
+    return rc;
+  }
+  static berth_status WriterWriteV2(berth_instance*, berth_storage_writer* w,
+                                    const berth_call_ctx* c, const void* d, size_t n,
+                                    berth_sink* err) {
+    return Guard(err, [&] { return W(w)->Write(CallCtx(c), d, n); });
+  }
+  static berth_status WriterSizeV2(berth_instance*, berth_storage_writer* w,
+                                   const berth_call_ctx* c, int64_t* out, berth_sink* err) {
+    return Guard(err, [&] { return W(w)->Size(CallCtx(c), out); });
+  }
+  template <Status (StorageWriter::*M)(const CallCtx&)>
+  static berth_status WriterEndV2(berth_instance*, berth_storage_writer* w,
+                                  const berth_call_ctx* c, berth_sink* err) {
+    std::unique_ptr<StorageWriter> owned(W(w));
+    return Guard(err, [&] { return ((*owned).*M)(CallCtx(c)); });
   }
   static berth_status Stat(void* s, const berth_call_ctx* c, berth_str p, berth_file_info* out,
                            berth_sink* err) {
@@ -208,6 +256,15 @@ struct StorageThunks {
         &Walk,
         &RedirectUrl,
         &OpenFd,
+        &ReaderOpenV2,
+        &ReaderReadV2,
+        &ReaderCloseV2,
+        &WriterOpenV2,
+        &WriterWriteV2,
+        &WriterSizeV2,
+        &WriterEndV2<&StorageWriter::Commit>,
+        &WriterEndV2<&StorageWriter::Cancel>,
+        &WriterEndV2<&StorageWriter::Close>,
     };
     return &vt;
   }
