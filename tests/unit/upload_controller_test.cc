@@ -190,17 +190,6 @@ TEST_F(UploadControllerTest, WrongDigestDiscardsTheUpload) {
   EXPECT_EQ(uploads_->GetStatus(kRepo, uuid).status().api_code(), "BLOB_UPLOAD_UNKNOWN");
 }
 
-TEST_F(UploadControllerTest, RefusedAdmissionStoresNothing) {
-  uploads_->set_admission([](std::string_view, const BlobRef& b) {
-    return b.size > 4 ? Status::PermissionDenied("too big", "DENIED") : Status();
-  });
-  std::string uuid = Started("12345");
-  Digest d = Sha256("12345");
-  EXPECT_EQ(Put(uuid, d).status().api_code(), "DENIED");
-  EXPECT_FALSE(Linked(d));
-  EXPECT_TRUE(driver_.Paths().empty());
-}
-
 TEST_F(UploadControllerTest, FailedMonolithicUploadLeavesNoSession) {
   std::istringstream body("whole");
   driver_.FailNth(StorageOp::kMove, 1);

@@ -278,11 +278,6 @@ StatusOr<BlobRef> UploadController::Import(std::string_view repo, const Digest& 
                            expected.ToString() + "; it was discarded",
                        "DIGEST_INVALID"));
   }
-  BlobRef ref{actual, size};
-  if (admission_) {
-    Status s = admission_(repo, ref);
-    if (!s.ok()) return fail(s);
-  }
   Status linked = store_.LinkBlob(repo, actual.ToString(), size,
                                   [&] { return blobs_.CommitUpload(up.uuid, actual); },
                                   [&] { return blobs_.CheckPresent(actual); });
@@ -293,7 +288,7 @@ StatusOr<BlobRef> UploadController::Import(std::string_view repo, const Digest& 
     return fail(linked);
   }
   store_.DeleteUpload(up.uuid);
-  return ref;
+  return BlobRef{actual, size};
 }
 
 Status UploadController::Cancel(std::string_view repo, std::string_view uuid) {

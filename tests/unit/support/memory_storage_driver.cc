@@ -149,7 +149,7 @@ bool MemoryStorageDriver::IsDirLocked(const std::string& path) const {
 
 // ---- StorageDriver ----------------------------------------------------------------
 
-Status MemoryStorageDriver::GetContent(std::string_view path, std::string* out, size_t max_size) {
+Status MemoryStorageDriver::GetContent(const CallContext& /*ctx*/, std::string_view path, std::string* out, size_t max_size) {
   if (!IsValidStoragePath(path)) return InvalidPath(path);
   std::lock_guard<std::mutex> lock(mu_);
   BERTH_RETURN_IF_ERROR(Enter(StorageOp::kGetContent));
@@ -163,7 +163,7 @@ Status MemoryStorageDriver::GetContent(std::string_view path, std::string* out, 
   return {};
 }
 
-Status MemoryStorageDriver::PutContent(std::string_view path, std::string_view data) {
+Status MemoryStorageDriver::PutContent(const CallContext& /*ctx*/, std::string_view path, std::string_view data) {
   if (!IsValidStoragePath(path) || path == "/") return InvalidPath(path);
   std::lock_guard<std::mutex> lock(mu_);
   BERTH_RETURN_IF_ERROR(Enter(StorageOp::kPutContent));
@@ -171,7 +171,7 @@ Status MemoryStorageDriver::PutContent(std::string_view path, std::string_view d
   return {};
 }
 
-StatusOr<std::unique_ptr<StorageReader>> MemoryStorageDriver::OpenReader(std::string_view path,
+StatusOr<std::unique_ptr<StorageReader>> MemoryStorageDriver::OpenReader(const CallContext& /*ctx*/, std::string_view path,
                                                                          int64_t offset) {
   if (!IsValidStoragePath(path)) return InvalidPath(path);
   std::lock_guard<std::mutex> lock(mu_);
@@ -186,7 +186,7 @@ StatusOr<std::unique_ptr<StorageReader>> MemoryStorageDriver::OpenReader(std::st
       new MemoryReader(it->second.data, static_cast<size_t>(offset)));
 }
 
-StatusOr<std::unique_ptr<StorageWriter>> MemoryStorageDriver::OpenWriter(std::string_view path,
+StatusOr<std::unique_ptr<StorageWriter>> MemoryStorageDriver::OpenWriter(const CallContext& /*ctx*/, std::string_view path,
                                                                          bool append) {
   if (!IsValidStoragePath(path) || path == "/") return InvalidPath(path);
   std::lock_guard<std::mutex> lock(mu_);
@@ -197,7 +197,7 @@ StatusOr<std::unique_ptr<StorageWriter>> MemoryStorageDriver::OpenWriter(std::st
       new MemoryWriter(*this, std::string(path), static_cast<int64_t>(o.data.size())));
 }
 
-StatusOr<FileInfo> MemoryStorageDriver::Stat(std::string_view path) {
+StatusOr<FileInfo> MemoryStorageDriver::Stat(const CallContext& /*ctx*/, std::string_view path) {
   if (!IsValidStoragePath(path)) return InvalidPath(path);
   std::lock_guard<std::mutex> lock(mu_);
   BERTH_RETURN_IF_ERROR(Enter(StorageOp::kStat));
@@ -209,7 +209,7 @@ StatusOr<FileInfo> MemoryStorageDriver::Stat(std::string_view path) {
   return NotFound(path);
 }
 
-StatusOr<std::vector<std::string>> MemoryStorageDriver::List(std::string_view path) {
+StatusOr<std::vector<std::string>> MemoryStorageDriver::List(const CallContext& /*ctx*/, std::string_view path) {
   if (!IsValidStoragePath(path)) return InvalidPath(path);
   std::lock_guard<std::mutex> lock(mu_);
   std::string prefix = DirPrefix(path);
@@ -223,7 +223,7 @@ StatusOr<std::vector<std::string>> MemoryStorageDriver::List(std::string_view pa
   return std::vector<std::string>(children.begin(), children.end());
 }
 
-Status MemoryStorageDriver::Move(std::string_view src, std::string_view dst) {
+Status MemoryStorageDriver::Move(const CallContext& /*ctx*/, std::string_view src, std::string_view dst) {
   if (!IsValidStoragePath(src)) return InvalidPath(src);
   if (!IsValidStoragePath(dst) || dst == "/") return InvalidPath(dst);
   std::lock_guard<std::mutex> lock(mu_);
@@ -236,7 +236,7 @@ Status MemoryStorageDriver::Move(std::string_view src, std::string_view dst) {
   return {};
 }
 
-Status MemoryStorageDriver::Remove(std::string_view path) {
+Status MemoryStorageDriver::Remove(const CallContext& /*ctx*/, std::string_view path) {
   if (!IsValidStoragePath(path)) return InvalidPath(path);
   if (path == "/") return Status::InvalidArgument("refusing to remove the storage root");
   std::lock_guard<std::mutex> lock(mu_);
@@ -251,7 +251,7 @@ Status MemoryStorageDriver::Remove(std::string_view path) {
   return removed == 0 ? NotFound(path) : Status();
 }
 
-Status MemoryStorageDriver::Walk(std::string_view path, const WalkFn& fn) {
+Status MemoryStorageDriver::Walk(const CallContext& /*ctx*/, std::string_view path, const WalkFn& fn) {
   bool stop = false;
   std::function<Status(const std::string&)> walk = [&](const std::string& dir) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto children, List(dir));
@@ -269,12 +269,12 @@ Status MemoryStorageDriver::Walk(std::string_view path, const WalkFn& fn) {
   return walk(std::string(path));
 }
 
-StatusOr<std::string> MemoryStorageDriver::RedirectUrl(std::string_view, std::string_view,
+StatusOr<std::string> MemoryStorageDriver::RedirectUrl(const CallContext& /*ctx*/, std::string_view, std::string_view,
                                                        int64_t) {
   return Status::Unsupported("the memory driver does not redirect");
 }
 
-StatusOr<int> MemoryStorageDriver::OpenFd(std::string_view) {
+StatusOr<int> MemoryStorageDriver::OpenFd(const CallContext& /*ctx*/, std::string_view) {
   return Status::Unsupported("the memory driver has no local files");
 }
 

@@ -62,20 +62,21 @@ class MemoryStorageDriver : public StorageDriver {
   std::vector<std::string> Paths() const;
 
   // ---- StorageDriver --------------------------------------------------------------
+  BERTH_STORAGE_DRIVER_CONVENIENCE;
   std::string name() const override { return "memory"; }
-  Status GetContent(std::string_view path, std::string* out, size_t max_size = 0) override;
-  Status PutContent(std::string_view path, std::string_view data) override;
-  StatusOr<std::unique_ptr<StorageReader>> OpenReader(std::string_view path,
+  Status GetContent(const CallContext& ctx, std::string_view path, std::string* out, size_t max_size = 0) override;
+  Status PutContent(const CallContext& ctx, std::string_view path, std::string_view data) override;
+  StatusOr<std::unique_ptr<StorageReader>> OpenReader(const CallContext& ctx, std::string_view path,
                                                       int64_t offset) override;
-  StatusOr<std::unique_ptr<StorageWriter>> OpenWriter(std::string_view path, bool append) override;
-  StatusOr<FileInfo> Stat(std::string_view path) override;
-  StatusOr<std::vector<std::string>> List(std::string_view path) override;
-  Status Move(std::string_view src, std::string_view dst) override;
-  Status Remove(std::string_view path) override;
-  Status Walk(std::string_view path, const WalkFn& fn) override;
-  StatusOr<std::string> RedirectUrl(std::string_view method, std::string_view path,
+  StatusOr<std::unique_ptr<StorageWriter>> OpenWriter(const CallContext& ctx, std::string_view path, bool append) override;
+  StatusOr<FileInfo> Stat(const CallContext& ctx, std::string_view path) override;
+  StatusOr<std::vector<std::string>> List(const CallContext& ctx, std::string_view path) override;
+  Status Move(const CallContext& ctx, std::string_view src, std::string_view dst) override;
+  Status Remove(const CallContext& ctx, std::string_view path) override;
+  Status Walk(const CallContext& ctx, std::string_view path, const WalkFn& fn) override;
+  StatusOr<std::string> RedirectUrl(const CallContext& ctx, std::string_view method, std::string_view path,
                                     int64_t ttl_seconds) override;
-  StatusOr<int> OpenFd(std::string_view path) override;
+  StatusOr<int> OpenFd(const CallContext& ctx, std::string_view path) override;
   bool CanOpenFd() const override { return false; }
 
  private:
