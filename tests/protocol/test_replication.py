@@ -389,8 +389,7 @@ class PushReplicationTest(ReplicationCase):
         self.assertNotEqual(dev_sig, sig)
 
     def test_dest_namespace_and_shared_blob_not_resent(self):
-        from test_webhook_policies import Receiver
-        recv = Receiver()
+        recv = bh.Receiver()
         self.addCleanup(recv.close)
         project = bh.unique("ns")
         self.api.create_project(project)

@@ -553,8 +553,7 @@ class ScanFailureTest(ScanCase):
 
 class ScanWebhookTest(ScanCase):
     def test_scanning_events(self):
-        from test_webhook_policies import Receiver
-        recv = Receiver()
+        recv = bh.Receiver()
         self.addCleanup(recv.close)
         p, _ = self.project()
         r = self.api.call("POST", "/projects/%s/webhook/policies" % p, {

@@ -29,7 +29,10 @@ TEST(SecretBoxTest, SealsAndOpensWithTheSameKeyOnly) {
   EXPECT_EQ(*opened, "s3cret-password");
   EXPECT_FALSE(b.Unseal(*sealed).ok());
   std::string tampered = *sealed;
-  tampered[tampered.size() - 3] = tampered[tampered.size() - 3] == 'A' ? 'B' : 'A';
+  // A character in the middle: the last ones of base64 may hold padding bits
+  // a decoder ignores.
+  char& mid = tampered[tampered.size() / 2];
+  mid = mid == 'A' ? 'B' : 'A';
   EXPECT_FALSE(a.Unseal(tampered).ok());
   EXPECT_FALSE(a.Unseal("plain").ok());
   auto empty = a.Seal("");
