@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <map>
+#include <set>
 
 namespace berth::replication {
 
@@ -48,6 +49,29 @@ Status DistributionSession::RepositoryArtifacts(const std::string& repo, const F
   }
   for (const auto& d : order) {
     artifacts->push_back({{"digest", d}, {"tags", by_digest[d]}, {"labels", nlohmann::json::array()}});
+  }
+  // cosign's tag scheme (sha256-<hex>.sig/.att/.sbom) names the accessories
+  // of a listed digest: they follow it whatever the tag filter says, and
+  // theirs in turn. (distribution 2.8 has no referrers API to ask.)
+  std::set<std::string> all(tags.begin(), tags.end());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string subject = order[i];
+    if (subject.rfind("sha256:", 0) != 0) continue;
+    for (const char* suffix : {".sig", ".att", ".sbom"}) {
+      std::string t = "sha256-" + subject.substr(7) + suffix;
+      if (!all.count(t)) continue;
+      bool exists = false;
+      std::string digest, mt;
+      s = c_.HeadManifest(repo, t, &exists, &digest, &mt);
+      if (!s.ok()) return s;
+      if (!exists || digest.empty() || by_digest.count(digest)) continue;
+      by_digest[digest] = {t};
+      order.push_back(digest);
+      artifacts->push_back({{"digest", digest},
+                            {"tags", {t}},
+                            {"labels", nlohmann::json::array()},
+                            {"accessory_of", subject}});
+    }
   }
   return {};
 }

@@ -131,21 +131,19 @@ class HarborSession : public DistributionSession {
         // Harbor wants a nested repository name escaped twice.
         BERTH_SDK_TRY(Pages(call, "/api/v2.0/projects/" + Escape(pname) + "/repositories/" +
                                       Escape(Escape(inner)) +
-                                      "/artifacts?with_tag=true&with_label=true&",
+                                      "/artifacts?with_tag=true&with_label=true&with_accessory=true&",
                             &arts));
         nlohmann::json list = nlohmann::json::array();
         for (const auto& a : arts) {
-          nlohmann::json tags = nlohmann::json::array(), labels = nlohmann::json::array();
-          for (const auto& t : a.value("tags", nlohmann::json::array())) {
-            if (t.is_object()) tags.push_back(t.value("name", ""));
-          }
+          nlohmann::json labels = nlohmann::json::array();
           for (const auto& l : a.value("labels", nlohmann::json::array())) {
             if (l.is_object()) labels.push_back(l.value("name", ""));
           }
           list.push_back({{"digest", a.value("digest", "")},
                           {"type", a.value("type", "")},
-                          {"tags", tags},
+                          {"tags", TagNames(a)},
                           {"labels", labels}});
+          BERTH_SDK_TRY(AddAccessories(call, pname, inner, a, 0, &list));
         }
         if (list.empty()) continue;
         out.push_back({{"type", "image"},
@@ -154,6 +152,43 @@ class HarborSession : public DistributionSession {
     }
     *json = out.dump();
     return {};
+  }
+
+  // Accessories (signatures, SBOMs, referrers) of `subject`, each listed with
+  // "accessory_of" and its own tags (cosign's sha256-<hex>.sig tag scheme),
+  // and theirs in turn: the artifact list shows only the first level.
+  Status AddAccessories(const CallCtx& call, const std::string& pname, const std::string& inner,
+                        const nlohmann::json& subject, int depth, nlohmann::json* list) {
+    if (depth >= 4) return {};
+    for (const auto& acc : subject.value("accessories", nlohmann::json::array())) {
+      if (!acc.is_object() || !acc.value("digest", nlohmann::json()).is_string()) continue;
+      std::string digest = acc["digest"];
+      Response r;
+      BERTH_SDK_TRY(Api(call, "GET",
+                        "/api/v2.0/projects/" + Escape(pname) + "/repositories/" +
+                            Escape(Escape(inner)) + "/artifacts/" + Escape(digest) +
+                            "?with_tag=true&with_accessory=true",
+                        "", &r));
+      if (r.status == 404) continue;  // deleted since the list was read
+      if (r.status != 200) return FromHttp(r.status, "GET accessory " + digest, r.body);
+      auto a = nlohmann::json::parse(r.body, nullptr, false);
+      if (!a.is_object()) return Status::IO("GET accessory " + digest + ": not an artifact");
+      list->push_back({{"digest", digest},
+                       {"type", a.value("type", acc.value("type", ""))},
+                       {"tags", TagNames(a)},
+                       {"labels", nlohmann::json::array()},
+                       {"accessory_of", subject.value("digest", "")}});
+      BERTH_SDK_TRY(AddAccessories(call, pname, inner, a, depth + 1, list));
+    }
+    return {};
+  }
+
+  static nlohmann::json TagNames(const nlohmann::json& artifact) {
+    nlohmann::json tags = nlohmann::json::array();
+    for (const auto& t : artifact.value("tags", nlohmann::json::array())) {
+      if (t.is_object()) tags.push_back(t.value("name", ""));
+    }
+    return tags;
   }
 
   Status DeleteTag(const CallCtx& call, std::string_view repo, std::string_view tag) override {

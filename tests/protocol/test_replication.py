@@ -445,11 +445,22 @@ class PullAndEventTest(ReplicationCase):
         m = lay.image([lay.layer(3000)])
         lay.tag(m, "v2")
         push_layout(lay, "v2", "%s/upstream/tool:v2" % src.host, "%s:%s" % (PEER_USER, PEER_PASSWORD))
+        # A cosign tag-scheme signature of v2 (its tag falls outside the tag
+        # filter: it follows its subject), and an unrelated image that stays.
+        sig_tag = m["digest"].replace(":", "-") + ".sig"
+        sig = lay.image([lay.layer(300)])
+        lay.tag(sig, sig_tag)
+        push_layout(lay, sig_tag, "%s/upstream/tool:%s" % (src.host, sig_tag),
+                    "%s:%s" % (PEER_USER, PEER_PASSWORD))
+        other = lay.image([lay.layer(310)])
+        lay.tag(other, "dev")
+        push_layout(lay, "dev", "%s/upstream/tool:dev" % src.host, "%s:%s" % (PEER_USER, PEER_PASSWORD))
         lay.cleanup()
         rid = self.create_registry(bh.unique("src"), src.url, creds=(PEER_USER, PEER_PASSWORD))
         target = bh.unique("pulled")
         pid = self.create_policy({"name": bh.unique("p"), "src_registry": {"id": rid},
-                                  "filters": [{"type": "name", "value": "upstream/tool"}],
+                                  "filters": [{"type": "name", "value": "upstream/tool"},
+                                              {"type": "tag", "value": "v2"}],
                                   "dest_namespace": target, "dest_namespace_replace_count": 1})
         r = self.create_policy({"name": bh.unique("p"), "src_registry": {"id": rid},
                                 "trigger": {"type": "event_based"}}, expect=400)
@@ -458,8 +469,14 @@ class PullAndEventTest(ReplicationCase):
         self.assertEqual(ex["status"], "Success", ex)
         self.assertEqual(remote_digest("%s/%s/tool:v2" % (self.berth, target), self.admin_creds),
                          m["digest"])
+        self.assertEqual(remote_digest("%s/%s/tool:%s" % (self.berth, target, sig_tag),
+                                       self.admin_creds), sig["digest"])
+        self.assertIsNone(remote_digest("%s/%s/tool:dev" % (self.berth, target), self.admin_creds))
+        self.assertEqual([t["dst_resource"] for t in self.tasks(ex["id"])],
+                         ["%s/tool:[v2]" % target, "%s/tool:[%s]" % (target, sig_tag)])
         arts = self.api.ok("GET", "/projects/%s/repositories/tool/artifacts?with_tag=true" % target)
-        self.assertEqual([a["digest"] for a in arts], [m["digest"]])
+        self.assertIn(m["digest"], [a["digest"] for a in arts])
+        self.assertNotIn(other["digest"], [a["digest"] for a in arts])
         # Audit shows the push by replication.
         logs = self.api.ok("GET", "/audit-logs?q=resource%%3D~%s&page_size=100" % target)
         self.assertTrue(any(l["operation"] == "create" or l["operation"] == "push" for l in logs), logs)
@@ -539,10 +556,33 @@ class BerthToBerthTest(ReplicationCase):
             pid2 = self.create_policy({"name": bh.unique("p"), "src_registry": {"id": rid},
                                        "filters": [{"type": "name", "value": peer_project + "/**"},
                                                    {"type": "resource", "value": "image"}]})
+            # Accessories on the peer: a cosign signature, an SBOM referrer and
+            # the SBOM's own signature; none matches the tag filter below.
+            sig = peer.push_cosign_signature(peer_project + "/db", m["digest"])
+            sbom = peer.push_sbom_referrer(peer_project + "/db", m["digest"], m["size"])
+            sbom_sig = peer.push_cosign_signature(peer_project + "/db", sbom)
+            pid2 = self.create_policy({"name": bh.unique("p"), "src_registry": {"id": rid},
+                                       "filters": [{"type": "name", "value": peer_project + "/**"},
+                                                   {"type": "tag", "value": "7"},
+                                                   {"type": "resource", "value": "image"}]})
             ex2 = self.run_policy(pid2)
             self.assertEqual(ex2["status"], "Success", ex2)
-            self.assertEqual(remote_digest("%s/%s/db:7" % (self.berth, peer_project), self.admin_creds),
-                             m["digest"])
+            self.assertEqual((ex2["total"], ex2["succeed"]), (4, 4), ex2)
+            here = "%s/%s/db" % (self.berth, peer_project)
+            self.assertEqual(remote_digest("%s:7" % here, self.admin_creds), m["digest"])
+            self.assertEqual(remote_digest("%s:%s.sig" % (here, m["digest"].replace(":", "-")),
+                                           self.admin_creds), sig)
+            self.assertEqual(remote_digest("%s@%s" % (here, sbom), self.admin_creds), sbom)
+            self.assertEqual(remote_digest("%s:%s.sig" % (here, sbom.replace(":", "-")),
+                                           self.admin_creds), sbom_sig)
+            # And they are accessories here too, not artifacts of their own.
+            arts = self.api.ok("GET", "/projects/%s/repositories/db/artifacts?with_accessory=true"
+                               "&with_tag=true"
+                                % peer_project)
+            self.assertEqual(len(arts), 1, arts)
+            art = arts[0]
+            self.assertEqual(art["digest"], m["digest"])
+            self.assertEqual(sorted(a["digest"] for a in art["accessories"]), sorted([sig, sbom]))
         finally:
             peer.cleanup_checked("peer")
 

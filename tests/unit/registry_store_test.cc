@@ -546,6 +546,19 @@ TEST_P(RegistryStoreTest, ArtifactCountFollowsEveryChange) {
   sig.accessory_type = "signature.cosign";
   Put(sig);
   expect_count(2, "an accessory");
+  // Pushed by digest first (a top-level artifact), then tagged in cosign's
+  // scheme: the tag makes it an accessory (replication, crane).
+  Put(Image("r", Dg("late"), {Dg("c")}));
+  expect_count(3, "a late signature before its tag");
+  NewManifest late = Image("r", Dg("late"), {Dg("c")}, "sha256-late.sig");
+  late.accessory_of = Dg("a");
+  late.accessory_type = "signature.cosign";
+  late.type = "SIGNATURE";
+  Put(late);
+  expect_count(2, "the late signature tagged");
+  EXPECT_EQ(QueryInt("SELECT COUNT(*) FROM artifact WHERE accessory_of <> '' AND harbor_type = "
+                     "'SIGNATURE' AND top_level = 0"),
+            1);
   ASSERT_TRUE(store_->DeleteArtifact("r", Dg("idx")).ok());
   expect_count(1, "the index and its untagged children deleted");
   Link("other", Dg("c"), 1);

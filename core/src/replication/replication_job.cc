@@ -230,7 +230,10 @@ nlohmann::json FiltersForAdapter(const ReplicationPolicy& p) {
 
 // Remote artifacts in scope of a pull-based policy: the adapter filters
 // (Harbor's FetchArtifacts), and the rules are applied again here so an
-// adapter that ignores a filter cannot widen the scope.
+// adapter that ignores a filter cannot widen the scope. An artifact the
+// adapter reports with "accessory_of" (a signature, an SBOM, a referrer)
+// follows its subject whatever the filters say, as on the push side, and is
+// copied after it.
 StatusOr<std::vector<Candidate>> RemoteCandidates(ReplicationSession& s, const ReplicationPolicy& p) {
   BERTH_ASSIGN_OR_RETURN(std::string json, s.FetchArtifacts(FiltersForAdapter(p).dump()));
   auto resources = nlohmann::json::parse(json, nullptr, false);
@@ -243,10 +246,18 @@ StatusOr<std::vector<Candidate>> RemoteCandidates(ReplicationSession& s, const R
     if (repo.empty()) continue;
     BERTH_ASSIGN_OR_RETURN(bool named, NameSelected(p, repo));
     if (!named) continue;
-    for (const auto& a : meta.value("artifacts", nlohmann::json::array())) {
+    std::set<std::string> selected;
+    const nlohmann::json artifacts = meta.value("artifacts", nlohmann::json::array());
+    std::vector<const nlohmann::json*> accessories;  // into `artifacts`
+    for (const auto& a : artifacts) {
+      if (!a.is_object()) continue;
       std::vector<std::string> tags, labels;
       for (const auto& t : a.value("tags", nlohmann::json::array())) {
         if (t.is_string()) tags.push_back(t.get<std::string>());
+      }
+      if (a.value("accessory_of", nlohmann::json()).is_string()) {
+        accessories.push_back(&a);
+        continue;
       }
       for (const auto& l : a.value("labels", nlohmann::json::array())) {
         if (l.is_string()) labels.push_back(l.get<std::string>());
@@ -262,7 +273,28 @@ StatusOr<std::vector<Candidate>> RemoteCandidates(ReplicationSession& s, const R
       c.tags = *kept;
       c.resource_type = type;
       BERTH_ASSIGN_OR_RETURN(c.dst_repository, DestinationRepository(p, repo));
+      if (!c.digest.empty()) selected.insert(c.digest);
       out.push_back(std::move(c));
+    }
+    // Subjects before their accessories, an accessory's accessories after it
+    // (the adapter may list them in any order; nesting is shallow).
+    for (bool added = true; added;) {
+      added = false;
+      for (auto& a : accessories) {
+        if (a == nullptr || !selected.count((*a)["accessory_of"].get<std::string>())) continue;
+        Candidate c;
+        c.repository = repo;
+        c.digest = a->value("digest", "");
+        for (const auto& t : a->value("tags", nlohmann::json::array())) {
+          if (t.is_string()) c.tags.push_back(t.get<std::string>());
+        }
+        c.resource_type = ResourceTypeOf(a->value("type", ""));
+        a = nullptr;
+        if (c.digest.empty() || !selected.insert(c.digest).second) continue;
+        BERTH_ASSIGN_OR_RETURN(c.dst_repository, DestinationRepository(p, repo));
+        out.push_back(std::move(c));
+        added = true;
+      }
     }
   }
   return out;

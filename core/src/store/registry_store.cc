@@ -355,6 +355,16 @@ StatusOr<ArtifactRecord> RegistryStore::PutManifest(const NewManifest& m,
       auto up = tx.Exec("UPDATE artifact SET push_time = $3 WHERE repository_id = $1 AND digest = $2",
                         {SqlInt(repo_id), SqlText(m.digest), SqlInt(now)});
       if (!up.ok()) return up.status();
+      if (!m.accessory_of.empty()) {
+        // Pushed by digest first, then tagged in cosign's scheme (crane,
+        // replication): the tag makes it an accessory now.
+        auto acc = tx.Exec(
+            "UPDATE artifact SET accessory_of = $3, accessory_type = $4, harbor_type = $5, "
+            "top_level = 0 WHERE repository_id = $1 AND digest = $2 AND accessory_of = ''",
+            {SqlInt(repo_id), SqlText(m.digest), SqlText(m.accessory_of), SqlText(m.accessory_type),
+             SqlText(m.type)});
+        if (!acc.ok()) return acc.status();
+      }
     }
     auto sel = tx.Exec(
         SelectSql(kArtifactColumns, "FROM artifact a WHERE a.repository_id = $1 AND a.digest = $2"),
