@@ -193,5 +193,66 @@ class LoginLimits(unittest.TestCase):
                            "sign-ins (%.1f / %.1f ms) barely slower than a ping (%.1f ms)" %
                            (mu * 1000, mw * 1000, mb * 1000))
 
+
+class BehindAProxy(unittest.TestCase):
+    """With http.trusted_proxies, the address limit applies to the client a
+    trusted proxy forwards for (X-Forwarded-For), not to the proxy: a client
+    guessing passwords through the load balancer locks itself out, not
+    everybody behind it. From any other peer the header is ignored, so it
+    cannot be used to dodge the limit."""
+
+    PROXY = "127.0.3.9"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = bh.Registry(config="http:\n  trusted_proxies: [%s, 10.0.0.0/8]\n"
+                              % cls.PROXY).start()
+        cls.b = L.Berth(cls.reg)
+        cls.pool = L.AddressPool()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.reg.cleanup_checked(cls.__name__)
+
+    def token(self, user, pw, source, forwarded_for=None):
+        h = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
+        return self.b.call("GET", "/service/token?service=harbor-registry", auth=L.basic(user, pw),
+                           source=source, headers=h)
+
+    def test_the_forwarded_client_is_locked_not_the_proxy(self):
+        name = L.uid("iam-lb")
+        self.b.admin("POST", API + "/users", {"username": name, "email": name + "@example.com",
+                                              "realname": name, "password": L.PASSWORD},
+                     expect=201)
+        # 30 failures from one client, through the proxy and a 10/8 hop; the
+        # left-most entry is whatever the client wrote and is not believed.
+        for i in range(30):
+            r = self.token(L.uid("iam-spray"), "Wrong-Passw0rd", self.PROXY,
+                           "198.51.100.%d, 203.0.113.7, 10.1.1.1" % i)
+            self.assertEqual(r.status, 401, "failure %d: %s" % (i + 1, L.short(r)))
+        r = self.token(name, L.PASSWORD, self.PROXY, "203.0.113.7")
+        self.assertEqual(r.status, 429, "the forwarded client should be locked: " + L.short(r))
+        # Another client behind the same proxy, and the proxy itself, are not.
+        r = self.token(name, L.PASSWORD, self.PROXY, "203.0.113.8")
+        self.assertEqual(r.status, 200, L.short(r))
+        r = self.token(name, L.PASSWORD, self.PROXY)
+        self.assertEqual(r.status, 200, L.short(r))
+
+    def test_an_untrusted_peer_cannot_choose_its_address(self):
+        name = L.uid("iam-spoof")
+        self.b.admin("POST", API + "/users", {"username": name, "email": name + "@example.com",
+                                              "realname": name, "password": L.PASSWORD},
+                     expect=201)
+        src = self.pool.fresh()
+        for i in range(30):
+            r = self.token(L.uid("iam-spray"), "Wrong-Passw0rd", src, "192.0.2.%d" % i)
+            self.assertEqual(r.status, 401, "failure %d: %s" % (i + 1, L.short(r)))
+        r = self.token(name, L.PASSWORD, src, "192.0.2.200")
+        self.assertEqual(r.status, 429, "the peer's own address is locked: " + L.short(r))
+        # The header named addresses that were never counted.
+        r = self.token(name, L.PASSWORD, self.PROXY, "192.0.2.1")
+        self.assertEqual(r.status, 200, L.short(r))
+
+
 if __name__ == "__main__":
     bh.main()

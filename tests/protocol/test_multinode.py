@@ -121,7 +121,8 @@ class Cluster:
                 "    access_key: %s\n    secret_key: %s\n"
                 "    force_path_style: true\n    root_prefix: %s\n"
                 "    multipart_chunk_size: 5242880\n"
-                "jobs:\n  poll_ms: 100\n" % (s3["endpoint"], s3["region"], s3["bucket"],
+                "jobs:\n  poll_ms: 100\n"
+                "http:\n  trusted_proxies: [127.0.0.1]\n" % (s3["endpoint"], s3["region"], s3["bucket"],
                                              s3["access_key"], s3["secret_key"], prefix))
 
     def start_nodes(self, count=NODES, extra_env=None):
@@ -233,6 +234,7 @@ defaults
   timeout client 120s
   timeout server 120s
   option http-server-close
+  option forwardfor
   http-reuse never
   retries 3
   option redispatch

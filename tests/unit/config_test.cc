@@ -81,6 +81,7 @@ http:
   header_timeout_s: 3
   max_connections: 500
   engine: threads
+  trusted_proxies: [10.0.0.0/8, "127.0.0.1"]
 metadata:
   driver: postgres
   pool_size: 4
@@ -109,6 +110,7 @@ plugins:
   EXPECT_EQ(c->http.header_timeout_s, 3);
   EXPECT_EQ(c->http.max_connections, 500);
   EXPECT_EQ(c->http.engine, "threads");
+  EXPECT_EQ(c->http.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1"}));
   EXPECT_EQ(c->metadata.driver, "postgres");
   EXPECT_EQ(c->metadata.pool_size, 4);
   EXPECT_EQ(c->metadata.sqlite_path, "/tmp/meta.db");
@@ -232,6 +234,12 @@ TEST(ConfigParse, BadValuesSayWhatIsExpected) {
     ASSERT_TRUE(c.ok());
     EXPECT_THAT(c->Finalize().message(), HasSubstr("http.engine must be 'event' or 'threads'"));
   }
+  EXPECT_THAT(ParseError("http:\n  trusted_proxies: [10.0.0.0/40]\n"),
+              HasSubstr("http.trusted_proxies: '10.0.0.0/40': the prefix length must be 0 to 32"));
+  EXPECT_THAT(ParseError("http:\n  trusted_proxies: [lb.example]\n"),
+              HasSubstr("'lb.example' is not an IP address or CIDR block"));
+  EXPECT_THAT(ParseError("http:\n  trusted_proxies: 10.0.0.1\n"),
+              HasSubstr("'http.trusted_proxies' must be a list"));
   EXPECT_THAT(ParseError("http:\n  shutdown_grace_s: -1\n"),
               HasSubstr("'shutdown_grace_s' must be an integer between 0 and 3600"));
   EXPECT_THAT(ParseError("metadata:\n  pool_size: 0\n"),

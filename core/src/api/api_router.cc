@@ -53,7 +53,7 @@ Status ApiRouter::Authenticate(RequestContext& ctx, bool* via_session, std::stri
     std::string user, password;
     StatusOr<Identity> id =
         ParseBasicAuthorization(header, &user, &password)
-            ? auth_.Password(user, password, ctx.request.clientAddress().host().toString())
+            ? auth_.Password(user, password, ctx.client_address)
             : StatusOr<Identity>(Status::Unauthenticated("malformed Authorization header", "UNAUTHORIZED"));
     if (id.ok()) {
       ctx.identity = *id;

@@ -29,7 +29,7 @@ void RegisterSessionApi(ApiRouter& r, Authenticator& auth, SessionManager& sessi
     if (!read.ok()) return read.WithApiCode("BAD_REQUEST");
     QueryParams form = QueryParams::Parse(body);
     std::string user = form.Get("principal"), password = form.Get("password");
-    auto id = auth.Password(user, password, ctx.request.clientAddress().host().toString());
+    auto id = auth.Password(user, password, ctx.client_address);
     if (!id.ok()) return id.status();
     // Robots, and OIDC users' CLI secrets (credentials for registry clients;
     // OIDC users sign in to the browser through /c/oidc/login), open no

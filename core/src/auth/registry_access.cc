@@ -60,7 +60,7 @@ Status RegistryAccess::Authenticate(RequestContext& ctx) {
     ctx.response.set("WWW-Authenticate", "Basic realm=\"harbor\"");
     return Status::Unauthenticated("malformed Authorization header", "UNAUTHORIZED");
   }
-  auto id = auth_.Password(user, password, ctx.request.clientAddress().host().toString());
+  auto id = auth_.Password(user, password, ctx.client_address);
   if (!id.ok()) {
     if (id.status().code() == Code::kUnauthenticated) {
       ctx.response.set("WWW-Authenticate", "Basic realm=\"harbor\"");

@@ -32,7 +32,7 @@ void TokenHandler::Handle(RequestContext& ctx) {
       ctx.response.set("WWW-Authenticate", "Basic realm=\"harbor\"");
       return SendApiError(ctx, Status::Unauthenticated("malformed Authorization header", "UNAUTHORIZED"));
     }
-    auto id = auth_.Password(user, password, ctx.request.clientAddress().host().toString());
+    auto id = auth_.Password(user, password, ctx.client_address);
     if (!id.ok()) {
       if (id.status().code() == Code::kUnauthenticated) {
         ctx.response.set("WWW-Authenticate", "Basic realm=\"harbor\"");

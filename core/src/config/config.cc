@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/address_range.h"
 #include "common/strings.h"
 
 namespace berth {
@@ -167,7 +168,7 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     if (YAML::Node h = root["http"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(
           h, {"max_threads", "keep_alive_timeout_s", "shutdown_grace_s", "header_timeout_s",
-              "max_connections", "engine"},
+              "max_connections", "engine", "trusted_proxies"},
           "http", origin));
       BERTH_RETURN_IF_ERROR(ReadInt(h, "max_threads", origin, &c.http.max_threads, 4, 10000));
       BERTH_RETURN_IF_ERROR(
@@ -179,6 +180,14 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
       BERTH_RETURN_IF_ERROR(
           ReadInt(h, "max_connections", origin, &c.http.max_connections, 16, 1000000));
       BERTH_RETURN_IF_ERROR(ReadString(h, "engine", origin, &c.http.engine));
+      if (YAML::Node tp = h["trusted_proxies"]) {
+        if (!tp.IsSequence()) {
+          return Bad(origin, "'http.trusted_proxies' must be a list of addresses or CIDR blocks");
+        }
+        for (const auto& e : tp) c.http.trusted_proxies.push_back(e.as<std::string>());
+        auto ranges = ParseAddressRanges(c.http.trusted_proxies);
+        if (!ranges.ok()) return Bad(origin, "http.trusted_proxies: " + ranges.status().message());
+      }
     }
     if (YAML::Node t = root["tls"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(

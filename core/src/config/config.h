@@ -40,6 +40,10 @@ struct HttpConfig {
   // thread-per-connection HTTPServer, kept as a fallback.
   std::string engine = "event";
   int shutdown_grace_s = 30;      // SIGTERM: how long in-flight requests may finish
+  // Load balancers whose X-Forwarded-For names the client (addresses or CIDR
+  // blocks); the sign-in limiter and the request log then see the client,
+  // not the balancer. Empty: X-Forwarded-For is ignored.
+  std::vector<std::string> trusted_proxies;
 };
 
 // HTTPS served by berthd itself (OpenSSL through Poco NetSSL). Enabled by

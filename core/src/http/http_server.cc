@@ -20,6 +20,7 @@
 #include "common/call_context.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "http/client_address.h"
 #include "http/connection_reactor.h"
 #include "http/response.h"
 
@@ -94,8 +95,9 @@ struct RequestCall {
 
 class RequestHandler : public Poco::Net::HTTPRequestHandler {
  public:
-  RequestHandler(const Router& router, Logger& log, Metrics& metrics)
-      : router_(router), log_(log), metrics_(metrics) {}
+  RequestHandler(const Router& router, Logger& log, Metrics& metrics,
+                 const std::vector<AddressRange>& trusted_proxies)
+      : router_(router), log_(log), metrics_(metrics), trusted_proxies_(trusted_proxies) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& req,
                      Poco::Net::HTTPServerResponse& resp) override {
@@ -103,6 +105,8 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     metrics_.AddInFlight(1);
     RequestContext ctx(req, resp);
     ctx.method = req.getMethod();
+    ctx.client_address = ClientAddress(req.clientAddress().host().toString(),
+                                       ctx.Headers("X-Forwarded-For"), trusted_proxies_);
     std::string id = req.get("X-Request-Id", "");
     ctx.request_id = IsUsableRequestId(id) ? id : NewUuid();
     resp.set("X-Request-Id", ctx.request_id);
@@ -168,7 +172,7 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
     LogLevel level = ctx.status >= 500 ? LogLevel::kError : LogLevel::kInfo;
     if (log_.Enabled(level)) {
       log_.Log(level, "request", {{"request_id", ctx.request_id},
-                            {"remote", req.clientAddress().host().toString()},
+                            {"remote", ctx.client_address},
                             {"method", ctx.method},
                             {"path", ctx.raw_path},
                             {"route", ctx.route},
@@ -185,6 +189,7 @@ class RequestHandler : public Poco::Net::HTTPRequestHandler {
   const Router& router_;
   Logger& log_;
   Metrics& metrics_;
+  const std::vector<AddressRange>& trusted_proxies_;
 };
 
 // The event engine holds a descriptor per open connection: the default soft
@@ -199,17 +204,19 @@ void RaiseDescriptorLimit() {
 
 class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  HandlerFactory(const Router& router, Logger& log, Metrics& metrics)
-      : router_(router), log_(log), metrics_(metrics) {}
+  HandlerFactory(const Router& router, Logger& log, Metrics& metrics,
+                 const std::vector<AddressRange>& trusted_proxies)
+      : router_(router), log_(log), metrics_(metrics), trusted_proxies_(trusted_proxies) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(
       const Poco::Net::HTTPServerRequest&) override {
-    return new RequestHandler(router_, log_, metrics_);
+    return new RequestHandler(router_, log_, metrics_, trusted_proxies_);
   }
 
  private:
   const Router& router_;
   Logger& log_;
   Metrics& metrics_;
+  const std::vector<AddressRange>& trusted_proxies_;
 };
 
 }  // namespace
@@ -224,12 +231,16 @@ struct HttpServer::Impl {
   std::unique_ptr<Poco::Net::HTTPServer> server;           // engine "threads"
   std::unique_ptr<ConnectionReactor> reactor;              // engine "event"
   const TlsContext* tls = nullptr;
+  std::vector<AddressRange> trusted_proxies;  // validated with the configuration
   bool event() const { return config.engine != "threads"; }
 };
 
 HttpServer::HttpServer(const HttpConfig& config, const Router& router, Logger& log,
                        Metrics& metrics)
-    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr, nullptr}) {}
+    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr, nullptr}) {
+  auto trusted = ParseAddressRanges(config.trusted_proxies);
+  if (trusted.ok()) impl_->trusted_proxies = std::move(*trusted);
+}
 
 HttpServer::~HttpServer() {
   if (impl_->server || impl_->reactor) Stop(0);
@@ -272,13 +283,14 @@ Status HttpServer::Start() {
     if (impl_->event()) {
       RaiseDescriptorLimit();
       impl_->reactor = std::make_unique<ConnectionReactor>(
-          impl_->config, new HandlerFactory(impl_->router, impl_->log, impl_->metrics), params,
+          impl_->config, new HandlerFactory(impl_->router, impl_->log, impl_->metrics, impl_->trusted_proxies), params,
           impl_->tls, impl_->log);
       return impl_->reactor->Start(impl_->socket->impl()->sockfd());
     }
     impl_->pool = std::make_unique<Poco::ThreadPool>(4, impl_->config.max_threads, 60);
     impl_->server = std::make_unique<Poco::Net::HTTPServer>(
-        new HandlerFactory(impl_->router, impl_->log, impl_->metrics), *impl_->pool,
+        new HandlerFactory(impl_->router, impl_->log, impl_->metrics, impl_->trusted_proxies),
+        *impl_->pool,
         *impl_->socket, params);
     impl_->server->start();
   } catch (const Poco::Exception& e) {

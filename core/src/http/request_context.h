@@ -41,6 +41,7 @@ struct RequestContext {
   std::string path;       // percent-decoded
   std::string raw_path;   // as received
   std::string raw_query;  // after '?', as received
+  std::string client_address;  // the peer, or who a trusted proxy forwarded for (client_address.h)
   QueryParams query;
   std::string route = "unknown";  // label for metrics and logs
   Identity identity;  // filled by authentication
