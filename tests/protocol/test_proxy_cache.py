@@ -460,6 +460,40 @@ class ProxyCacheTest(unittest.TestCase):
         self.assertIn("upstream", rec.get("error", "") + self.job_log(rec["job_id"]))
         self.assertEqual(self.artifacts(repo), [])
 
+    def test_upstream_sessions_are_reused(self):
+        # An upstream with Basic auth answers 401 to a request without
+        # credentials: a fresh session gets one on its first request, a
+        # reused one none.
+        up = DockerRegistry(basic_auth=True)
+        self.addCleanup(up.stop)
+        r = self.api.call("POST", "/registries", {
+            "name": bh.unique("authed"), "type": "docker-registry", "url": up.url, "insecure": True,
+            "credential": {"type": "basic", "access_key": bh.PEER_USER,
+                           "access_secret": bh.PEER_PASSWORD}})
+        self.assertEqual(r.status, 201, "%r" % r)
+        rid = int(r.header("Location").rsplit("/", 1)[1])
+        name = self.create_proxy_project(bh.unique("authed"), rid)
+        self.reg.projects.add(name)
+        lay = Layout()
+        self.addCleanup(lay.cleanup)
+        lay.tag(lay.image([lay.layer(2000)]), "v1")
+        push_layout(lay, "v1", "%s/app:v1" % up.host, "%s:%s" % (bh.PEER_USER, bh.PEER_PASSWORD))
+
+        def challenges():
+            up.log.flush()
+            with open(os.path.join(up.root, "registry.log"), "rb") as f:
+                return sum(1 for line in f if b'" 401 ' in line)
+
+        before = challenges()
+        for _ in range(4):
+            r = self.reg.request("HEAD", "/v2/%s/app/manifests/v1" % name,
+                                 headers={"Accept": bh.OCI_MANIFEST})
+            self.assertEqual(r.status, 200, "%r" % r)
+        # One fresh session (two if the fill job took one meanwhile); without
+        # reuse every HEAD would be challenged.
+        self.assertGreaterEqual(challenges() - before, 1)
+        self.assertLessEqual(challenges() - before, 2)
+
     # -- writes and access -------------------------------------------------
 
     def test_pushes_and_v2_deletes_are_refused(self):

@@ -17,7 +17,16 @@ constexpr size_t kMaxPendingPerRepo = 64;
 constexpr size_t kMaxPendingRepos = 1024;
 constexpr size_t kMaxChecked = 100000;
 constexpr int64_t kUpstreamRestMs = 10000;
-constexpr int kMaxFillDepth = 2;  // an index of images; nothing nests deeper
+constexpr int kMaxFillDepth = 2;
+constexpr size_t kMaxIdleSessions = 4;          // per registry
+constexpr int64_t kSessionMaxIdleMs = 30000;    // upstreams close idle connections
+constexpr int64_t kSessionMaxAgeMs = 300000;    // then a fresh login
+
+std::string SessionKey(const RemoteRegistryRecord& r) {
+  return r.type + "\n" + r.url + "\n" + r.credential_type + "\n" + r.access_key + "\n" +
+         r.sealed_secret + "\n" + (r.insecure ? "1" : "0") + "\n" + r.ca_certificate + "\n" +
+         std::to_string(r.update_time);
+}  // an index of images; nothing nests deeper
 
 // The blobs of a parsed manifest that must be in the repository before it is
 // stored, with their sizes.
@@ -81,8 +90,71 @@ bool ProxyCacheController::UpstreamResting(int64_t registry_id) {
 }
 
 void ProxyCacheController::UpstreamFailed(int64_t registry_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    resting_until_[registry_id] = SteadyMillis() + kUpstreamRestMs;
+  }
+  DropSessions(registry_id);
+}
+
+void ProxyCacheController::DropSessions(int64_t registry_id) {
+  std::vector<IdleSession> dropped;  // closed outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Sessions of a failing upstream may hold dead connections: none reused.
+    ++session_generation_[registry_id];
+    auto it = idle_sessions_.find(registry_id);
+    if (it != idle_sessions_.end()) {
+      dropped = std::move(it->second);
+      idle_sessions_.erase(it);
+    }
+  }
+}
+
+StatusOr<std::shared_ptr<ReplicationSession>> ProxyCacheController::AcquireSession(
+    const RemoteRegistryRecord& reg) {
+  std::string key = SessionKey(reg);
+  int64_t now = SteadyMillis();
+  std::unique_ptr<ReplicationSession> session;
+  int64_t opened = now;
+  uint64_t generation = 0;
+  std::vector<IdleSession> stale;  // closed outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    generation = session_generation_[reg.id];
+    auto& idle = idle_sessions_[reg.id];
+    while (!idle.empty()) {
+      IdleSession cand = std::move(idle.back());
+      idle.pop_back();
+      if (cand.key == key && now - cand.idle_since_ms < kSessionMaxIdleMs &&
+          now - cand.opened_ms < kSessionMaxAgeMs) {
+        session = std::move(cand.session);
+        opened = cand.opened_ms;
+        break;
+      }
+      stale.push_back(std::move(cand));
+    }
+  }
+  if (!session) {
+    BERTH_ASSIGN_OR_RETURN(session, registries_.OpenSession(reg));
+    opened = now;
+  }
+  int64_t id = reg.id;
+  return std::shared_ptr<ReplicationSession>(
+      session.release(), [this, id, key, generation, opened](ReplicationSession* s) {
+        ReturnSession(id, key, generation, opened, std::unique_ptr<ReplicationSession>(s));
+      });
+}
+
+void ProxyCacheController::ReturnSession(int64_t registry_id, const std::string& key,
+                                         uint64_t generation, int64_t opened_ms,
+                                         std::unique_ptr<ReplicationSession> s) {
+  int64_t now = SteadyMillis();
   std::lock_guard<std::mutex> lock(mu_);
-  resting_until_[registry_id] = SteadyMillis() + kUpstreamRestMs;
+  if (session_generation_[registry_id] != generation || now - opened_ms >= kSessionMaxAgeMs) return;
+  auto& idle = idle_sessions_[registry_id];
+  if (idle.size() >= kMaxIdleSessions) return;  // s closes (under the lock: it is quick)
+  idle.push_back(IdleSession{key, opened_ms, now, std::move(s)});
 }
 
 void ProxyCacheController::UpstreamAnswered(int64_t registry_id) {
@@ -225,14 +297,14 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
   }
 
   // Ask the upstream whether (and as what) the reference exists.
-  std::unique_ptr<ReplicationSession> session;
+  std::shared_ptr<ReplicationSession> session;
   std::string upstream;
   StatusOr<RemoteManifest> head = Status(Code::kUnavailable, "no session");
   {
     auto reg = registries_.Load(registry_id);
     if (reg.ok()) {
       upstream = UpstreamRepository(repo, reg->type);
-      auto opened = registries_.OpenSession(*reg);
+      auto opened = AcquireSession(*reg);
       if (opened.ok()) {
         session = std::move(*opened);
         head = session->ManifestExists(upstream, reference);
@@ -369,7 +441,7 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
   }
   BERTH_ASSIGN_OR_RETURN(auto reg, registries_.Load(registry_id));
   std::string upstream = UpstreamRepository(repo, reg.type);
-  BERTH_ASSIGN_OR_RETURN(auto session, registries_.OpenSession(reg));
+  BERTH_ASSIGN_OR_RETURN(auto session, AcquireSession(reg));
   bool started = false;
   UpstreamRateLimiter limiter(SpeedOf(repo));
   auto imported = uploads_.Import(repo, d, [&](const UploadController::ChunkSink& store) {
@@ -388,6 +460,7 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
         nullptr);
   });
   if (!imported.ok()) {
+    if (imported.status().code() != Code::kNotFound) DropSessions(registry_id);
     if (!started && imported.status().IsNotFound()) {
       return Status::NotFound("blob " + digest + " unknown to registry (and to the upstream)",
                               "BLOB_UNKNOWN");
@@ -546,7 +619,7 @@ Status ProxyCacheController::RunFill(JobContext& ctx) {
   auto reg = registries_.Load(registry_id);
   if (!reg.ok()) return give_up("registry " + std::to_string(registry_id) + ": " + reg.status().message());
   std::string upstream = UpstreamRepository(repo, reg->type);
-  auto session = registries_.OpenSession(*reg);
+  auto session = AcquireSession(*reg);
   if (!session.ok()) {
     UpstreamFailed(registry_id);
     return give_up("the upstream registry could not be reached: " + session.status().message());
@@ -554,6 +627,7 @@ Status ProxyCacheController::RunFill(JobContext& ctx) {
   UpstreamRateLimiter limiter(SpeedOf(repo));
   Status filled = FillManifest(ctx, **session, repo, upstream, digest, ref, actor, limiter, 0);
   if (!filled.ok()) {
+    if (filled.code() != Code::kNotFound) DropSessions(registry_id);
     if (ctx.stopping()) return filled;  // back to the queue, another run resumes
     return give_up(filled.message());
   }

@@ -145,6 +145,17 @@ class ProxyCacheController {
   bool CheckedRecently(const std::string& key);
   void MarkChecked(const std::string& key);
   std::shared_ptr<std::mutex> FetchLock(const std::string& digest);
+  // Upstream sessions are reused across requests (their connections and the
+  // tokens the adapter keeps, which it renews on a 401): a session is taken
+  // from the registry's idle ones, used by one request at a time, and goes
+  // back when the shared_ptr is released. Idle or old sessions, those of a
+  // registry whose settings changed, and all of an upstream that just failed
+  // are not reused.
+  StatusOr<std::shared_ptr<ReplicationSession>> AcquireSession(const RemoteRegistryRecord& reg);
+  // After an upstream error: the idle sessions, and those in use, are not reused.
+  void DropSessions(int64_t registry_id);
+  void ReturnSession(int64_t registry_id, const std::string& key, uint64_t generation,
+                     int64_t opened_ms, std::unique_ptr<ReplicationSession> s);
 
   ProjectStore& projects_;
   RegistryStore& store_;
@@ -161,6 +172,14 @@ class ProxyCacheController {
   std::unordered_map<std::string, int64_t> checked_;                     // "repo:tag" -> steady ms
   std::unordered_map<int64_t, int64_t> resting_until_;                   // registry id -> steady ms
   std::unordered_map<std::string, std::weak_ptr<std::mutex>> fetching_;  // by digest
+  struct IdleSession {
+    std::string key;  // the registry's settings it was opened with
+    int64_t opened_ms = 0;
+    int64_t idle_since_ms = 0;
+    std::unique_ptr<ReplicationSession> session;
+  };
+  std::unordered_map<int64_t, std::vector<IdleSession>> idle_sessions_;  // by registry id
+  std::unordered_map<int64_t, uint64_t> session_generation_;  // bumped when the upstream fails
 };
 
 }  // namespace berth
