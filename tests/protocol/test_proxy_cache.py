@@ -572,6 +572,29 @@ class ProxyCacheTest(unittest.TestCase):
         self.assertEqual(len(stored), 1, stored)
         self.assertEqual(self.leftover_uploads(), [])
 
+    @transfers
+    def test_range_of_an_uncached_blob(self):
+        repo = bh.unique("ranged")
+        _, lay = self.seed(repo, "v1", sizes=(200000,))
+        layer = self.manifest_of(repo, "v1")["layers"][0]
+        with open(os.path.join(lay.dir, "blobs", "sha256", layer["digest"][7:]), "rb") as f:
+            data = f.read()
+        path = "/v2/%s/%s/blobs/%s" % (self.project, repo, layer["digest"])
+        # Forwarded to the upstream: 206 with just those bytes.
+        r = self.reg.request("GET", path, headers={"Range": "bytes=1000-1999"})
+        self.assertEqual(r.status, 206, "%r" % r)
+        self.assertEqual(r.header("Content-Range"), "bytes 1000-1999/%d" % len(data))
+        self.assertEqual(r.body, data[1000:2000])
+        r = self.reg.request("GET", path, headers={"Range": "bytes=199990-"})
+        self.assertEqual(r.status, 206, "%r" % r)
+        self.assertEqual(r.body, data[199990:])
+        r = self.reg.request("GET", path, headers={"Range": "bytes=300000-"}, check=False)
+        self.assertEqual(r.status, 416, "%r" % r)
+        self.assertEqual(r.header("Content-Range"), "bytes */%d" % len(data))
+        r = self.reg.request("GET", path)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, data)
+
     def leftover_uploads(self):
         out = []
         for d, _, fs in os.walk(self.reg.data_dir):

@@ -472,6 +472,41 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
   return true;
 }
 
+Status ProxyCacheController::FetchBlobRange(int64_t registry_id, std::string_view repo_view,
+                                            const Digest& d, int64_t offset, int64_t length,
+                                            const std::function<Status()>& start,
+                                            const UploadController::ChunkSink& sink) {
+  std::string repo(repo_view);
+  std::string digest = d.ToString();
+  BERTH_ASSIGN_OR_RETURN(auto reg, registries_.Load(registry_id));
+  std::string upstream = UpstreamRepository(repo, reg.type);
+  BERTH_ASSIGN_OR_RETURN(auto session, AcquireSession(reg));
+  UpstreamRateLimiter limiter(SpeedOf(repo));
+  bool started = false;
+  Status pulled = session->PullBlob(
+      upstream, digest, offset, length,
+      [&](const char* data, size_t len) -> Status {
+        if (!started) {
+          started = true;
+          BERTH_RETURN_IF_ERROR(start());
+        }
+        BERTH_RETURN_IF_ERROR(sink(data, len));
+        limiter.Took(len);
+        return Status{};
+      },
+      nullptr);
+  if (!pulled.ok()) {
+    if (!pulled.IsNotFound()) DropSessions(registry_id);
+    if (!started && pulled.IsNotFound()) {
+      return Status::NotFound("blob " + digest + " unknown to registry (and to the upstream)",
+                              "BLOB_UNKNOWN");
+    }
+    return pulled;
+  }
+  if (!started) BERTH_RETURN_IF_ERROR(start());
+  return {};
+}
+
 int64_t ProxyCacheController::SpeedOf(const std::string& repo) {
   auto p = projects_.GetByName(ProjectOf(repo));
   if (!p.ok() || !*p) return 0;

@@ -99,6 +99,12 @@ class ProxyCacheController {
   StatusOr<bool> FetchBlob(int64_t registry_id, std::string_view repo, const Digest& d,
                            const std::function<Status(int64_t size)>& start,
                            const UploadController::ChunkSink& sink);
+  // Streams bytes [offset, offset+length) of a blob the repository does not
+  // hold straight from the upstream, without storing them (the blob is stored
+  // when pulled whole, or by the fill job). `start` runs before the first byte.
+  Status FetchBlobRange(int64_t registry_id, std::string_view repo, const Digest& d,
+                        int64_t offset, int64_t length, const std::function<Status()>& start,
+                        const UploadController::ChunkSink& sink);
 
  private:
   // A manifest served from the upstream but not stored yet.
