@@ -12,7 +12,13 @@ cached tag served while the upstream is down; an uncached tag answered with
 MANIFEST_UNKNOWN quickly, up or down; a tag the upstream dropped; pushes and
 /v2 deletes refused with Harbor's DENIED; a non-member refused on a private
 proxy project; a multi-arch index; two concurrent pulls of one uncached blob;
-a client that disconnects mid-blob leaves nothing behind.
+a client that disconnects mid-blob leaves nothing behind. The
+PROXY_CACHE_FILL job: one platform pulled (or a manifest only HEADed, or some
+layers skipped) still stores the whole image, the upstream's index digest
+kept; it survives a restart and gives up with a reason when the upstream is
+gone. A registry in use is not deleted (Harbor's 412); proxy_speed_kb is
+validated and limits upstream fetches; the default retention policy; upstream
+sessions reused; a Range of an uncached blob forwarded upstream.
 """
 
 import hashlib
@@ -447,6 +453,40 @@ class ProxyCacheTest(unittest.TestCase):
         self.fill_jobs(repo)
         r = self.v2("HEAD", "%s/blobs/%s" % (repo, m["layers"][0]["digest"]))
         self.assertEqual(r.status, 200)
+
+    @transfers
+    def test_fill_job_survives_a_restart(self):
+        # A berthd of its own whose fill jobs wait 4 s: stopped before that,
+        # the job runs after the restart.
+        reg = bh.Registry(config="proxy_cache:\n  fill_delay_s: 4\n").start()
+        self.addCleanup(reg.cleanup)
+        api = Api(reg)
+        r = api.call("POST", "/registries", {"name": bh.unique("up"), "type": "docker-registry",
+                                             "url": self.upstream.url, "insecure": True})
+        self.assertEqual(r.status, 201, "%r" % r)
+        rid = int(r.header("Location").rsplit("/", 1)[1])
+        name = bh.unique("proxy")
+        r = api.call("POST", "/projects", {"project_name": name, "registry_id": rid})
+        self.assertEqual(r.status, 201, "%r" % r)
+        reg.projects.add(name)
+        repo = bh.unique("durable")
+        digest, _ = self.seed(repo, "v1", sizes=(3000,))
+        asked = time.time()
+        r = reg.request("HEAD", "/v2/%s/%s/manifests/v1" % (name, repo),
+                        headers={"Accept": bh.OCI_MANIFEST})
+        self.assertEqual(r.status, 200, "%r" % r)
+        self.assertEqual(reg.stop(), 0)
+        if time.time() - asked >= 4:
+            self.skipTest("berthd took too long to stop to tell where the job ran")
+        reg.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            arts = api.call("GET", "/projects/%s/repositories/%s/artifacts" % (name, repo))
+            if arts.status == 200 and digest in [a["digest"] for a in arts.json()]:
+                break
+            time.sleep(0.2)
+        else:
+            self.fail("not stored after the restart")
 
     @transfers
     def test_fill_gives_up_when_the_upstream_is_gone(self):
