@@ -617,8 +617,14 @@ Status Server::Init() {
         [registries](int64_t id) { return registries->Load(id).status(); });
     p.proxy_cache = std::make_unique<ProxyCacheController>(
         *p.projects, *p.store, *p.blobs, *p.remote_registries, *p.manifests, *p.uploads, log_,
-        ProxyCacheOptions{config_.proxy_cache.manifest_check_interval_s});
+        ProxyCacheOptions{config_.proxy_cache.manifest_check_interval_s,
+                          int64_t{config_.proxy_cache.fill_delay_s} * 1000});
     p.v2->set_proxy_cache(p.proxy_cache.get());
+    // At most two fills per node: workers stay free for other kinds.
+    ProxyCacheController* proxy_cache = p.proxy_cache.get();
+    p.jobs->Register({kProxyCacheFillJobKind, 1, 10000, 600000, 0, 2},
+                     [proxy_cache](JobContext& ctx) { return proxy_cache->RunFill(ctx); });
+    p.proxy_cache->set_jobs(p.jobs.get());
     p.replication_store = std::make_unique<ReplicationStore>(*p.db);
     p.replications = std::make_unique<ReplicationController>(*p.replication_store, *p.remote_registries,
                                                              *p.evaluator, *p.jobs, log_);
@@ -812,6 +818,11 @@ Status Server::Init() {
                                             }}](
                        JobContext& ctx) { return RunRetentionJob(deps, ctx); });
   RegisterRetentionApi(*p.api, *p.retentions);
+  // Harbor gives each proxy-cache project a retention policy.
+  p.project_controller->set_on_proxy_created(
+      [retentions = p.retentions.get()](const Identity& who, const ProjectRecord& project) {
+        return retentions->CreateProxyCacheDefault(who, project.project_id).status();
+      });
   p.jobs->Register({kReplicationJobKind, 1, 10000, 600000, 0},
                    [deps = ReplicationJobDeps{*p.replication_store, *p.remote_registries,
                                               *p.project_controller, *p.artifact_store,

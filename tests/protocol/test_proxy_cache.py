@@ -12,7 +12,13 @@ cached tag served while the upstream is down; an uncached tag answered with
 MANIFEST_UNKNOWN quickly, up or down; a tag the upstream dropped; pushes and
 /v2 deletes refused with Harbor's DENIED; a non-member refused on a private
 proxy project; a multi-arch index; two concurrent pulls of one uncached blob;
-a client that disconnects mid-blob leaves nothing behind.
+a client that disconnects mid-blob leaves nothing behind. The
+PROXY_CACHE_FILL job: one platform pulled (or a manifest only HEADed, or some
+layers skipped) still stores the whole image, the upstream's index digest
+kept; it survives a restart and gives up with a reason when the upstream is
+gone. A registry in use is not deleted (Harbor's 412); proxy_speed_kb is
+validated and limits upstream fetches; the default retention policy; upstream
+sessions reused; a Range of an uncached blob forwarded upstream.
 """
 
 import hashlib
@@ -31,6 +37,7 @@ from harbor_api import Api
 
 PODMAN = shutil.which("podman")
 INTERVAL_S = 2  # proxy_cache.manifest_check_interval_s of the berthd under test
+FILL_DELAY_S = 1  # proxy_cache.fill_delay_s: PROXY_CACHE_FILL jobs start this much later
 # On PostgreSQL (protocol_pg.proxy_cache) the tests that exercise the stores
 # run; the byte-moving ones are the same code on both and run on SQLite only.
 ON_POSTGRES = bool(os.environ.get("BERTH_PROTOCOL_POSTGRES_DSN_FILE"))
@@ -44,7 +51,8 @@ class ProxyCacheTest(unittest.TestCase):
             if not os.path.exists(tool):
                 raise unittest.SkipTest("%s is not installed" % tool)
         cls.reg = bh.Registry(
-            config="proxy_cache:\n  manifest_check_interval_s: %d\n" % INTERVAL_S).start()
+            config="proxy_cache:\n  manifest_check_interval_s: %d\n  fill_delay_s: %d\n"
+            % (INTERVAL_S, FILL_DELAY_S)).start()
         cls.api = Api(cls.reg)
         cls.upstream = DockerRegistry()
         cls.tmp = tempfile.mkdtemp(prefix="berth-proxy-test-")
@@ -99,9 +107,10 @@ class ProxyCacheTest(unittest.TestCase):
         sep = "@" if ref.startswith("sha256:") else ":"
         return "docker://%s/%s/%s%s%s" % (self.berth, self.project, repo, sep, ref)
 
-    def pull_dir(self, repo, tag, creds=None, all_=False, check=True):
+    def pull_dir(self, repo, tag, creds=None, all_=False, check=True, arch=None):
         dest = os.path.join(self.tmp, bh.unique("pulled"))
-        r = skopeo("copy", "--retry-times", "0", "--src-tls-verify=false",
+        r = skopeo(*(["--override-arch", arch] if arch else []),
+                   "copy", "--retry-times", "0", "--src-tls-verify=false",
                    "--src-creds", creds or self.admin_creds, *(["--all"] if all_ else []),
                    self.proxy_ref(repo, tag), "oci:" + dest + ":x", check=check)
         return dest, r
@@ -184,6 +193,98 @@ class ProxyCacheTest(unittest.TestCase):
         self.assertEqual(r.status, 200, "%r" % r)
         self.assertEqual(self.api.ok("GET", "/projects/%d" % self.project_id)["registry_id"],
                          self.registry_id)
+
+    def test_registry_of_a_proxy_project_cannot_be_deleted(self):
+        # Harbor's registry controller: 412 while a proxy project uses it.
+        r = self.api.call("DELETE", "/registries/%d" % self.registry_id)
+        self.assertEqual(r.status, 412, "%r" % r)
+        self.assertEqual(r.json()["errors"][0], {
+            "code": "PRECONDITION",
+            "message": "the registry %d is referenced by proxy cache project, cannot delete it"
+                       % self.registry_id})
+        self.assertEqual(self.api.call("GET", "/registries/%d" % self.registry_id).status, 200)
+        self.assertEqual(self.api.ok("GET", "/projects/%d" % self.project_id)["registry_id"],
+                         self.registry_id)
+        # Once no project uses it, it goes.
+        r = self.api.call("POST", "/registries", {"name": bh.unique("spare"), "type": "docker-registry",
+                                                  "url": self.upstream.url, "insecure": True})
+        self.assertEqual(r.status, 201, "%r" % r)
+        spare = int(r.header("Location").rsplit("/", 1)[1])
+        name = bh.unique("proxy")
+        pid = self.api.ok("GET", "/projects/%s" % self.create_proxy_project(name, spare))["project_id"]
+        self.assertEqual(self.api.call("DELETE", "/registries/%d" % spare).status, 412)
+        self.api.ok("DELETE", "/projects/%d" % pid)
+        self.api.ok("DELETE", "/registries/%d" % spare)
+        self.assertEqual(self.api.call("GET", "/registries/%d" % spare).status, 404)
+
+    def create_proxy_project(self, name, registry_id, metadata=None):
+        r = self.api.call("POST", "/projects", {"project_name": name, "registry_id": registry_id,
+                                                "metadata": metadata or {}})
+        self.assertEqual(r.status, 201, "%r" % r)
+        return name
+
+    def test_default_retention_policy(self):
+        # Harbor: every proxy-cache project gets "retain what was pulled in
+        # the last 7 days", run daily.
+        md = self.api.ok("GET", "/projects/%d" % self.project_id)["metadata"]
+        rid = int(md["retention_id"])
+        pol = self.api.ok("GET", "/retentions/%d" % rid)
+        self.assertEqual(pol["algorithm"], "or")
+        self.assertEqual(pol["scope"], {"level": "project", "ref": self.project_id})
+        self.assertEqual(pol["trigger"]["kind"], "Schedule")
+        self.assertEqual(pol["trigger"]["settings"]["cron"], "0 0 0 * * *")
+        self.assertEqual(len(pol["rules"]), 1)
+        rule = pol["rules"][0]
+        self.assertEqual((rule["action"], rule["template"]), ("retain", "nDaysSinceLastPull"))
+        self.assertEqual(rule["params"], {"nDaysSinceLastPull": 7})
+        self.assertEqual([(s["kind"], s["decoration"], s["pattern"]) for s in rule["tag_selectors"]],
+                         [("doublestar", "matches", "**")])
+        self.assertEqual([(s["kind"], s["decoration"], s["pattern"])
+                          for s in rule["scope_selectors"]["repository"]],
+                         [("doublestar", "repoMatches", "**")])
+        # A project that is no proxy cache gets none.
+        name = bh.unique("plain")
+        self.assertEqual(self.api.call("POST", "/projects", {"project_name": name}).status, 201)
+        self.assertNotIn("retention_id", self.api.ok("GET", "/projects/%s" % name)["metadata"])
+
+    def test_proxy_speed_kb_validation(self):
+        for bad in ("fast", "1.5", "99999999999"):
+            name = bh.unique("proxy")
+            r = self.api.call("POST", "/projects", {"project_name": name, "registry_id": self.registry_id,
+                                                    "metadata": {"proxy_speed_kb": bad}})
+            self.assertEqual(r.status, 400, "%s %r" % (bad, r))
+            self.assertIn("proxy_speed_kb should by an int32", r.json()["errors"][0]["message"])
+            self.assertEqual(self.api.call("GET", "/projects/%s" % name).status, 404)
+        name = self.create_proxy_project(bh.unique("proxy"), self.registry_id, {"proxy_speed_kb": "-1"})
+        self.assertEqual(self.api.ok("GET", "/projects/%s" % name)["metadata"]["proxy_speed_kb"], "-1")
+        self.api.ok("PUT", "/projects/%s" % name, {"metadata": {"proxy_speed_kb": "2048"}})
+        self.assertEqual(self.api.ok("GET", "/projects/%s" % name)["metadata"]["proxy_speed_kb"], "2048")
+        r = self.api.call("PUT", "/projects/%s" % name, {"metadata": {"proxy_speed_kb": "x"}})
+        self.assertEqual(r.status, 400, "%r" % r)
+        self.assertEqual(self.api.ok("GET", "/projects/%s" % name)["metadata"]["proxy_speed_kb"], "2048")
+
+    @transfers
+    def test_proxy_speed_kb_limits_upstream_fetches(self):
+        name = self.create_proxy_project(bh.unique("slow"), self.registry_id, {"proxy_speed_kb": "256"})
+        self.reg.projects.add(name)
+        repo = bh.unique("big")
+        self.seed(repo, "v1", sizes=(1 << 20,))
+        r = self.reg.request("GET", "/v2/%s/%s/manifests/v1" % (name, repo),
+                             headers={"Accept": bh.OCI_MANIFEST})
+        self.assertEqual(r.status, 200, "%r" % r)
+        layer = r.json()["layers"][0]
+        started = time.time()
+        r = self.reg.request("GET", "/v2/%s/%s/blobs/%s" % (name, repo, layer["digest"]))
+        took = time.time() - started
+        self.assertEqual(r.status, 200)
+        self.assertEqual(bh.sha256(r.body), layer["digest"])
+        # 1 MiB at 256 KB/s: 4 s (the first piece comes at once).
+        self.assertGreaterEqual(took, 3.0)
+        # Cached now: served at full speed.
+        started = time.time()
+        r = self.reg.request("GET", "/v2/%s/%s/blobs/%s" % (name, repo, layer["digest"]))
+        self.assertEqual(r.status, 200)
+        self.assertLess(time.time() - started, 2.0)
 
     # -- pulls -------------------------------------------------------------
 
@@ -287,6 +388,152 @@ class ProxyCacheTest(unittest.TestCase):
         pulled, _ = self.pull_dir(repo, "v1", all_=True)
         self.assertSameBlobs(pulled, lay)
 
+    def fill_jobs(self, repo, count=1, timeout=20):
+        """Waits for `count` finished PROXY_CACHE_FILL jobs of the repository."""
+        return self.reg.wait_log(
+            lambda r: r.get("msg") == "job finished" and r.get("kind") == "PROXY_CACHE_FILL"
+            and repo in self.job_log(r.get("job_id")), count=count, timeout=timeout)
+
+    def job_log(self, job_id):
+        r = self.reg.request("GET", "/api/v2.0/jobservice/jobs/%s/log" % job_id, check=False)
+        return r.body.decode(errors="replace") if r.status == 200 else ""
+
+    @transfers
+    def test_one_platform_pulled_the_job_stores_all(self):
+        repo = bh.unique("oneplat")
+        digest, lay = self.seed(repo, "v1", sizes=(4000, 20000), arches=("amd64", "arm64"))
+        pulled, _ = self.pull_dir(repo, "v1", arch="amd64")
+        # The job fetches the arm64 image the client skipped, then stores the
+        # upstream's index as it is (same digest, both children).
+        self.wait_stored(repo, digest, timeout=30)
+        top = [a for a in self.artifacts(repo) if a["digest"] == digest][0]
+        self.assertEqual(top["media_type"], bh.OCI_INDEX)
+        self.assertEqual([t["name"] for t in top["tags"]], ["v1"])
+        self.assertEqual(len(top["references"]), 2)
+        for ref in top["references"]:
+            self.api.ok("GET", "/projects/%s/repositories/%s/artifacts/%s" % (
+                self.project, repo, ref["child_digest"]))
+        # Upstream gone: the other platform, and all of them, come from the cache.
+        self.upstream.halt()
+        time.sleep(INTERVAL_S + 0.2)
+        pulled, _ = self.pull_dir(repo, "v1", arch="arm64")
+        self.assertSameBlobs(pulled, lay)
+        pulled, _ = self.pull_dir(repo, "v1", all_=True)
+        self.assertSameBlobs(pulled, lay)
+        with open(os.path.join(pulled, "index.json")) as f:
+            self.assertEqual(json.load(f)["manifests"][0]["digest"], digest)
+
+    @transfers
+    def test_manifest_only_requests_get_the_image_stored(self):
+        for method in ("HEAD", "GET"):
+            repo = bh.unique("headonly")
+            digest, lay = self.seed(repo, "v1", sizes=(3000, 9000))
+            r = self.v2(method, "%s/manifests/v1" % repo, headers={"Accept": bh.OCI_MANIFEST})
+            self.assertEqual(r.status, 200, "%r" % r)
+            self.assertEqual(r.header("Docker-Content-Digest"), digest)
+            self.wait_stored(repo, digest, timeout=30)
+            self.upstream.halt()
+            time.sleep(INTERVAL_S + 0.2)
+            pulled, _ = self.pull_dir(repo, "v1")
+            self.assertSameBlobs(pulled, lay)
+            self.upstream.resume()
+
+    @transfers
+    def test_client_with_some_layers_still_stores(self):
+        # A client that has the first layer pulls only the second: the job
+        # fetches the first, and the image is stored.
+        repo = bh.unique("skipper")
+        digest, lay = self.seed(repo, "v1", sizes=(5000, 6000))
+        m = self.manifest_of(repo, "v1")
+        r = self.v2("GET", "%s/blobs/%s" % (repo, m["config"]["digest"]))
+        self.assertEqual(r.status, 200)
+        r = self.v2("GET", "%s/blobs/%s" % (repo, m["layers"][1]["digest"]))
+        self.assertEqual(r.status, 200)
+        self.wait_stored(repo, digest, timeout=30)
+        self.fill_jobs(repo)
+        r = self.v2("HEAD", "%s/blobs/%s" % (repo, m["layers"][0]["digest"]))
+        self.assertEqual(r.status, 200)
+
+    @transfers
+    def test_fill_job_survives_a_restart(self):
+        # A berthd of its own whose fill jobs wait 4 s: stopped before that,
+        # the job runs after the restart.
+        reg = bh.Registry(config="proxy_cache:\n  fill_delay_s: 4\n").start()
+        self.addCleanup(reg.cleanup)
+        api = Api(reg)
+        r = api.call("POST", "/registries", {"name": bh.unique("up"), "type": "docker-registry",
+                                             "url": self.upstream.url, "insecure": True})
+        self.assertEqual(r.status, 201, "%r" % r)
+        rid = int(r.header("Location").rsplit("/", 1)[1])
+        name = bh.unique("proxy")
+        r = api.call("POST", "/projects", {"project_name": name, "registry_id": rid})
+        self.assertEqual(r.status, 201, "%r" % r)
+        reg.projects.add(name)
+        repo = bh.unique("durable")
+        digest, _ = self.seed(repo, "v1", sizes=(3000,))
+        asked = time.time()
+        r = reg.request("HEAD", "/v2/%s/%s/manifests/v1" % (name, repo),
+                        headers={"Accept": bh.OCI_MANIFEST})
+        self.assertEqual(r.status, 200, "%r" % r)
+        self.assertEqual(reg.stop(), 0)
+        if time.time() - asked >= 4:
+            self.skipTest("berthd took too long to stop to tell where the job ran")
+        reg.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            arts = api.call("GET", "/projects/%s/repositories/%s/artifacts" % (name, repo))
+            if arts.status == 200 and digest in [a["digest"] for a in arts.json()]:
+                break
+            time.sleep(0.2)
+        else:
+            self.fail("not stored after the restart")
+
+    @transfers
+    def test_fill_gives_up_when_the_upstream_is_gone(self):
+        repo = bh.unique("vanish")
+        self.seed(repo, "v1", sizes=(3000,))
+        r = self.v2("HEAD", "%s/manifests/v1" % repo, headers={"Accept": bh.OCI_MANIFEST})
+        self.assertEqual(r.status, 200, "%r" % r)
+        self.upstream.halt()
+        rec = self.fill_jobs(repo)[0]
+        self.assertEqual(rec.get("status"), "Error", rec)
+        self.assertIn("upstream", rec.get("error", "") + self.job_log(rec["job_id"]))
+        self.assertEqual(self.artifacts(repo), [])
+
+    def test_upstream_sessions_are_reused(self):
+        # An upstream with Basic auth answers 401 to a request without
+        # credentials: a fresh session gets one on its first request, a
+        # reused one none.
+        up = DockerRegistry(basic_auth=True)
+        self.addCleanup(up.stop)
+        r = self.api.call("POST", "/registries", {
+            "name": bh.unique("authed"), "type": "docker-registry", "url": up.url, "insecure": True,
+            "credential": {"type": "basic", "access_key": bh.PEER_USER,
+                           "access_secret": bh.PEER_PASSWORD}})
+        self.assertEqual(r.status, 201, "%r" % r)
+        rid = int(r.header("Location").rsplit("/", 1)[1])
+        name = self.create_proxy_project(bh.unique("authed"), rid)
+        self.reg.projects.add(name)
+        lay = Layout()
+        self.addCleanup(lay.cleanup)
+        lay.tag(lay.image([lay.layer(2000)]), "v1")
+        push_layout(lay, "v1", "%s/app:v1" % up.host, "%s:%s" % (bh.PEER_USER, bh.PEER_PASSWORD))
+
+        def challenges():
+            up.log.flush()
+            with open(os.path.join(up.root, "registry.log"), "rb") as f:
+                return sum(1 for line in f if b'" 401 ' in line)
+
+        before = challenges()
+        for _ in range(4):
+            r = self.reg.request("HEAD", "/v2/%s/app/manifests/v1" % name,
+                                 headers={"Accept": bh.OCI_MANIFEST})
+            self.assertEqual(r.status, 200, "%r" % r)
+        # One fresh session (two if the fill job took one meanwhile); without
+        # reuse every HEAD would be challenged.
+        self.assertGreaterEqual(challenges() - before, 1)
+        self.assertLessEqual(challenges() - before, 2)
+
     # -- writes and access -------------------------------------------------
 
     def test_pushes_and_v2_deletes_are_refused(self):
@@ -364,6 +611,29 @@ class ProxyCacheTest(unittest.TestCase):
                   if f == "data" and layer["digest"][7:] in d]
         self.assertEqual(len(stored), 1, stored)
         self.assertEqual(self.leftover_uploads(), [])
+
+    @transfers
+    def test_range_of_an_uncached_blob(self):
+        repo = bh.unique("ranged")
+        _, lay = self.seed(repo, "v1", sizes=(200000,))
+        layer = self.manifest_of(repo, "v1")["layers"][0]
+        with open(os.path.join(lay.dir, "blobs", "sha256", layer["digest"][7:]), "rb") as f:
+            data = f.read()
+        path = "/v2/%s/%s/blobs/%s" % (self.project, repo, layer["digest"])
+        # Forwarded to the upstream: 206 with just those bytes.
+        r = self.reg.request("GET", path, headers={"Range": "bytes=1000-1999"})
+        self.assertEqual(r.status, 206, "%r" % r)
+        self.assertEqual(r.header("Content-Range"), "bytes 1000-1999/%d" % len(data))
+        self.assertEqual(r.body, data[1000:2000])
+        r = self.reg.request("GET", path, headers={"Range": "bytes=199990-"})
+        self.assertEqual(r.status, 206, "%r" % r)
+        self.assertEqual(r.body, data[199990:])
+        r = self.reg.request("GET", path, headers={"Range": "bytes=300000-"}, check=False)
+        self.assertEqual(r.status, 416, "%r" % r)
+        self.assertEqual(r.header("Content-Range"), "bytes */%d" % len(data))
+        r = self.reg.request("GET", path)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, data)
 
     def leftover_uploads(self):
         out = []

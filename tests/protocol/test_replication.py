@@ -226,6 +226,10 @@ class RegistryEndpointTest(ReplicationCase):
                                   "trigger": {"type": "manual"}})
         r = self.api.call("DELETE", "/registries/%d" % rid)
         self.assertEqual(r.status, 412, "%r" % r)
+        self.assertEqual(r.json()["errors"][0], {
+            "code": "PRECONDITION",
+            "message": "the registry %d is referenced by replication policies, cannot delete it" % rid})
+        self.assertEqual(self.api.call("GET", "/registries/%d" % rid).status, 200)
         self.api.ok("DELETE", "/replication/policies/%d" % pid)
         self.api.ok("DELETE", "/registries/%d" % rid)
         self.assertEqual(self.api.call("GET", "/registries/%d" % rid).status, 404)

@@ -323,9 +323,12 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
           ReadInt(ph, "poll_interval_ms", origin, &c.preheat.poll_interval_ms, 10, 600000));
     }
     if (YAML::Node pc = root["proxy_cache"]) {
-      BERTH_RETURN_IF_ERROR(CheckKeys(pc, {"manifest_check_interval_s"}, "proxy_cache", origin));
+      BERTH_RETURN_IF_ERROR(
+          CheckKeys(pc, {"manifest_check_interval_s", "fill_delay_s"}, "proxy_cache", origin));
       BERTH_RETURN_IF_ERROR(ReadInt(pc, "manifest_check_interval_s", origin,
                                     &c.proxy_cache.manifest_check_interval_s, 0, 7 * 86400));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(pc, "fill_delay_s", origin, &c.proxy_cache.fill_delay_s, 0, 86400));
     }
     if (YAML::Node q = root["quota"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(q, {"storage_per_project"}, "quota", origin));

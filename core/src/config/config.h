@@ -143,6 +143,9 @@ struct ScanningConfig {
 // upstream. 0 = on every pull by tag, as Harbor does.
 struct ProxyCacheConfig {
   int manifest_check_interval_s = 0;
+  // How long after serving a manifest it did not store the PROXY_CACHE_FILL
+  // job fetches what the client did not pull (the client gets a head start).
+  int fill_delay_s = 10;
 };
 
 struct Config {

@@ -1,5 +1,6 @@
 #include "iam/project_controller.h"
 
+#include <cstdint>
 #include <set>
 
 #include "auth/rbac.h"
@@ -44,7 +45,13 @@ Status ValidateProjectMetadata(const std::map<std::string, std::string>& md) {
       if (v != "true" && v != "false") return Bad("metadata " + k + " must be \"true\" or \"false\"");
     } else if (k == "severity") {
       if (!kSeverity.count(ToLower(v))) return Bad("metadata severity must be none, low, medium, high or critical");
-    } else if (k == "retention_id" || k == "proxy_speed_kb" || k == "max_upstream_conn") {
+    } else if (k == "proxy_speed_kb") {
+      // Harbor's handler: an int32 (KB/s; -1 or absent: unlimited).
+      auto kb = ParseInt64(v);
+      if (!kb || *kb < INT32_MIN || *kb > INT32_MAX) {
+        return Bad("metadata.proxy_speed_kb should by an int32, but got: '" + v + "'");
+      }
+    } else if (k == "retention_id" || k == "max_upstream_conn") {
       if (!ParseInt64(v)) return Bad("metadata " + k + " must be an integer");
     } else if (k == "proxy_cache_filter_kind") {
       if (v != "doublestar" && v != "regex") return Bad("metadata proxy_cache_filter_kind must be doublestar or regex");
@@ -114,6 +121,13 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
   }
   int64_t owner = who.kind == Identity::Kind::kUser ? who.user_id : 0;
   BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md, registry_id, limit));
+  if (registry_id != 0 && on_proxy_created_) {
+    Status s = on_proxy_created_(who, p);
+    if (!s.ok()) {
+      (void)projects_.Delete(p.project_id);  // nothing half-created
+      return s;
+    }
+  }
   Changed(p);  // repositories pushed before it existed are its now
   audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0});
   return p;

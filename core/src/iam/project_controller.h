@@ -84,6 +84,10 @@ class ProjectController {
   // Confirms a proxy-cache project's registry exists (kNotFound otherwise).
   using RegistryCheck = std::function<Status(int64_t registry_id)>;
   void set_registry_check(RegistryCheck fn) { registry_check_ = std::move(fn); }
+  // Right after a proxy-cache project is created (Harbor gives it a default
+  // retention policy); a failure removes the project again.
+  using ProxyProjectCreated = std::function<Status(const Identity& who, const ProjectRecord& p)>;
+  void set_on_proxy_created(ProxyProjectCreated fn) { on_proxy_created_ = std::move(fn); }
   // Storage quotas: default limits for new projects, quota in summaries.
   void set_quotas(QuotaController* quotas) { quotas_ = quotas; }
   // Called after a project's metadata changed or the project was deleted
@@ -109,6 +113,7 @@ class ProjectController {
 
   LdapGroupCheck ldap_group_check_;
   RegistryCheck registry_check_;
+  ProxyProjectCreated on_proxy_created_;
   QuotaController* quotas_ = nullptr;
   std::function<void(const ProjectRecord&)> on_change_;
 };

@@ -134,6 +134,48 @@ bool V2Router::ProxyBlob(RequestContext& ctx, const std::string& repo, const Dig
   if (*reg == 0) return false;
   auto& resp = ctx.response;
   std::ostream* os = nullptr;
+  // A range of a blob whose size a proxied manifest told: forwarded upstream
+  // (not stored). Without a known size the whole blob is sent (200).
+  std::string range_header = ctx.Header("Range");
+  std::optional<int64_t> known = range_header.empty() ? std::nullopt : proxy_->PendingBlobSize(repo, d);
+  if (known) {
+    auto range = ParseRangeHeader(range_header, *known);
+    if (!range.ok()) {
+      resp.set("Content-Range", "bytes */" + std::to_string(*known));
+      Fail(ctx, range.status());
+      return true;
+    }
+    if (*range) {
+      int64_t first = (*range)->start, last = (*range)->end;
+      auto start_range = [&]() -> Status {
+        resp.set("Docker-Content-Digest", d.ToString());
+        resp.set("ETag", "\"" + d.ToString() + "\"");
+        resp.set("Accept-Ranges", "bytes");
+        resp.setContentType("application/octet-stream");
+        resp.set("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) +
+                                      "/" + std::to_string(*known));
+        SetStatus(ctx, 206);
+        resp.setContentLength64(last - first + 1);
+        os = &resp.send();
+        return {};
+      };
+      auto sink = [&](const char* data, size_t len) -> Status {
+        os->write(data, static_cast<std::streamsize>(len));
+        if (!*os) return Status::IOError("client went away");
+        ctx.bytes_out += static_cast<int64_t>(len);
+        return {};
+      };
+      Status sent = proxy_->FetchBlobRange(*reg, repo, d, first, last - first + 1, start_range, sink);
+      if (sent.ok()) {
+        os->flush();
+      } else if (os == nullptr) {
+        Fail(ctx, sent);
+      } else {
+        resp.setKeepAlive(false);
+      }
+      return true;
+    }
+  }
   auto start = [&](int64_t size) -> Status {
     resp.set("Docker-Content-Digest", d.ToString());
     resp.set("ETag", "\"" + d.ToString() + "\"");

@@ -2,7 +2,11 @@
 
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "auth/registry_access.h"
+#include "common/clock.h"
+#include "common/strings.h"
 #include "registry/manifest.h"
 
 namespace berth {
@@ -13,6 +17,35 @@ constexpr size_t kMaxPendingPerRepo = 64;
 constexpr size_t kMaxPendingRepos = 1024;
 constexpr size_t kMaxChecked = 100000;
 constexpr int64_t kUpstreamRestMs = 10000;
+constexpr int kMaxFillDepth = 2;
+constexpr size_t kMaxIdleSessions = 4;          // per registry
+constexpr int64_t kSessionMaxIdleMs = 30000;    // upstreams close idle connections
+constexpr int64_t kSessionMaxAgeMs = 300000;    // then a fresh login
+
+std::string SessionKey(const RemoteRegistryRecord& r) {
+  return r.type + "\n" + r.url + "\n" + r.credential_type + "\n" + r.access_key + "\n" +
+         r.sealed_secret + "\n" + (r.insecure ? "1" : "0") + "\n" + r.ca_certificate + "\n" +
+         std::to_string(r.update_time);
+}  // an index of images; nothing nests deeper
+
+// The blobs of a parsed manifest that must be in the repository before it is
+// stored, with their sizes.
+std::vector<std::pair<std::string, int64_t>> RequiredBlobsWithSizes(const ParsedManifest& m) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  std::vector<Descriptor> needed = m.layers;
+  if (m.config) needed.push_back(*m.config);
+  auto required = m.RequiredBlobs();
+  for (const auto& dsc : needed) {
+    std::string dd = dsc.digest.ToString();
+    for (const auto& r : required) {
+      if (r == dd) {
+        out.emplace_back(dd, dsc.size);
+        break;
+      }
+    }
+  }
+  return out;
+}
 
 int64_t SteadyMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -57,8 +90,71 @@ bool ProxyCacheController::UpstreamResting(int64_t registry_id) {
 }
 
 void ProxyCacheController::UpstreamFailed(int64_t registry_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    resting_until_[registry_id] = SteadyMillis() + kUpstreamRestMs;
+  }
+  DropSessions(registry_id);
+}
+
+void ProxyCacheController::DropSessions(int64_t registry_id) {
+  std::vector<IdleSession> dropped;  // closed outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Sessions of a failing upstream may hold dead connections: none reused.
+    ++session_generation_[registry_id];
+    auto it = idle_sessions_.find(registry_id);
+    if (it != idle_sessions_.end()) {
+      dropped = std::move(it->second);
+      idle_sessions_.erase(it);
+    }
+  }
+}
+
+StatusOr<std::shared_ptr<ReplicationSession>> ProxyCacheController::AcquireSession(
+    const RemoteRegistryRecord& reg) {
+  std::string key = SessionKey(reg);
+  int64_t now = SteadyMillis();
+  std::unique_ptr<ReplicationSession> session;
+  int64_t opened = now;
+  uint64_t generation = 0;
+  std::vector<IdleSession> stale;  // closed outside the lock
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    generation = session_generation_[reg.id];
+    auto& idle = idle_sessions_[reg.id];
+    while (!idle.empty()) {
+      IdleSession cand = std::move(idle.back());
+      idle.pop_back();
+      if (cand.key == key && now - cand.idle_since_ms < kSessionMaxIdleMs &&
+          now - cand.opened_ms < kSessionMaxAgeMs) {
+        session = std::move(cand.session);
+        opened = cand.opened_ms;
+        break;
+      }
+      stale.push_back(std::move(cand));
+    }
+  }
+  if (!session) {
+    BERTH_ASSIGN_OR_RETURN(session, registries_.OpenSession(reg));
+    opened = now;
+  }
+  int64_t id = reg.id;
+  return std::shared_ptr<ReplicationSession>(
+      session.release(), [this, id, key, generation, opened](ReplicationSession* s) {
+        ReturnSession(id, key, generation, opened, std::unique_ptr<ReplicationSession>(s));
+      });
+}
+
+void ProxyCacheController::ReturnSession(int64_t registry_id, const std::string& key,
+                                         uint64_t generation, int64_t opened_ms,
+                                         std::unique_ptr<ReplicationSession> s) {
+  int64_t now = SteadyMillis();
   std::lock_guard<std::mutex> lock(mu_);
-  resting_until_[registry_id] = SteadyMillis() + kUpstreamRestMs;
+  if (session_generation_[registry_id] != generation || now - opened_ms >= kSessionMaxAgeMs) return;
+  auto& idle = idle_sessions_[registry_id];
+  if (idle.size() >= kMaxIdleSessions) return;  // s closes (under the lock: it is quick)
+  idle.push_back(IdleSession{key, opened_ms, now, std::move(s)});
 }
 
 void ProxyCacheController::UpstreamAnswered(int64_t registry_id) {
@@ -201,14 +297,14 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
   }
 
   // Ask the upstream whether (and as what) the reference exists.
-  std::unique_ptr<ReplicationSession> session;
+  std::shared_ptr<ReplicationSession> session;
   std::string upstream;
   StatusOr<RemoteManifest> head = Status(Code::kUnavailable, "no session");
   {
     auto reg = registries_.Load(registry_id);
     if (reg.ok()) {
       upstream = UpstreamRepository(repo, reg->type);
-      auto opened = registries_.OpenSession(*reg);
+      auto opened = AcquireSession(*reg);
       if (opened.ok()) {
         session = std::move(*opened);
         head = session->ManifestExists(upstream, reference);
@@ -294,18 +390,7 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
   p.digest = digest.ToString();
   p.media_type = parsed->media_type;
   p.body = std::make_shared<const std::string>(std::move(body));
-  std::vector<Descriptor> needed = parsed->layers;
-  if (parsed->config) needed.push_back(*parsed->config);
-  auto required = parsed->RequiredBlobs();
-  for (const auto& dsc : needed) {
-    std::string dd = dsc.digest.ToString();
-    for (const auto& r : required) {
-      if (r == dd) {
-        p.blobs.emplace_back(dd, dsc.size);
-        break;
-      }
-    }
-  }
+  p.blobs = RequiredBlobsWithSizes(*parsed);
   for (const auto& c : parsed->manifests) p.children.push_back(c.digest.ToString());
   p.actor = actor;
   AddPending(repo, p);
@@ -315,6 +400,8 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
     MarkChecked(check_key);
     return ServeLocal(repo, ref, accept);
   }
+  // Whatever the client pulls next, the job completes and stores it.
+  EnqueueFill(registry_id, repo, reference, p.digest, actor);
   ArtifactRecord a;
   a.digest = p.digest;
   a.media_type = p.media_type;
@@ -354,8 +441,9 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
   }
   BERTH_ASSIGN_OR_RETURN(auto reg, registries_.Load(registry_id));
   std::string upstream = UpstreamRepository(repo, reg.type);
-  BERTH_ASSIGN_OR_RETURN(auto session, registries_.OpenSession(reg));
+  BERTH_ASSIGN_OR_RETURN(auto session, AcquireSession(reg));
   bool started = false;
+  UpstreamRateLimiter limiter(SpeedOf(repo));
   auto imported = uploads_.Import(repo, d, [&](const UploadController::ChunkSink& store) {
     return session->PullBlob(
         upstream, digest, 0, -1,
@@ -365,11 +453,14 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
             BERTH_RETURN_IF_ERROR(start(known.value_or(-1)));
           }
           BERTH_RETURN_IF_ERROR(store(data, len));
-          return sink(data, len);
+          BERTH_RETURN_IF_ERROR(sink(data, len));
+          limiter.Took(len);
+          return Status{};
         },
         nullptr);
   });
   if (!imported.ok()) {
+    if (imported.status().code() != Code::kNotFound) DropSessions(registry_id);
     if (!started && imported.status().IsNotFound()) {
       return Status::NotFound("blob " + digest + " unknown to registry (and to the upstream)",
                               "BLOB_UNKNOWN");
@@ -379,6 +470,204 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
   if (!started) BERTH_RETURN_IF_ERROR(start(0));  // an empty blob
   StoreCompleted(repo);
   return true;
+}
+
+Status ProxyCacheController::FetchBlobRange(int64_t registry_id, std::string_view repo_view,
+                                            const Digest& d, int64_t offset, int64_t length,
+                                            const std::function<Status()>& start,
+                                            const UploadController::ChunkSink& sink) {
+  std::string repo(repo_view);
+  std::string digest = d.ToString();
+  BERTH_ASSIGN_OR_RETURN(auto reg, registries_.Load(registry_id));
+  std::string upstream = UpstreamRepository(repo, reg.type);
+  BERTH_ASSIGN_OR_RETURN(auto session, AcquireSession(reg));
+  UpstreamRateLimiter limiter(SpeedOf(repo));
+  bool started = false;
+  Status pulled = session->PullBlob(
+      upstream, digest, offset, length,
+      [&](const char* data, size_t len) -> Status {
+        if (!started) {
+          started = true;
+          BERTH_RETURN_IF_ERROR(start());
+        }
+        BERTH_RETURN_IF_ERROR(sink(data, len));
+        limiter.Took(len);
+        return Status{};
+      },
+      nullptr);
+  if (!pulled.ok()) {
+    if (!pulled.IsNotFound()) DropSessions(registry_id);
+    if (!started && pulled.IsNotFound()) {
+      return Status::NotFound("blob " + digest + " unknown to registry (and to the upstream)",
+                              "BLOB_UNKNOWN");
+    }
+    return pulled;
+  }
+  if (!started) BERTH_RETURN_IF_ERROR(start());
+  return {};
+}
+
+int64_t ProxyCacheController::SpeedOf(const std::string& repo) {
+  auto p = projects_.GetByName(ProjectOf(repo));
+  if (!p.ok() || !*p) return 0;
+  auto it = (*p)->metadata.find("proxy_speed_kb");
+  if (it == (*p)->metadata.end()) return 0;
+  auto kb = ParseInt64(it->second);
+  return kb && *kb > 0 ? *kb : 0;
+}
+
+void ProxyCacheController::EnqueueFill(int64_t registry_id, const std::string& repo,
+                                       const std::string& reference, const std::string& digest,
+                                       const Actor& actor) {
+  if (jobs_ == nullptr) return;
+  NewJob job;
+  job.kind = kProxyCacheFillJobKind;
+  job.params_json = nlohmann::json{{"registry_id", registry_id},
+                                   {"repository", repo},
+                                   {"reference", reference},
+                                   {"digest", digest},
+                                   {"username", actor.username}}
+                        .dump();
+  job.trigger = "Event";
+  job.run_at = opts_.fill_delay_ms > 0 ? NowUnixMillis() + opts_.fill_delay_ms : 0;
+  // One job per manifest in a repository at a time, whatever the node.
+  job.vendor_type = "PROXY_CACHE:" + repo + "@" + digest;
+  job.vendor_id = registry_id;
+  job.unique = true;
+  auto queued = jobs_->Enqueue(job);
+  if (!queued.ok() && queued.status().code() != Code::kConflict) {
+    log_.Warn("proxy cache: queueing the job that stores a proxied manifest failed",
+              {{"repository", repo}, {"reference", reference}, {"error", queued.status().ToString()}});
+  }
+}
+
+Status ProxyCacheController::FillBlob(JobContext& ctx, ReplicationSession& session,
+                                      const std::string& repo, const std::string& upstream,
+                                      const std::string& digest, int64_t size,
+                                      UpstreamRateLimiter& limiter) {
+  BERTH_ASSIGN_OR_RETURN(Digest d, Digest::Parse(digest));
+  // A client on this node streaming the blob holds the gate: wait, then link.
+  auto gate = FetchLock(digest);
+  std::lock_guard<std::mutex> one_fetch(*gate);
+  BERTH_ASSIGN_OR_RETURN(auto linked, store_.GetLinkedBlobSize(repo, digest));
+  if (linked) return {};
+  if (blobs_.Stat(d).ok()) {
+    return store_.LinkBlob(repo, digest, size, nullptr, [this, d] { return blobs_.CheckPresent(d); });
+  }
+  auto stopping = [&ctx] { return ctx.stopping(); };
+  auto imported = uploads_.Import(repo, d, [&](const UploadController::ChunkSink& store) {
+    return session.PullBlob(
+        upstream, digest, 0, -1,
+        [&](const char* data, size_t len) -> Status {
+          if (ctx.stopping()) return Status(Code::kUnavailable, "the job is stopping");
+          BERTH_RETURN_IF_ERROR(store(data, len));
+          limiter.Took(len, stopping);
+          return Status{};
+        },
+        nullptr);
+  });
+  if (!imported.ok()) {
+    return Status(imported.status().code(),
+                  "fetching blob " + digest + " failed: " + imported.status().message());
+  }
+  ctx.Info("fetched blob " + digest + " (" + std::to_string(size) + " bytes)");
+  return {};
+}
+
+Status ProxyCacheController::FillManifest(JobContext& ctx, ReplicationSession& session,
+                                          const std::string& repo, const std::string& upstream,
+                                          const std::string& digest, const ManifestReference& ref,
+                                          const Actor& actor, UpstreamRateLimiter& limiter,
+                                          int depth) {
+  if (depth > kMaxFillDepth) {
+    return Status::InvalidArgument("manifest " + digest + " nests indexes too deeply");
+  }
+  std::string media_type, body;
+  Status pulled = session.PullManifest(upstream, digest, "", &media_type, &body);
+  if (!pulled.ok()) {
+    return Status(pulled.code(), "the upstream registry could not send manifest " + upstream + "@" +
+                                     digest + ": " + pulled.message());
+  }
+  BERTH_ASSIGN_OR_RETURN(Digest want, Digest::Parse(digest));
+  if (!(Digest::Of(want.algorithm, body) == want)) {
+    return Status::IOError("the upstream registry sent another manifest for " + digest);
+  }
+  auto parsed = ParseManifest(body, media_type);
+  if (!parsed.ok()) {
+    return Status::IOError("the upstream registry sent a manifest Berth cannot store: " +
+                           parsed.status().message());
+  }
+  // Every child of an index (all platforms: the upstream's digest is kept).
+  for (const auto& child : parsed->manifests) {
+    if (ctx.stopping()) return Status(Code::kUnavailable, "the job is stopping");
+    std::string cd = child.digest.ToString();
+    BERTH_ASSIGN_OR_RETURN(auto have, store_.GetArtifactByDigest(repo, cd));
+    if (have) continue;
+    BERTH_ASSIGN_OR_RETURN(auto child_ref, ParseManifestReference(cd));
+    BERTH_RETURN_IF_ERROR(
+        FillManifest(ctx, session, repo, upstream, cd, child_ref, actor, limiter, depth + 1));
+  }
+  for (const auto& [bd, size] : RequiredBlobsWithSizes(*parsed)) {
+    if (ctx.stopping()) return Status(Code::kUnavailable, "the job is stopping");
+    BERTH_RETURN_IF_ERROR(FillBlob(ctx, session, repo, upstream, bd, size, limiter));
+  }
+  BERTH_RETURN_IF_ERROR(manifests_.Put(repo, ref, body, parsed->media_type, actor).status());
+  ctx.Info("stored " + repo + "@" + digest);
+  return {};
+}
+
+Status ProxyCacheController::RunFill(JobContext& ctx) {
+  auto params = nlohmann::json::parse(ctx.params_json(), nullptr, false);
+  if (!params.is_object()) return Status::InvalidArgument("bad job parameters");
+  int64_t registry_id = params.value("registry_id", int64_t{0});
+  std::string repo = params.value("repository", "");
+  std::string reference = params.value("reference", "");
+  std::string digest = params.value("digest", "");
+  Actor actor{params.value("username", ""), "job-" + std::to_string(ctx.id())};
+  auto give_up = [&](const std::string& why) {
+    std::string msg = repo + ":" + reference + " not stored: " + why;
+    ctx.Error(msg);
+    ctx.GiveUp();
+    return Status(Code::kUnavailable, msg);
+  };
+  BERTH_ASSIGN_OR_RETURN(auto ref, ParseManifestReference(reference));
+  BERTH_ASSIGN_OR_RETURN(int64_t caching, RegistryOf(repo));
+  if (caching != registry_id) {
+    ctx.Info("project of " + repo + " no longer caches registry " + std::to_string(registry_id) +
+             ": nothing to store");
+    return {};
+  }
+  // Stored meanwhile (the client pulled everything, or another job): done.
+  // A tag that points elsewhere by now was moved by a later pull: kept.
+  BERTH_ASSIGN_OR_RETURN(auto by_digest, store_.GetArtifactByDigest(repo, digest));
+  bool tagged = true;
+  if (!ref.is_digest) {
+    BERTH_ASSIGN_OR_RETURN(auto by_tag, store_.GetArtifactByTag(repo, ref.tag));
+    tagged = by_tag.has_value();
+  }
+  if (by_digest && tagged) {
+    ctx.Info(repo + ":" + reference + " is stored already");
+    ForgetPending(repo, reference);
+    return {};
+  }
+  ctx.CheckIn("storing " + repo + ":" + reference);
+  auto reg = registries_.Load(registry_id);
+  if (!reg.ok()) return give_up("registry " + std::to_string(registry_id) + ": " + reg.status().message());
+  std::string upstream = UpstreamRepository(repo, reg->type);
+  auto session = AcquireSession(*reg);
+  if (!session.ok()) {
+    UpstreamFailed(registry_id);
+    return give_up("the upstream registry could not be reached: " + session.status().message());
+  }
+  UpstreamRateLimiter limiter(SpeedOf(repo));
+  Status filled = FillManifest(ctx, **session, repo, upstream, digest, ref, actor, limiter, 0);
+  if (!filled.ok()) {
+    if (filled.code() != Code::kNotFound) DropSessions(registry_id);
+    if (ctx.stopping()) return filled;  // back to the queue, another run resumes
+    return give_up(filled.message());
+  }
+  ForgetPending(repo, reference);
+  return {};
 }
 
 }  // namespace berth

@@ -8,9 +8,13 @@
 //
 // A manifest is stored once everything it needs is in the repository (its
 // blobs, an index's children); until then it is remembered in memory
-// ("pending") and served from the upstream. A cached tag is checked upstream
-// with a HEAD at most once per interval; when the upstream cannot answer, the
-// cached manifest is served.
+// ("pending") and served from the upstream. Every manifest served but not
+// stored also gets a durable PROXY_CACHE_FILL job, run a little later on any
+// node, that fetches what the client did not pull (blobs, an index's other
+// children) and stores it, so the cache holds what was pulled even when the
+// client skipped layers or pulled one platform. A cached tag is checked
+// upstream with a HEAD at most once per interval; when the upstream cannot
+// answer, the cached manifest is served.
 #ifndef BERTH_PROXY_PROXY_CACHE_CONTROLLER_H_
 #define BERTH_PROXY_PROXY_CACHE_CONTROLLER_H_
 
@@ -26,6 +30,8 @@
 
 #include "blob/blob_store.h"
 #include "common/logger.h"
+#include "jobs/job_service.h"
+#include "proxy/upstream_rate_limiter.h"
 #include "registry/manifest_controller.h"
 #include "registry/upload_controller.h"
 #include "replication/remote_registry_controller.h"
@@ -36,7 +42,12 @@ namespace berth {
 
 struct ProxyCacheOptions {
   int64_t manifest_check_interval_s = 0;  // 0: every pull by tag (Harbor)
+  int64_t fill_delay_ms = 10000;          // before a PROXY_CACHE_FILL job runs
 };
+
+// The durable job that completes a manifest served but not stored. Params:
+// {"registry_id", "repository", "reference", "digest", "username"}.
+inline constexpr char kProxyCacheFillJobKind[] = "PROXY_CACHE_FILL";
 
 // The upstream repository of a proxy project's repository: the project is
 // dropped, and a single remaining component gets Docker Hub's "library/"
@@ -56,6 +67,16 @@ class ProxyCacheController {
         uploads_(uploads),
         log_(log),
         opts_(opts) {}
+
+  // Where PROXY_CACHE_FILL jobs are enqueued; none (tests) stores only what
+  // clients pulled.
+  void set_jobs(JobService* jobs) { jobs_ = jobs; }
+
+  // The PROXY_CACHE_FILL job: fetches the manifest's missing blobs (for an
+  // index, every child and its blobs) through the adapter and stores it as a
+  // push would. Gives up (Error with the reason) when the upstream cannot
+  // send it.
+  Status RunFill(JobContext& ctx);
 
   // The registry the repository's project caches; 0 when it is no proxy project.
   StatusOr<int64_t> RegistryOf(std::string_view repo);
@@ -78,6 +99,12 @@ class ProxyCacheController {
   StatusOr<bool> FetchBlob(int64_t registry_id, std::string_view repo, const Digest& d,
                            const std::function<Status(int64_t size)>& start,
                            const UploadController::ChunkSink& sink);
+  // Streams bytes [offset, offset+length) of a blob the repository does not
+  // hold straight from the upstream, without storing them (the blob is stored
+  // when pulled whole, or by the fill job). `start` runs before the first byte.
+  Status FetchBlobRange(int64_t registry_id, std::string_view repo, const Digest& d,
+                        int64_t offset, int64_t length, const std::function<Status()>& start,
+                        const UploadController::ChunkSink& sink);
 
  private:
   // A manifest served from the upstream but not stored yet.
@@ -91,6 +118,21 @@ class ProxyCacheController {
     Actor actor;
   };
 
+  void EnqueueFill(int64_t registry_id, const std::string& repo, const std::string& reference,
+                   const std::string& digest, const Actor& actor);
+  // Stores the manifest `digest` (children first for an index), fetching
+  // what the repository lacks; tagged `ref` when it is a tag.
+  Status FillManifest(JobContext& ctx, ReplicationSession& session, const std::string& repo,
+                      const std::string& upstream, const std::string& digest,
+                      const ManifestReference& ref, const Actor& actor,
+                      UpstreamRateLimiter& limiter, int depth);
+  // One blob into the repository: linked when stored already, else fetched
+  // under the per-digest gate that client pulls on this node take too.
+  Status FillBlob(JobContext& ctx, ReplicationSession& session, const std::string& repo,
+                  const std::string& upstream, const std::string& digest, int64_t size,
+                  UpstreamRateLimiter& limiter);
+  // The project's proxy_speed_kb (KB/s); 0 when unlimited.
+  int64_t SpeedOf(const std::string& repo);
   StatusOr<ManifestContent> ServeLocal(std::string_view repo, const ManifestReference& ref,
                                        const std::vector<std::string>& accept);
   std::optional<Pending> FindPending(const std::string& repo, const std::string& reference);
@@ -109,6 +151,17 @@ class ProxyCacheController {
   bool CheckedRecently(const std::string& key);
   void MarkChecked(const std::string& key);
   std::shared_ptr<std::mutex> FetchLock(const std::string& digest);
+  // Upstream sessions are reused across requests (their connections and the
+  // tokens the adapter keeps, which it renews on a 401): a session is taken
+  // from the registry's idle ones, used by one request at a time, and goes
+  // back when the shared_ptr is released. Idle or old sessions, those of a
+  // registry whose settings changed, and all of an upstream that just failed
+  // are not reused.
+  StatusOr<std::shared_ptr<ReplicationSession>> AcquireSession(const RemoteRegistryRecord& reg);
+  // After an upstream error: the idle sessions, and those in use, are not reused.
+  void DropSessions(int64_t registry_id);
+  void ReturnSession(int64_t registry_id, const std::string& key, uint64_t generation,
+                     int64_t opened_ms, std::unique_ptr<ReplicationSession> s);
 
   ProjectStore& projects_;
   RegistryStore& store_;
@@ -118,12 +171,21 @@ class ProxyCacheController {
   UploadController& uploads_;
   Logger& log_;
   ProxyCacheOptions opts_;
+  JobService* jobs_ = nullptr;
 
   std::mutex mu_;
   std::map<std::string, std::vector<Pending>> pending_;                  // by repository
   std::unordered_map<std::string, int64_t> checked_;                     // "repo:tag" -> steady ms
   std::unordered_map<int64_t, int64_t> resting_until_;                   // registry id -> steady ms
   std::unordered_map<std::string, std::weak_ptr<std::mutex>> fetching_;  // by digest
+  struct IdleSession {
+    std::string key;  // the registry's settings it was opened with
+    int64_t opened_ms = 0;
+    int64_t idle_since_ms = 0;
+    std::unique_ptr<ReplicationSession> session;
+  };
+  std::unordered_map<int64_t, std::vector<IdleSession>> idle_sessions_;  // by registry id
+  std::unordered_map<int64_t, uint64_t> session_generation_;  // bumped when the upstream fails
 };
 
 }  // namespace berth

@@ -81,6 +81,26 @@ StatusOr<int64_t> RetentionController::Create(const Identity& who, const nlohman
   return p.id;
 }
 
+StatusOr<int64_t> RetentionController::CreateProxyCacheDefault(const Identity& who,
+                                                             int64_t project_id) {
+  // Harbor's policy.WithNDaysSinceLastPull(project, 7).
+  nlohmann::json selector_all = {{"kind", "doublestar"}, {"decoration", "matches"}, {"pattern", "**"}};
+  nlohmann::json repos_all = {{"kind", "doublestar"}, {"decoration", "repoMatches"}, {"pattern", "**"}};
+  nlohmann::json body = {
+      {"algorithm", "or"},
+      {"rules",
+       nlohmann::json::array({{{"id", 1},
+                               {"priority", 1},
+                               {"action", "retain"},
+                               {"template", "nDaysSinceLastPull"},
+                               {"params", {{"nDaysSinceLastPull", 7}}},
+                               {"tag_selectors", nlohmann::json::array({selector_all})},
+                               {"scope_selectors", {{"repository", nlohmann::json::array({repos_all})}}}}})},
+      {"trigger", {{"kind", "Schedule"}, {"settings", {{"cron", "0 0 0 * * *"}}}}},
+      {"scope", {{"level", "project"}, {"ref", project_id}}}};
+  return Create(who, body);
+}
+
 StatusOr<RetentionPolicy> RetentionController::Get(const Identity& who, int64_t id) {
   BERTH_ASSIGN_OR_RETURN(auto loaded, Load(who, id, "read"));
   return std::move(loaded.first);

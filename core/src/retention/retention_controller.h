@@ -23,6 +23,9 @@ class RetentionController {
   // 400 naming the field, 409 for duplicate rules, 403; 400 when the project
   // already has a policy (as Harbor). Returns the new id.
   StatusOr<int64_t> Create(const Identity& who, const nlohmann::json& body);
+  // Harbor's policy for a new proxy-cache project: retain what was pulled in
+  // the last 7 days, every repository and tag, run daily at midnight.
+  StatusOr<int64_t> CreateProxyCacheDefault(const Identity& who, int64_t project_id);
   StatusOr<RetentionPolicy> Get(const Identity& who, int64_t id);
   Status Update(const Identity& who, int64_t id, const nlohmann::json& body);
   Status Delete(const Identity& who, int64_t id);

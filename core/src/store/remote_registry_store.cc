@@ -107,15 +107,25 @@ Status RemoteRegistryStore::SetStatus(int64_t id, const std::string& status) {
 
 Status RemoteRegistryStore::Delete(int64_t id) {
   return RunInTransaction(db_, true, [&](SqlTransaction& tx) -> Status {
+    // Harbor's registry controller: in use by a replication policy or a
+    // proxy-cache project, it stays (412 with Harbor's messages).
     auto used = tx.Exec(
-        "SELECT name FROM replication_policy WHERE src_registry_id = $1 OR dest_registry_id = $1 "
-        "ORDER BY id LIMIT 1",
+        "SELECT id FROM replication_policy WHERE src_registry_id = $1 OR dest_registry_id = $1 "
+        "LIMIT 1",
         {SqlInt(id)});
     if (!used.ok()) return used.status();
     if (!used->rows.empty()) {
       return Status(Code::kPreconditionFailed,
-                    "the registry " + std::to_string(id) + " is referenced by replication policy " +
-                        used->rows[0].Text(0),
+                    "the registry " + std::to_string(id) +
+                        " is referenced by replication policies, cannot delete it",
+                    "PRECONDITION");
+    }
+    auto proxied = tx.Exec("SELECT project_id FROM project WHERE registry_id = $1 LIMIT 1", {SqlInt(id)});
+    if (!proxied.ok()) return proxied.status();
+    if (!proxied->rows.empty()) {
+      return Status(Code::kPreconditionFailed,
+                    "the registry " + std::to_string(id) +
+                        " is referenced by proxy cache project, cannot delete it",
                     "PRECONDITION");
     }
     auto r = tx.Exec("DELETE FROM remote_registry WHERE id = $1", {SqlInt(id)});
