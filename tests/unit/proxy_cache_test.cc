@@ -6,7 +6,7 @@
 
 #include "config/config.h"
 #include "proxy/proxy_cache_controller.h"
-#include "proxy/upstream_rate_limiter.h"
+#include "common/bandwidth_limiter.h"
 
 namespace berth {
 namespace {
@@ -47,17 +47,17 @@ TEST(ProxyCacheConfig, FillDelayDefaultsToTenSecondsAndIsBounded) {
   EXPECT_FALSE(Config::Parse("proxy_cache:\n  fill_delay_s: 90000\n", "test").ok());
 }
 
-TEST(UpstreamRateLimiter, KeepsTheAverageWithinTheLimit) {
-  UpstreamRateLimiter unlimited(0);
+TEST(BandwidthLimiter, KeepsTheAverageWithinTheLimit) {
+  BandwidthLimiter unlimited(0);
   EXPECT_FALSE(unlimited.limited());
-  UpstreamRateLimiter limiter(100);  // 102400 bytes/s
+  BandwidthLimiter limiter(100);  // 102400 bytes/s
   auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 4; ++i) limiter.Took(10240);  // 40 KiB: 0.4 s
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - t0).count();
   EXPECT_GE(ms, 380);
   // A stop request ends the wait at once.
-  UpstreamRateLimiter stopped(1);
+  BandwidthLimiter stopped(1);
   t0 = std::chrono::steady_clock::now();
   stopped.Took(1 << 20, [] { return true; });
   ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)

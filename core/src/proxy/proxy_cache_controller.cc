@@ -443,7 +443,7 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
   std::string upstream = UpstreamRepository(repo, reg.type);
   BERTH_ASSIGN_OR_RETURN(auto session, AcquireSession(reg));
   bool started = false;
-  UpstreamRateLimiter limiter(SpeedOf(repo));
+  BandwidthLimiter limiter(SpeedOf(repo));
   auto imported = uploads_.Import(repo, d, [&](const UploadController::ChunkSink& store) {
     return session->PullBlob(
         upstream, digest, 0, -1,
@@ -481,7 +481,7 @@ Status ProxyCacheController::FetchBlobRange(int64_t registry_id, std::string_vie
   BERTH_ASSIGN_OR_RETURN(auto reg, registries_.Load(registry_id));
   std::string upstream = UpstreamRepository(repo, reg.type);
   BERTH_ASSIGN_OR_RETURN(auto session, AcquireSession(reg));
-  UpstreamRateLimiter limiter(SpeedOf(repo));
+  BandwidthLimiter limiter(SpeedOf(repo));
   bool started = false;
   Status pulled = session->PullBlob(
       upstream, digest, offset, length,
@@ -544,7 +544,7 @@ void ProxyCacheController::EnqueueFill(int64_t registry_id, const std::string& r
 Status ProxyCacheController::FillBlob(JobContext& ctx, ReplicationSession& session,
                                       const std::string& repo, const std::string& upstream,
                                       const std::string& digest, int64_t size,
-                                      UpstreamRateLimiter& limiter) {
+                                      BandwidthLimiter& limiter) {
   BERTH_ASSIGN_OR_RETURN(Digest d, Digest::Parse(digest));
   // A client on this node streaming the blob holds the gate: wait, then link.
   auto gate = FetchLock(digest);
@@ -577,7 +577,7 @@ Status ProxyCacheController::FillBlob(JobContext& ctx, ReplicationSession& sessi
 Status ProxyCacheController::FillManifest(JobContext& ctx, ReplicationSession& session,
                                           const std::string& repo, const std::string& upstream,
                                           const std::string& digest, const ManifestReference& ref,
-                                          const Actor& actor, UpstreamRateLimiter& limiter,
+                                          const Actor& actor, BandwidthLimiter& limiter,
                                           int depth) {
   if (depth > kMaxFillDepth) {
     return Status::InvalidArgument("manifest " + digest + " nests indexes too deeply");
@@ -659,7 +659,7 @@ Status ProxyCacheController::RunFill(JobContext& ctx) {
     UpstreamFailed(registry_id);
     return give_up("the upstream registry could not be reached: " + session.status().message());
   }
-  UpstreamRateLimiter limiter(SpeedOf(repo));
+  BandwidthLimiter limiter(SpeedOf(repo));
   Status filled = FillManifest(ctx, **session, repo, upstream, digest, ref, actor, limiter, 0);
   if (!filled.ok()) {
     if (filled.code() != Code::kNotFound) DropSessions(registry_id);

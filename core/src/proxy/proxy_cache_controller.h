@@ -31,7 +31,7 @@
 #include "blob/blob_store.h"
 #include "common/logger.h"
 #include "jobs/job_service.h"
-#include "proxy/upstream_rate_limiter.h"
+#include "common/bandwidth_limiter.h"
 #include "registry/manifest_controller.h"
 #include "registry/upload_controller.h"
 #include "replication/remote_registry_controller.h"
@@ -125,12 +125,12 @@ class ProxyCacheController {
   Status FillManifest(JobContext& ctx, ReplicationSession& session, const std::string& repo,
                       const std::string& upstream, const std::string& digest,
                       const ManifestReference& ref, const Actor& actor,
-                      UpstreamRateLimiter& limiter, int depth);
+                      BandwidthLimiter& limiter, int depth);
   // One blob into the repository: linked when stored already, else fetched
   // under the per-digest gate that client pulls on this node take too.
   Status FillBlob(JobContext& ctx, ReplicationSession& session, const std::string& repo,
                   const std::string& upstream, const std::string& digest, int64_t size,
-                  UpstreamRateLimiter& limiter);
+                  BandwidthLimiter& limiter);
   // The project's proxy_speed_kb (KB/s); 0 when unlimited.
   int64_t SpeedOf(const std::string& repo);
   StatusOr<ManifestContent> ServeLocal(std::string_view repo, const ManifestReference& ref,

@@ -23,21 +23,6 @@ constexpr size_t kUploadPiece = 4 << 20;
 
 }  // namespace
 
-size_t RateLimiter::Piece(size_t cap) const {
-  if (bytes_per_s_ <= 0) return cap;
-  return std::min(cap, static_cast<size_t>(std::max<int64_t>(4096, bytes_per_s_ / 10)));
-}
-
-void RateLimiter::Took(size_t n, const JobContext& ctx) {
-  if (bytes_per_s_ <= 0) return;
-  if (start_ms_ == 0) start_ms_ = NowUnixMillis();
-  sent_ += static_cast<int64_t>(n);
-  int64_t due_ms = start_ms_ + sent_ * 1000 / bytes_per_s_;
-  for (int64_t now = NowUnixMillis(); due_ms > now && !ctx.stopping(); now = NowUnixMillis()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(100, due_ms - now)));
-  }
-}
-
 Status PushCopier::Seed(const Candidate& c) {
   BERTH_ASSIGN_OR_RETURN(RemoteManifest there, s_.ManifestExists(c.dst_repository, c.digest));
   if (!there.exists) return {};
@@ -147,7 +132,7 @@ Status PushCopier::CopyBlob(const Descriptor& b, const std::string& dst, TaskLog
     if (ctx_.stopping()) return Status(Code::kUnavailable, "the execution is being stopped");
     BERTH_ASSIGN_OR_RETURN(size_t n, reader->Read(buf, limiter_.Piece(cap)));
     sent += static_cast<int64_t>(n);
-    limiter_.Took(n, ctx_);
+    limiter_.Took(n, [this] { return ctx_.stopping(); });
     return n;
   });
   bytes_ += sent;
@@ -248,7 +233,7 @@ Status PullCopier::CopyBlob(const std::string& src, const Descriptor& b, const s
     if (ctx_.stopping()) return Status(Code::kUnavailable, "the execution is being stopped");
     piece.append(data, len);
     got += static_cast<int64_t>(len);
-    limiter_.Took(len, ctx_);
+    limiter_.Took(len, [this] { return ctx_.stopping(); });
     if (piece.size() >= kUploadPiece) return flush();
     return {};
   }, &total);

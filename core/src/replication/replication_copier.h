@@ -11,27 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "common/bandwidth_limiter.h"
 #include "jobs/task_log.h"
 #include "registry/manifest.h"
 #include "replication/replication_job.h"
 #include "replication/replication_policy.h"
 
 namespace berth {
-
-// The policy's speed (KB/s) as pauses between pieces, cut short when the
-// execution is being stopped.
-class RateLimiter {
- public:
-  explicit RateLimiter(int64_t kb_per_s) : bytes_per_s_(kb_per_s > 0 ? kb_per_s * 1024 : 0) {}
-  // The most to move at once: a tenth of a second's worth when limited.
-  size_t Piece(size_t cap) const;
-  void Took(size_t n, const JobContext& ctx);
-
- private:
-  int64_t bytes_per_s_;
-  int64_t start_ms_ = 0;
-  int64_t sent_ = 0;
-};
 
 // One artifact in scope of an execution.
 struct Candidate {
@@ -66,7 +52,7 @@ class PushCopier {
   const ReplicationPolicy& p_;
   JobContext& ctx_;
   std::map<std::string, std::string>& at_dest_;
-  RateLimiter limiter_;
+  BandwidthLimiter limiter_;  // the policy's speed
   int64_t bytes_ = 0;
 };
 
@@ -89,7 +75,7 @@ class PullCopier {
   ReplicationSession& s_;
   const ReplicationPolicy& p_;
   JobContext& ctx_;
-  RateLimiter limiter_;
+  BandwidthLimiter limiter_;  // the policy's speed
   int64_t bytes_ = 0;
 };
 

@@ -1,4 +1,4 @@
-#include "proxy/upstream_rate_limiter.h"
+#include "common/bandwidth_limiter.h"
 
 #include <algorithm>
 #include <chrono>
@@ -16,11 +16,16 @@ int64_t SteadyMs() {
 
 }  // namespace
 
-void UpstreamRateLimiter::Took(size_t n, const std::function<bool()>& stopping) {
+size_t BandwidthLimiter::Piece(size_t cap) const {
+  if (bytes_per_s_ <= 0) return cap;
+  return std::min(cap, static_cast<size_t>(std::max<int64_t>(4096, bytes_per_s_ / 10)));
+}
+
+void BandwidthLimiter::Took(size_t n, const std::function<bool()>& stopping) {
   if (bytes_per_s_ <= 0) return;
   if (start_ms_ == 0) start_ms_ = SteadyMs();
-  received_ += static_cast<int64_t>(n);
-  int64_t due_ms = start_ms_ + received_ * 1000 / bytes_per_s_;
+  moved_ += static_cast<int64_t>(n);
+  int64_t due_ms = start_ms_ + moved_ * 1000 / bytes_per_s_;
   for (int64_t now = SteadyMs(); now < due_ms; now = SteadyMs()) {
     if (stopping && stopping()) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(due_ms - now, 100)));
