@@ -229,7 +229,7 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(const HttpConfig& config, const Router& router, Logger& log,
                        Metrics& metrics)
-    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr, nullptr}) {}
+    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr, nullptr, {}}) {}
 
 HttpServer::~HttpServer() {
   if (impl_->server || impl_->reactor) Stop(0);

@@ -115,7 +115,7 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
   int64_t owner = who.kind == Identity::Kind::kUser ? who.user_id : 0;
   BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects_.Create(name, owner, md, registry_id, limit));
   Changed(p);  // repositories pushed before it existed are its now
-  audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0});
+  audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0, {}});
   return p;
 }
 
@@ -159,7 +159,7 @@ Status ProjectController::UpdateMetadata(const Identity& who, const ProjectRecor
   BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
   BERTH_RETURN_IF_ERROR(projects_.SetMetadata(p.project_id, md));
   Changed(p);
-  audit_.Record({0, p.project_id, who.username, p.name, "project", "update", "success", 0});
+  audit_.Record({0, p.project_id, who.username, p.name, "project", "update", "success", 0, {}});
   return {};
 }
 
@@ -167,7 +167,7 @@ Status ProjectController::Delete(const Identity& who, const ProjectRecord& p) {
   BERTH_RETURN_IF_ERROR(Check(who, p, "", "delete"));
   BERTH_RETURN_IF_ERROR(projects_.Delete(p.project_id));
   Changed(p);
-  audit_.Record({0, p.project_id, who.username, p.name, "project", "delete", "success", 0});
+  audit_.Record({0, p.project_id, who.username, p.name, "project", "delete", "success", 0, {}});
   return {};
 }
 
@@ -240,7 +240,7 @@ StatusOr<MemberRecord> ProjectController::AddMember(const Identity& who, const P
     return Bad("member_user or member_group is required");
   }
   BERTH_ASSIGN_OR_RETURN(MemberRecord rec, projects_.AddMember(p.project_id, entity, type, m.role));
-  audit_.Record({0, p.project_id, who.username, p.name + ":" + rec.entity_name, "member", "create", "success", 0});
+  audit_.Record({0, p.project_id, who.username, p.name + ":" + rec.entity_name, "member", "create", "success", 0, {}});
   return rec;
 }
 
@@ -276,7 +276,7 @@ Status ProjectController::DeleteMember(const Identity& who, const ProjectRecord&
   BERTH_ASSIGN_OR_RETURN(auto m, projects_.GetMember(p.project_id, member_id));
   if (!m) return NotFound("project member not found");
   BERTH_RETURN_IF_ERROR(projects_.DeleteMember(p.project_id, member_id));
-  audit_.Record({0, p.project_id, who.username, p.name + ":" + m->entity_name, "member", "delete", "success", 0});
+  audit_.Record({0, p.project_id, who.username, p.name + ":" + m->entity_name, "member", "delete", "success", 0, {}});
   return {};
 }
 
