@@ -723,7 +723,7 @@ Status Server::Init() {
   p.repository_controller = std::make_unique<RepositoryController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.evaluator, *p.audit);
   p.repository_controller->set_on_deleted([scans](const std::string& repository) {
-    scans->OnArtifactEvent({ArtifactEventKind::kDeleted, repository, "", "", "", Actor{}, NowUnixMillis()});
+    scans->OnArtifactEvent({ArtifactEventKind::kDeleted, repository, "", "", "", Actor{}, NowUnixMillis(), {}});
   });
   p.artifact_controller = std::make_unique<ArtifactController>(
       *p.project_controller, *p.artifact_store, *p.store, *p.manifests, *p.blobs, *p.label_store,
@@ -991,7 +991,10 @@ void Server::MaintenanceLoop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    parts_->sessions->PurgeExpired();
+    Status sessions_purged = parts_->sessions->PurgeExpired();
+    if (!sessions_purged.ok()) {
+      log_.Warn("purging expired sessions failed", {{"error", sessions_purged.message()}});
+    }
     auto purged = parts_->uploads->PurgeStale(NowUnixMillis() - kUploadMaxAgeMillis);
     if (purged.ok() && *purged > 0) log_.Info("purged abandoned uploads", {{"count", *purged}});
     // Finished runs kept per kind, as Harbor's *_EXECUTION_RETENTION_COUNT.

@@ -181,7 +181,9 @@ TEST(Base64Url, DecodingIsStrict) {
       continue;
     }
     EXPECT_FALSE(r.ok()) << "accepted " << bad;
-    if (!r.ok()) EXPECT_EQ(r.code(), Errc::kInvalidInput);
+    if (!r.ok()) {
+      EXPECT_EQ(r.code(), Errc::kInvalidInput);
+    }
   }
   EXPECT_NE(Base64UrlDecode("Zg==").message().find("padding"), std::string::npos);
   EXPECT_NE(Base64UrlDecode("Zh").message().find("trailing bits"), std::string::npos);
@@ -420,8 +422,12 @@ TEST(Jws, RoundTripsEveryAlgorithm) {
     EXPECT_EQ(jws->header["alg"], AlgName(alg));
     EXPECT_EQ(jws->header["kid"], "k1");
     EXPECT_EQ(jws->payload, R"({"sub":"x"})");
-    if (alg == Alg::kES256) EXPECT_EQ(jws->signature.size(), 64u);
-    if (alg == Alg::kES384) EXPECT_EQ(jws->signature.size(), 96u);
+    if (alg == Alg::kES256) {
+      EXPECT_EQ(jws->signature.size(), 64u);
+    }
+    if (alg == Alg::kES384) {
+      EXPECT_EQ(jws->signature.size(), 96u);
+    }
     EXPECT_EQ(*ParseAlg(AlgName(alg)), alg);
   }
   // PSS is randomised: two signatures differ, both verify.

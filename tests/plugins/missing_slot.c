@@ -1,10 +1,9 @@
 /* A storage provider whose vtable lacks the required stat operation. */
 #include "fixture.h"
 
-/* Every slot NULL: only the size is set. */
-static const berth_storage_vtable vtable = {sizeof(berth_storage_vtable), NULL, NULL, NULL, NULL,
-                                            NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                                            NULL, NULL, NULL, NULL, NULL, NULL};
+/* Every slot NULL (the designated initializer zeroes the rest): only the
+ * size is set. */
+static const berth_storage_vtable vtable = {.struct_size = sizeof(berth_storage_vtable)};
 
 static const berth_provider provider = {sizeof(berth_provider), BERTH_KIND_STORAGE, "holes", "",
                                         "", 0, BERTH_THREADING_REENTRANT, fixture_create,

@@ -351,7 +351,9 @@ TEST(ChartAdditions, SelfReferentialAliasesStop) {
   Artifact a = Chart(MakeTar({{"c/Chart.yaml", chart}}));
   auto add = Get(a, "dependencies", "CHART");
   // Whatever yaml-cpp makes of it (an error or a cycle), no crash and no hang.
-  if (!add.ok()) EXPECT_EQ(add.status().code(), Code::kInvalidArgument) << add.status().ToString();
+  if (!add.ok()) {
+    EXPECT_EQ(add.status().code(), Code::kInvalidArgument) << add.status().ToString();
+  }
 }
 
 TEST(ChartArchive, LimitsAreConfigurable) {

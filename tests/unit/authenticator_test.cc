@@ -59,7 +59,9 @@ TEST_F(AuthenticatorTest, EveryRefusalReadsTheSame) {
 
 TEST_F(AuthenticatorTest, RepeatedFailuresLockTheUserOut) {
   User("alice");
-  for (int i = 0; i < 5; ++i) auth_->Password("alice", "guess" + std::to_string(i), "10.0.0.2");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FALSE(auth_->Password("alice", "guess" + std::to_string(i), "10.0.0.2").ok());
+  }
   auto locked = auth_->Password("alice", kTestPassword, "10.0.0.3");
   EXPECT_EQ(locked.status().code(), Code::kTooManyRequests);
   // Other users are not affected.

@@ -43,7 +43,9 @@ TEST(AddressRange, RejectsWhatIsNotOne) {
                           "example.com", "10.0.0.1/8x", "1.2.3.4.5"}) {
     auto r = AddressRange::Parse(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;
+    }
   }
 }
 

@@ -39,8 +39,8 @@ TEST(DigestParse, ValidSha512) {
 }
 
 TEST(DigestParse, RoundTripsThroughToString) {
-  for (const std::string s : {std::string("sha256:") + kSha256Empty,
-                              std::string("sha512:") + kSha512Empty}) {
+  for (const std::string& s : {std::string("sha256:") + kSha256Empty,
+                               std::string("sha512:") + kSha512Empty}) {
     auto d = Digest::Parse(s);
     ASSERT_TRUE(d.ok()) << s;
     auto again = Digest::Parse(d->ToString());

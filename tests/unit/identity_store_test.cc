@@ -34,6 +34,22 @@
 namespace berth {
 namespace {
 
+// Who lists projects (designated initializers that leave fields out warn
+// under g++ 12's -Wextra).
+ProjectVisibility AllProjects() {
+  ProjectVisibility v;
+  v.all = true;
+  return v;
+}
+ProjectVisibility AsUser(int64_t user_id, std::vector<int64_t> group_ids = {},
+                         int64_t project_id = 0) {
+  ProjectVisibility v;
+  v.user_id = user_id;
+  v.group_ids = std::move(group_ids);
+  v.project_id = project_id;
+  return v;
+}
+
 using testing_support::Dg;
 using testing_support::Must;
 
@@ -254,7 +270,12 @@ TEST_P(IdentityStoreTest, MigrateReachesTheLatestVersionAndTwiceIsANoOp) {
 // A database at version 2 (before admin_in_auth) upgrades in place. (Only
 // version 3 is forgotten: the later migrations are not about this table.)
 TEST_P(IdentityStoreTest, MigrateUpgradesADatabaseFromVersion2) {
-  ASSERT_OK(users_->Create(UserRecord{.username = "old", .sysadmin = true}));
+  ASSERT_OK(users_->Create([] {
+    UserRecord u;
+    u.username = "old";
+    u.sysadmin = true;
+    return u;
+  }()));
   ASSERT_OK(ExecSql("DELETE FROM schema_migrations WHERE version = 3"));
   ASSERT_OK(ExecSql("ALTER TABLE harbor_user DROP COLUMN admin_in_auth"));
   auto v = Migrate(*db_);
@@ -718,7 +739,7 @@ TEST_P(IdentityStoreTest, ProjectRepositoriesJoinOnCreationByExactPrefix) {
   EXPECT_EQ(RepoProjectId("early/later"), early.project_id);
   EXPECT_EQ(Must(projects_->GetByName("early"))->repo_count, 3);
   EXPECT_EQ(Must(projects_->GetById(my_p.project_id))->repo_count, 1);
-  auto listed = Must(projects_->List(Q("name=early"), {.all = true}));
+  auto listed = Must(projects_->List(Q("name=early"), AllProjects()));
   ASSERT_EQ(listed.items.size(), 1u);
   EXPECT_EQ(listed.items[0].repo_count, 3);
 }
@@ -735,27 +756,27 @@ TEST_P(IdentityStoreTest, ProjectListVisibility) {
   ProjectRecord nometa = Must(projects_->Create("nometa", 0, {}));  // no "public" key: private
   ASSERT_OK(projects_->AddMember(bpriv.project_id, g.id, "g", 3));
 
-  EXPECT_THAT(Visible({.all = true}), ElementsAre("apriv", "bpriv", "cpriv", "nometa", "pub"));
+  EXPECT_THAT(Visible(AllProjects()), ElementsAre("apriv", "bpriv", "cpriv", "nometa", "pub"));
   EXPECT_THAT(Visible({}), ElementsAre("pub"));  // anonymous
-  EXPECT_THAT(Visible({.user_id = alice.user_id}), ElementsAre("apriv", "pub"));
-  EXPECT_THAT(Visible({.user_id = bob.user_id, .group_ids = {g.id}}), ElementsAre("bpriv", "pub"));
-  EXPECT_THAT(Visible({.user_id = bob.user_id}), ElementsAre("pub"));
-  EXPECT_THAT(Visible({.user_id = carol.user_id}), ElementsAre("pub"));
+  EXPECT_THAT(Visible(AsUser(alice.user_id)), ElementsAre("apriv", "pub"));
+  EXPECT_THAT(Visible(AsUser(bob.user_id, {g.id})), ElementsAre("bpriv", "pub"));
+  EXPECT_THAT(Visible(AsUser(bob.user_id)), ElementsAre("pub"));
+  EXPECT_THAT(Visible(AsUser(carol.user_id)), ElementsAre("pub"));
   // Group id 1 does not match alice, the user member 1 of apriv.
   ASSERT_EQ(alice.user_id, g.id);
-  EXPECT_THAT(Visible({.user_id = carol.user_id, .group_ids = {g.id}}), ElementsAre("bpriv", "pub"));
+  EXPECT_THAT(Visible(AsUser(carol.user_id, {g.id})), ElementsAre("bpriv", "pub"));
   ASSERT_OK(projects_->AddMember(cpriv.project_id, carol.user_id, "u", 2));
-  EXPECT_THAT(Visible({.user_id = carol.user_id}), ElementsAre("cpriv", "pub"));
+  EXPECT_THAT(Visible(AsUser(carol.user_id)), ElementsAre("cpriv", "pub"));
   // A project robot also sees its own project.
-  EXPECT_THAT(Visible({.project_id = nometa.project_id}), ElementsAre("nometa", "pub"));
-  EXPECT_THAT(Visible({.user_id = alice.user_id, .project_id = nometa.project_id}),
+  EXPECT_THAT(Visible(AsUser(0, {}, nometa.project_id)), ElementsAre("nometa", "pub"));
+  EXPECT_THAT(Visible(AsUser(alice.user_id, {}, nometa.project_id)),
               ElementsAre("apriv", "nometa", "pub"));
   // Filters apply within what one may see; totals count the visible only.
-  EXPECT_THAT(Visible({.user_id = alice.user_id}, "name=~priv"), ElementsAre("apriv"));
+  EXPECT_THAT(Visible(AsUser(alice.user_id), "name=~priv"), ElementsAre("apriv"));
   EXPECT_THAT(Visible({}, "public=false"), IsEmpty());
-  auto page = Must(projects_->List(Q("", "name", 1, 2), {.user_id = carol.user_id}));
+  auto page = Must(projects_->List(Q("", "name", 1, 2), AsUser(carol.user_id)));
   EXPECT_EQ(page.total, 2);
-  auto all_page = Must(projects_->List(Q("", "name", 2, 2), {.all = true}));
+  auto all_page = Must(projects_->List(Q("", "name", 2, 2), AllProjects()));
   EXPECT_EQ(all_page.total, 5);
   EXPECT_THAT(ProjectNames(all_page), ElementsAre("cpriv", "nometa"));
 }
@@ -767,7 +788,7 @@ TEST_P(IdentityStoreTest, ProjectListQueryKeysAndSort) {
   ProjectRecord app = AddProject("app", bob.user_id, false);
   ProjectRecord my_p = AddProject("my_p", alice.user_id, false);
   ProjectRecord myxp = AddProject("myxp", 0, true);
-  ProjectVisibility all{.all = true};
+  ProjectVisibility all = AllProjects();
   auto names = [&](std::string_view q, std::string_view sort = "") {
     return ProjectNames(Must(projects_->List(Q(q, sort), all)));
   };
@@ -1208,7 +1229,7 @@ TEST_P(IdentityStoreTest, SqlMetacharactersAreBoundParameters) {
   EXPECT_EQ(p.metadata.at("k'--"), evil);
   auto members = Must(projects_->ListMembers(p.project_id, Q("entityname=" + evil)));
   EXPECT_EQ(members.total, 1);
-  EXPECT_THAT(ProjectNames(Must(projects_->List(Q("owner=" + evil), {.all = true}))), ElementsAre("evil"));
+  EXPECT_THAT(ProjectNames(Must(projects_->List(Q("owner=" + evil), AllProjects()))), ElementsAre("evil"));
   UserGroupRecord g = Must(users_->EnsureGroup(evil, kGroupTypeLdap, "cn=" + evil));
   EXPECT_EQ(Must(users_->GetGroup(g.id))->group_name, evil);
   ASSERT_OK(audit_->Add({0, 0, evil, evil, "user", "create", "success", 1, "evil"}));

@@ -39,7 +39,7 @@ void RegisterSessionApi(ApiRouter& r, Authenticator& auth, SessionManager& sessi
     }
     BERTH_ASSIGN_OR_RETURN(ActiveSession s, sessions.Start(ctx, id->user_id));
     ctx.identity = s.identity;
-    audit.Record({0, 0, id->username, id->username, "user", "login", "success", 0});
+    audit.Record({0, 0, id->username, id->username, "user", "login", "success", 0, {}});
     return SendOk(ctx);
   });
   r.Add("GET", "/c/log_out", "logout", [&sessions](ApiCall& call) -> Status {
@@ -84,14 +84,14 @@ void RegisterSessionApi(ApiRouter& r, Authenticator& auth, SessionManager& sessi
           std::string nonce = saved.substr(dot + 1);
           auto done = b->LoginCallback(redirect_uri, ctx.query.Get("code"), nonce);
           if (!done.ok()) {
-            audit.Record({0, 0, "", "oidc", "user", "login", "failure", 0});
+            audit.Record({0, 0, "", "oidc", "user", "login", "failure", 0, {}});
             return Status::Unauthenticated(done.status().message(), "UNAUTHORIZED");
           }
           BERTH_ASSIGN_OR_RETURN(Identity who, auth.Onboard(done->first, "oidc"));
           BERTH_ASSIGN_OR_RETURN(ActiveSession s, sessions.Start(ctx, who.user_id));
           ctx.identity = s.identity;
           ctx.response.add("Set-Cookie", "oidc_state=; Path=/c/oidc; HttpOnly; SameSite=Lax; Max-Age=0");
-          audit.Record({0, 0, who.username, who.username, "user", "login", "success", 0});
+          audit.Record({0, 0, who.username, who.username, "user", "login", "success", 0, {}});
           return Redirect(ctx, "/");
         });
 }

@@ -240,7 +240,7 @@ StatusOr<TagRecord> ArtifactController::CreateTag(const Identity& who, const Art
   }
   BERTH_ASSIGN_OR_RETURN(TagRecord tag, artifacts_.CreateTag(t.artifact.id, name));
   audit_.Record({0, t.project.project_id, who.username, t.repository.name + ":" + name, "tag",
-                 "create", "success", 0});
+                 "create", "success", 0, {}});
   return tag;
 }
 
@@ -248,7 +248,7 @@ Status ArtifactController::DeleteTag(const Identity& who, const ArtifactTarget& 
                                      const std::string& name) {
   BERTH_RETURN_IF_ERROR(artifacts_.DeleteTag(t.artifact.id, name));
   audit_.Record({0, t.project.project_id, who.username, t.repository.name + ":" + name, "tag",
-                 "delete", "success", 0});
+                 "delete", "success", 0, {}});
   return {};
 }
 
@@ -282,7 +282,7 @@ Status ArtifactController::AddLabel(const Identity& who, const ArtifactTarget& t
   BERTH_RETURN_IF_ERROR(label_store_.AttachToArtifact(t.artifact.id, label.id));
   audit_.Record({0, t.project.project_id, who.username,
                  t.repository.name + "@" + t.artifact.digest, "artifact-label", "create",
-                 "success", 0});
+                 "success", 0, {}});
   if (on_labeled_) on_labeled_(t.repository.name, t.artifact.digest);
   return {};
 }
@@ -293,7 +293,7 @@ Status ArtifactController::RemoveLabel(const Identity& who, const ArtifactTarget
   BERTH_RETURN_IF_ERROR(label_store_.DetachFromArtifact(t.artifact.id, label_id));
   audit_.Record({0, t.project.project_id, who.username,
                  t.repository.name + "@" + t.artifact.digest, "artifact-label", "delete",
-                 "success", 0});
+                 "success", 0, {}});
   return {};
 }
 

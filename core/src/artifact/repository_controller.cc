@@ -63,7 +63,7 @@ Status RepositoryController::Update(const Identity& who, const ProjectRecord& p,
   BERTH_RETURN_IF_ERROR(projects_.Check(who, p, "repository", "update"));
   BERTH_ASSIGN_OR_RETURN(RepositoryInfo r, Find(p, repo_param));
   BERTH_RETURN_IF_ERROR(artifacts_.SetRepositoryDescription(r.name, description));
-  audit_.Record({0, p.project_id, who.username, r.name, "repository", "update", "success", 0});
+  audit_.Record({0, p.project_id, who.username, r.name, "repository", "update", "success", 0, {}});
   return {};
 }
 
@@ -75,7 +75,7 @@ Status RepositoryController::Delete(const Identity& who, const ProjectRecord& p,
   if (s.code() == Code::kNotFound) return RepositoryNotFound(r.name);
   BERTH_RETURN_IF_ERROR(s);
   if (on_deleted_) on_deleted_(r.name);
-  audit_.Record({0, p.project_id, who.username, r.name, "repository", "delete", "success", 0});
+  audit_.Record({0, p.project_id, who.username, r.name, "repository", "delete", "success", 0, {}});
   return {};
 }
 

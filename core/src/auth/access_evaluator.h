@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "store/project_store.h"
 
 namespace berth {

@@ -172,7 +172,7 @@ StatusOr<Identity> Authenticator::Password(const std::string& username,
       limiter_.RecordSuccess(username);
     } else if (id.status().code() == Code::kUnauthenticated) {
       limiter_.RecordFailure(username, remote, now);
-      audit_.Record({0, 0, username, username, "user", "login", "failure", 0});
+      audit_.Record({0, 0, username, username, "user", "login", "failure", 0, {}});
     }
     return id;
   }
@@ -225,7 +225,7 @@ StatusOr<Identity> Authenticator::CheckOnce(const std::string& key, const std::s
   if (!id.ok()) {
     if (id.status().code() == Code::kUnauthenticated) {
       limiter_.RecordFailure(username, remote, now);
-      audit_.Record({0, 0, username, username, "user", "login", "failure", 0});
+      audit_.Record({0, 0, username, username, "user", "login", "failure", 0, {}});
     }
     return id;
   }
@@ -259,7 +259,7 @@ StatusOr<Identity> Authenticator::Onboard(const ExternalUser& e, const std::stri
     n.admin_in_auth = e.is_admin;
     BERTH_ASSIGN_OR_RETURN(UserRecord created, users_.Create(n));
     u = created;
-    audit_.Record({0, 0, e.username, e.username, "user", "create", "success", 0});
+    audit_.Record({0, 0, e.username, e.username, "user", "create", "success", 0, {}});
     log_.Info("user onboarded", {{"username", e.username}, {"source", source}});
   } else {
     UserRecord upd = *u;

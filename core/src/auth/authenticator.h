@@ -17,7 +17,7 @@
 
 #include "audit/audit_log.h"
 #include "auth/auth_backend.h"
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "auth/login_limiter.h"
 #include "common/logger.h"
 #include "store/robot_store.h"

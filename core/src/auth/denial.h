@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "common/status.h"
 
 namespace berth {

@@ -12,7 +12,7 @@
 #include "auth/access_evaluator.h"
 #include "auth/authenticator.h"
 #include "auth/token_service.h"
-#include "oci/v2_router.h"
+#include "oci/v2_access.h"
 #include "store/project_store.h"
 
 namespace berth {

@@ -58,6 +58,6 @@ Status SessionManager::End(RequestContext& ctx) {
   return {};
 }
 
-void SessionManager::PurgeExpired() { store_.DeleteExpired(NowUnixMillis()); }
+Status SessionManager::PurgeExpired() { return store_.DeleteExpired(NowUnixMillis()); }
 
 }  // namespace berth

@@ -31,7 +31,7 @@ class SessionManager {
   StatusOr<std::optional<ActiveSession>> Resume(RequestContext& ctx);
   // Ends the request's session (if any) and clears the cookie.
   Status End(RequestContext& ctx);
-  void PurgeExpired();
+  Status PurgeExpired();
 
   static constexpr const char* kCsrfHeader = "X-Harbor-CSRF-Token";
 

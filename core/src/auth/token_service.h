@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "common/status.h"
 
 namespace berth {

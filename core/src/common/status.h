@@ -32,7 +32,9 @@ enum class Code {
   kDeadlineExceeded,   // 504
 };
 
-class Status {
+// [[nodiscard]]: dropping a Status is a compile warning. Ignore one only
+// through IgnoreError() below, with the reason.
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   Status(Code code, std::string message, std::string api_code = {}, std::string detail_json = {});
@@ -85,7 +87,7 @@ const char* CodeName(Code c);
 
 // A value or an error.
 template <class T>
-class StatusOr {
+class [[nodiscard]] StatusOr {
  public:
   StatusOr(Status s) : status_(std::move(s)) {}  // NOLINT: implicit by design
   StatusOr(T v) : value_(std::move(v)) {}        // NOLINT
@@ -102,6 +104,13 @@ class StatusOr {
   Status status_;
   std::optional<T> value_;
 };
+
+// Drops an error on purpose. `why` says why losing it is harmless (best-effort
+// cleanup whose failure is already logged, a cache fill, ...); it is not
+// printed, it is for the reader (abseil's IgnoreError, with the reason).
+inline void IgnoreError(const Status& /*status*/, const char* /*why*/) {}
+template <class T>
+inline void IgnoreError(const StatusOr<T>& /*status_or*/, const char* /*why*/) {}
 
 #define BERTH_CONCAT_INNER_(a, b) a##b
 #define BERTH_CONCAT_(a, b) BERTH_CONCAT_INNER_(a, b)

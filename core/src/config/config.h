@@ -10,15 +10,9 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/database_factory.h"  // MetadataConfig
 
 namespace berth {
-
-struct MetadataConfig {
-  std::string driver = "sqlite";  // sqlite | postgres
-  std::string sqlite_path;        // default <data_dir>/berth.db
-  std::string postgres_dsn;       // postgresql://user@host:port/db
-  int pool_size = 16;
-};
 
 struct StorageConfig {
   std::string driver = "fs";

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "auth/auth_backend.h"
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "config/config.h"
 #include "config/runtime_settings.h"
 #include "store/config_store.h"

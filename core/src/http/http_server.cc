@@ -237,7 +237,7 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(const HttpConfig& config, const Router& router, Logger& log,
                        Metrics& metrics)
-    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr, nullptr}) {
+    : impl_(new Impl{config, router, log, metrics, nullptr, nullptr, nullptr, {}, nullptr, {}}) {
   auto trusted = ParseAddressRanges(config.trusted_proxies);
   if (trusted.ok()) impl_->trusted_proxies = std::move(*trusted);
 }

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "common/status.h"
 
 namespace berth {

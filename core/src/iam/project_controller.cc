@@ -129,7 +129,7 @@ StatusOr<ProjectRecord> ProjectController::Create(const Identity& who, const std
     }
   }
   Changed(p);  // repositories pushed before it existed are its now
-  audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0});
+  audit_.Record({0, p.project_id, who.username, name, "project", "create", "success", 0, {}});
   return p;
 }
 
@@ -173,7 +173,7 @@ Status ProjectController::UpdateMetadata(const Identity& who, const ProjectRecor
   BERTH_RETURN_IF_ERROR(ValidateProjectMetadata(md));
   BERTH_RETURN_IF_ERROR(projects_.SetMetadata(p.project_id, md));
   Changed(p);
-  audit_.Record({0, p.project_id, who.username, p.name, "project", "update", "success", 0});
+  audit_.Record({0, p.project_id, who.username, p.name, "project", "update", "success", 0, {}});
   return {};
 }
 
@@ -181,7 +181,7 @@ Status ProjectController::Delete(const Identity& who, const ProjectRecord& p) {
   BERTH_RETURN_IF_ERROR(Check(who, p, "", "delete"));
   BERTH_RETURN_IF_ERROR(projects_.Delete(p.project_id));
   Changed(p);
-  audit_.Record({0, p.project_id, who.username, p.name, "project", "delete", "success", 0});
+  audit_.Record({0, p.project_id, who.username, p.name, "project", "delete", "success", 0, {}});
   return {};
 }
 
@@ -254,7 +254,7 @@ StatusOr<MemberRecord> ProjectController::AddMember(const Identity& who, const P
     return Bad("member_user or member_group is required");
   }
   BERTH_ASSIGN_OR_RETURN(MemberRecord rec, projects_.AddMember(p.project_id, entity, type, m.role));
-  audit_.Record({0, p.project_id, who.username, p.name + ":" + rec.entity_name, "member", "create", "success", 0});
+  audit_.Record({0, p.project_id, who.username, p.name + ":" + rec.entity_name, "member", "create", "success", 0, {}});
   return rec;
 }
 
@@ -290,7 +290,7 @@ Status ProjectController::DeleteMember(const Identity& who, const ProjectRecord&
   BERTH_ASSIGN_OR_RETURN(auto m, projects_.GetMember(p.project_id, member_id));
   if (!m) return NotFound("project member not found");
   BERTH_RETURN_IF_ERROR(projects_.DeleteMember(p.project_id, member_id));
-  audit_.Record({0, p.project_id, who.username, p.name + ":" + m->entity_name, "member", "delete", "success", 0});
+  audit_.Record({0, p.project_id, who.username, p.name + ":" + m->entity_name, "member", "delete", "success", 0, {}});
   return {};
 }
 

@@ -11,7 +11,7 @@
 #include "audit/audit_log.h"
 #include "auth/access_evaluator.h"
 #include "auth/denial.h"
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "config/runtime_settings.h"
 #include "quota/quota_controller.h"
 #include "store/project_store.h"

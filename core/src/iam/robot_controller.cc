@@ -129,7 +129,7 @@ StatusOr<CreatedRobot> RobotController::Create(const Identity& who, const RobotS
   r.creator_type = who.kind == Identity::Kind::kRobot ? "robot" : "local";
   r.creator_ref = who.username;
   BERTH_ASSIGN_OR_RETURN(RobotRecord created, robots_.Create(r));
-  audit_.Record({0, project_id, who.username, created.name, "robot", "create", "success", 0});
+  audit_.Record({0, project_id, who.username, created.name, "robot", "create", "success", 0, {}});
   return CreatedRobot{created, secret};
 }
 
@@ -182,7 +182,7 @@ Status RobotController::Delete(const Identity& who, int64_t id) {
   if (!r) return Status::NotFound("robot not found", "NOT_FOUND");
   BERTH_RETURN_IF_ERROR(CheckRobotAccess(who, r->level, r->project_id, "delete"));
   BERTH_RETURN_IF_ERROR(robots_.Delete(id));
-  audit_.Record({0, r->project_id, who.username, r->name, "robot", "delete", "success", 0});
+  audit_.Record({0, r->project_id, who.username, r->name, "robot", "delete", "success", 0, {}});
   return {};
 }
 

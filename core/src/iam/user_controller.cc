@@ -62,7 +62,7 @@ StatusOr<UserRecord> UserController::Create(const Identity& who, UserRecord u,
   u.auth_source = "db";
   u.sysadmin = false;
   BERTH_ASSIGN_OR_RETURN(UserRecord created, users_.Create(u));
-  audit_.Record({0, 0, who.authenticated() ? who.username : u.username, u.username, "user", "create", "success", 0});
+  audit_.Record({0, 0, who.authenticated() ? who.username : u.username, u.username, "user", "create", "success", 0, {}});
   return created;
 }
 
@@ -124,7 +124,7 @@ Status UserController::Delete(const Identity& who, int64_t user_id) {
   if (!u) return NotFound("user not found");
   BERTH_RETURN_IF_ERROR(users_.Delete(user_id));
   auth_.InvalidateCache();
-  audit_.Record({0, 0, who.username, u->username, "user", "delete", "success", 0});
+  audit_.Record({0, 0, who.username, u->username, "user", "delete", "success", 0, {}});
   return {};
 }
 
@@ -157,7 +157,7 @@ Status UserController::ChangePassword(const Identity& who, int64_t user_id,
   BERTH_ASSIGN_OR_RETURN(std::string hash, auth_.db_backend().HashPassword(new_password));
   BERTH_RETURN_IF_ERROR(users_.SetPassword(user_id, hash));
   auth_.InvalidateCache();
-  audit_.Record({0, 0, who.username, u->username, "user", "update", "success", 0});
+  audit_.Record({0, 0, who.username, u->username, "user", "update", "success", 0, {}});
   return {};
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "auth/access_evaluator.h"
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "iam/project_controller.h"
 #include "store/label_store.h"
 

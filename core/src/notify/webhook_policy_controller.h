@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "iam/project_controller.h"
 #include "notify/policy_dispatcher.h"
 #include "store/job_store.h"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "http/http_server.h"
+#include "oci/v2_access.h"
 #include "oci/v2_path.h"
 #include "proxy/proxy_cache_controller.h"
 #include "registry/blob_controller.h"
@@ -15,35 +16,6 @@
 #include "registry/upload_controller.h"
 
 namespace berth {
-
-// What a /v2 request needs, for the access-control middleware.
-struct V2Access {
-  V2Route route = V2Route::kUnknown;
-  std::string repository;          // "" for the base and catalog routes
-  std::vector<std::string> actions;  // "pull", "push", "delete"
-  std::string mount_from;          // source repository of a cross-repository mount
-};
-
-// Authenticates and authorises /v2 requests. On refusal it returns the error
-// to send (and may set headers such as WWW-Authenticate on ctx.response).
-class V2AccessControl {
- public:
-  virtual ~V2AccessControl() = default;
-  virtual Status Authorize(RequestContext& ctx, const V2Access& access) = 0;
-  // Whether the caller may read `repo` (used for the source of a mount).
-  virtual bool CanPull(const RequestContext& ctx, const std::string& repo) = 0;
-};
-
-// Project policies on manifest pulls (GET and HEAD, by tag or digest), such
-// as required signatures. Runs after the manifest is resolved and before it
-// is served or counted as a pull.
-class V2PullPolicy {
- public:
-  virtual ~V2PullPolicy() = default;
-  // OK to serve `artifact` (of `repo`) to the caller; else the refusal.
-  virtual Status CheckPull(const RequestContext& ctx, const std::string& repo,
-                           const ArtifactRecord& artifact) = 0;
-};
 
 class V2Router : public HttpHandler {
  public:

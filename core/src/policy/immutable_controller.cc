@@ -1,5 +1,7 @@
 #include "policy/immutable_controller.h"
 
+#include "policy/selector.h"
+
 namespace berth {
 
 namespace {

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "iam/project_controller.h"
 #include "store/artifact_store.h"
 #include "store/immutable_rule_store.h"

@@ -8,32 +8,11 @@
 #include <string>
 #include <string_view>
 
+#include "common/selector.h"
 #include "common/status.h"
 
 namespace berth {
 
-namespace selectors {
-inline constexpr char kDoublestar[] = "doublestar";
-// Tags.
-inline constexpr char kMatches[] = "matches";
-inline constexpr char kExcludes[] = "excludes";
-// Repositories, by their path inside the project ("team/app" of
-// "library/team/app"), as Harbor's candidates carry them.
-inline constexpr char kRepoMatches[] = "repoMatches";
-inline constexpr char kRepoExcludes[] = "repoExcludes";
-// Projects (namespaces), by name.
-inline constexpr char kNsMatches[] = "nsMatches";
-inline constexpr char kNsExcludes[] = "nsExcludes";
-}  // namespace selectors
-
-struct Selector {
-  std::string kind = selectors::kDoublestar;
-  std::string decoration;
-  std::string pattern;
-};
-
-// What a selector may select.
-enum class SelectorScope { kTag, kRepository, kNamespace };
 
 // 400 BAD_REQUEST naming `field` ("tag_selectors[0]", ...): the kind must be
 // doublestar, the decoration one of the scope's two, the pattern non-empty

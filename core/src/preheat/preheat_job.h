@@ -16,7 +16,7 @@
 #include "iam/project_controller.h"
 #include "jobs/job_service.h"
 #include "preheat/preheat_driver.h"
-#include "scan/vulnerability.h"
+#include "common/vulnerability.h"
 #include "store/artifact_store.h"
 #include "store/label_store.h"
 #include "store/preheat_store.h"

@@ -7,7 +7,7 @@
 
 #include "common/strings.h"
 #include "policy/selector.h"
-#include "scan/vulnerability.h"
+#include "common/vulnerability.h"
 
 namespace berth {
 

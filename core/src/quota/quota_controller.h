@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "auth/access_evaluator.h"
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "store/quota_store.h"
 
 namespace berth {

@@ -121,7 +121,7 @@ StatusOr<ManifestContent> ManifestController::Get(std::string_view repo,
 void ManifestController::RecordPull(std::string_view repo, const ManifestReference& ref,
                                     const ArtifactRecord& artifact, const Actor& actor) {
   Emit({ArtifactEventKind::kPulled, std::string(repo), artifact.digest, artifact.media_type,
-        ref.is_digest ? "" : ref.tag, actor, NowUnixMillis()});
+        ref.is_digest ? "" : ref.tag, actor, NowUnixMillis(), {}});
 }
 
 StatusOr<ManifestContent> ManifestController::Resolve(std::string_view repo,
@@ -178,7 +178,7 @@ Status ManifestController::Delete(std::string_view repo, const ManifestReference
     BERTH_RETURN_IF_ERROR(store_.DeleteTag(repo, ref.tag));
     if (a) {
       Emit({ArtifactEventKind::kTagDeleted, std::string(repo), a->digest, a->media_type, ref.tag,
-            actor, NowUnixMillis()});
+            actor, NowUnixMillis(), {}});
     }
     return {};
   }
@@ -188,7 +188,7 @@ Status ManifestController::Delete(std::string_view repo, const ManifestReference
   if (s.code() == Code::kNotFound && s.api_code() == "NAME_UNKNOWN") return ManifestUnknown();
   BERTH_RETURN_IF_ERROR(s);
   Emit({ArtifactEventKind::kDeleted, std::string(repo), a->digest, a->media_type, "", actor,
-        NowUnixMillis()});
+        NowUnixMillis(), {}});
   return {};
 }
 

@@ -68,7 +68,7 @@ StatusOr<UploadStatus> UploadController::Start(std::string_view repo) {
   BERTH_RETURN_IF_ERROR(store_.CreateUpload(rec));
   Status s = blobs_.CreateUpload(rec.uuid);
   if (!s.ok()) {
-    store_.DeleteUpload(rec.uuid);
+    IgnoreError(store_.DeleteUpload(rec.uuid), "PurgeStale reclaims an abandoned upload");
     return s;
   }
   auto st = StateFor(rec.uuid);
@@ -211,7 +211,7 @@ StatusOr<BlobRef> UploadController::Complete(std::string_view repo, std::string_
   BERTH_ASSIGN_OR_RETURN(Digest actual, DigestOf(rec.uuid, *st, expected.algorithm, size));
   if (!(actual == expected)) {
     lock.unlock();
-    Discard(rec.uuid);
+    IgnoreError(Discard(rec.uuid), "PurgeStale reclaims an abandoned upload");
     return Status(Code::kInvalidArgument,
                   "digest " + expected.ToString() + " does not match the uploaded content (" +
                       actual.ToString() + "); the upload was discarded",
@@ -226,14 +226,14 @@ StatusOr<BlobRef> UploadController::Complete(std::string_view repo, std::string_
   if (!linked.ok()) {
     if (linked.code() == Code::kPermissionDenied) {  // over quota: the bytes go
       lock.unlock();
-      Discard(rec.uuid);
+      IgnoreError(Discard(rec.uuid), "PurgeStale reclaims an abandoned upload");
       if (on_refused_) on_refused_(repo, actual.ToString(), linked);
     }
     return linked;
   }
   lock.unlock();
   DropState(rec.uuid);
-  store_.DeleteUpload(rec.uuid);
+  IgnoreError(store_.DeleteUpload(rec.uuid), "PurgeStale reclaims an abandoned upload");
   return ref;
 }
 
@@ -241,7 +241,8 @@ StatusOr<BlobRef> UploadController::Monolithic(std::string_view repo, const Dige
                                                std::istream& body, int64_t content_length) {
   BERTH_ASSIGN_OR_RETURN(auto up, Start(repo));
   auto done = Complete(repo, up.uuid, expected, &body, std::nullopt, content_length);
-  if (!done.ok()) Discard(up.uuid);  // nothing of a failed monolithic upload stays behind
+  // Nothing of a failed monolithic upload stays behind.
+  if (!done.ok()) IgnoreError(Discard(up.uuid), "PurgeStale reclaims an abandoned upload");
   return done;
 }
 
@@ -251,7 +252,7 @@ StatusOr<BlobRef> UploadController::Import(std::string_view repo, const Digest& 
   BERTH_ASSIGN_OR_RETURN(auto up, Start(repo));
   DropState(up.uuid);  // hashed here, not through the upload's state
   auto fail = [&](Status s) -> Status {
-    Discard(up.uuid);
+    IgnoreError(Discard(up.uuid), "PurgeStale reclaims an abandoned upload");
     return s;
   };
   auto writer = blobs_.AppendToUpload(up.uuid);
@@ -265,7 +266,7 @@ StatusOr<BlobRef> UploadController::Import(std::string_view repo, const Digest& 
     return {};
   });
   if (!produced.ok()) {
-    (*writer)->Cancel();
+    IgnoreError((*writer)->Cancel(), "the producer's error is the one to report; the upload is discarded next");
     return fail(produced);
   }
   Status committed = (*writer)->Commit();
@@ -287,7 +288,7 @@ StatusOr<BlobRef> UploadController::Import(std::string_view repo, const Digest& 
     }
     return fail(linked);
   }
-  store_.DeleteUpload(up.uuid);
+  IgnoreError(store_.DeleteUpload(up.uuid), "PurgeStale reclaims an abandoned upload");
   return BlobRef{actual, size};
 }
 

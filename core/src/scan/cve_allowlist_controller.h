@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "auth/access_evaluator.h"
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "store/cve_allowlist_store.h"
 #include "store/project_store.h"
 

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "blob/blob_store.h"
-#include "oci/v2_router.h"
+#include "oci/v2_access.h"
 #include "signing/cosign_verifier.h"
 #include "signing/public_key.h"
 #include "store/artifact_store.h"

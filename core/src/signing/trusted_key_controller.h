@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "audit/audit_log.h"
-#include "auth/identity.h"
+#include "common/identity.h"
 #include "iam/project_controller.h"
 #include "store/trusted_key_store.h"
 

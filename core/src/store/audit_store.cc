@@ -50,7 +50,7 @@ StatusOr<Page<AuditRecord>> AuditStore::List(const ListQuery& q,
   Page<AuditRecord> page{{}, rows.total};
   for (const auto& r : rows.rows) {
     page.items.push_back({r.Int(0), r.Int(1), r.Text(2), r.Text(3), r.Text(4), r.Text(5),
-                          r.Text(6), r.Int(7)});
+                          r.Text(6), r.Int(7), {}});
   }
   return page;
 }

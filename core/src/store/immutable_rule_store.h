@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy/selector.h"
+#include "common/selector.h"
 #include "store/list_query.h"
 #include "store/sql.h"
 #include "store/tag_guard.h"

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "scan/vulnerability.h"
+#include "common/vulnerability.h"
 #include "store/list_query.h"
 #include "store/sql.h"
 

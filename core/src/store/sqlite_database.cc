@@ -67,7 +67,11 @@ class SqliteTransaction : public SqlTransaction {
                     std::unique_lock<std::mutex> write_lock)
       : owner_(owner), c_(std::move(c)), write_lock_(std::move(write_lock)) {}
   ~SqliteTransaction() override {
-    if (!done_) c_->ExecSimple("ROLLBACK");
+    if (!done_) {
+      // A failed ROLLBACK leaves nothing behind: SQLite rolls back when the
+      // connection ends the transaction any other way, and there is no caller left.
+      IgnoreError(c_->ExecSimple("ROLLBACK"), "destructor: no caller to report to");
+    }
     if (write_lock_.owns_lock()) write_lock_.unlock();
     owner_->Release(std::move(c_));
   }

@@ -1,6 +1,6 @@
 // Identity: who is calling, as established by the authenticator.
-#ifndef BERTH_AUTH_IDENTITY_H_
-#define BERTH_AUTH_IDENTITY_H_
+#ifndef BERTH_COMMON_IDENTITY_H_
+#define BERTH_COMMON_IDENTITY_H_
 
 #include <cstdint>
 #include <string>
@@ -47,4 +47,4 @@ struct Identity {
 
 }  // namespace berth
 
-#endif  // BERTH_AUTH_IDENTITY_H_
+#endif  // BERTH_COMMON_IDENTITY_H_
