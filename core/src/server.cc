@@ -819,6 +819,14 @@ Status Server::Init() {
                        JobContext& ctx) { return RunRetentionJob(deps, ctx); });
   RegisterRetentionApi(*p.api, *p.retentions);
   // Harbor gives each proxy-cache project a retention policy.
+  p.project_controller->set_on_deleted([retentions = p.retentions.get(), &log = log_](
+                                           const ProjectRecord& project) {
+    Status s = retentions->ProjectDeleted(project);
+    if (!s.ok()) {
+      log.Warn("the deleted project's retention policy stays",
+               {{"project", project.name}, {"error", s.message()}});
+    }
+  });
   p.project_controller->set_on_proxy_created(
       [retentions = p.retentions.get()](const Identity& who, const ProjectRecord& project) {
         return retentions->CreateProxyCacheDefault(who, project.project_id).status();

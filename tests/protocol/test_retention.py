@@ -162,6 +162,19 @@ class RetentionPolicyTest(RetentionCase):
         # The project can have a policy again.
         self.api.ok("DELETE", "/retentions/%d" % self.create(body))
 
+    def test_deleting_the_project_deletes_its_policy_and_schedule(self):
+        name = bh.unique("retgone")
+        project_id = self.api.create_project(name)
+        pid = self.create(policy(project_id, [rule("latestPushedK", {"latestPushedK": 3})], HOURLY))
+
+        def scheduled():
+            return [s for s in self.api.ok("GET", "/schedules?page_size=100")
+                    if s["vendor_type"] == "RETENTION" and s["vendor_id"] == pid]
+        self.assertEqual(len(scheduled()), 1)
+        self.api.ok("DELETE", "/projects/%s" % name)
+        self.assertEqual(scheduled(), [])
+        self.assertRefused(self.api.call("GET", "/retentions/%d" % pid), 404)
+
     def test_bad_input_names_the_field(self):
         project_id = self.api.create_project(bh.unique("bad"))
         good = rule("latestPushedK", {"latestPushedK": 1})

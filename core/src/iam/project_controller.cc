@@ -181,6 +181,7 @@ Status ProjectController::Delete(const Identity& who, const ProjectRecord& p) {
   BERTH_RETURN_IF_ERROR(Check(who, p, "", "delete"));
   BERTH_RETURN_IF_ERROR(projects_.Delete(p.project_id));
   Changed(p);
+  if (on_deleted_) on_deleted_(p);
   audit_.Record({0, p.project_id, who.username, p.name, "project", "delete", "success", 0, {}});
   return {};
 }

@@ -93,6 +93,9 @@ class ProjectController {
   // Called after a project's metadata changed or the project was deleted
   // (caches of project policies).
   void set_on_change(std::function<void(const ProjectRecord&)> fn) { on_change_ = std::move(fn); }
+  // Called after a project was deleted, for what hangs off it outside the
+  // project's own rows (its retention policy's schedule, as Harbor deletes).
+  void set_on_deleted(std::function<void(const ProjectRecord&)> fn) { on_deleted_ = std::move(fn); }
 
   StatusOr<MemberRecord> AddMember(const Identity& who, const ProjectRecord& p, const MemberSpec& m);
   StatusOr<Page<MemberRecord>> Members(const Identity& who, const ProjectRecord& p,
@@ -114,6 +117,7 @@ class ProjectController {
   LdapGroupCheck ldap_group_check_;
   RegistryCheck registry_check_;
   ProxyProjectCreated on_proxy_created_;
+  std::function<void(const ProjectRecord&)> on_deleted_;
   QuotaController* quotas_ = nullptr;
   std::function<void(const ProjectRecord&)> on_change_;
 };

@@ -1,6 +1,7 @@
 #include "retention/retention_controller.h"
 
 #include "common/clock.h"
+#include "common/strings.h"
 #include "retention/retention_job.h"
 
 namespace berth {
@@ -126,6 +127,17 @@ Status RetentionController::Delete(const Identity& who, int64_t id) {
   Status s = jobs_.store().DeleteSchedule(kRetentionJobKind, id);
   if (!s.ok() && !s.IsNotFound()) return s;
   return store_.DeletePolicy(id);
+}
+
+Status RetentionController::ProjectDeleted(const ProjectRecord& project) {
+  auto it = project.metadata.find("retention_id");
+  if (it == project.metadata.end()) return {};
+  auto id = ParseInt64(it->second);
+  if (!id) return {};
+  Status s = jobs_.store().DeleteSchedule(kRetentionJobKind, *id);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  s = store_.DeletePolicy(*id);  // the project's cascade may have taken the row already
+  return s.IsNotFound() ? Status() : s;
 }
 
 StatusOr<int64_t> RetentionController::Trigger(const Identity& who, int64_t id, bool dry_run) {

@@ -29,6 +29,9 @@ class RetentionController {
   StatusOr<RetentionPolicy> Get(const Identity& who, int64_t id);
   Status Update(const Identity& who, int64_t id, const nlohmann::json& body);
   Status Delete(const Identity& who, int64_t id);
+  // After its project was deleted (the caller was allowed to): the policy,
+  // its tasks and its schedule go too, as in Harbor. Nothing to do without one.
+  Status ProjectDeleted(const ProjectRecord& project);
 
   // Queues a run; returns the execution id.
   StatusOr<int64_t> Trigger(const Identity& who, int64_t id, bool dry_run);
