@@ -133,7 +133,13 @@ bool V2Router::ProxyBlob(RequestContext& ctx, const std::string& repo, const Dig
   }
   if (*reg == 0) return false;
   auto& resp = ctx.response;
-  std::ostream* os = nullptr;
+  std::ostream* os = nullptr;  // the response body, once a start callback sent the headers
+  auto sink = [&](const char* data, size_t len) -> Status {
+    os->write(data, static_cast<std::streamsize>(len));
+    if (!*os) return Status::IOError("client went away");
+    ctx.bytes_out += static_cast<int64_t>(len);
+    return {};
+  };
   // A range of a blob whose size a proxied manifest told: forwarded upstream
   // (not stored). Without a known size the whole blob is sent (200).
   std::string range_header = ctx.Header("Range");
@@ -159,12 +165,6 @@ bool V2Router::ProxyBlob(RequestContext& ctx, const std::string& repo, const Dig
         os = &resp.send();
         return {};
       };
-      auto sink = [&](const char* data, size_t len) -> Status {
-        os->write(data, static_cast<std::streamsize>(len));
-        if (!*os) return Status::IOError("client went away");
-        ctx.bytes_out += static_cast<int64_t>(len);
-        return {};
-      };
       Status sent = proxy_->FetchBlobRange(*reg, repo, d, first, last - first + 1, start_range, sink);
       if (sent.ok()) {
         os->flush();
@@ -185,12 +185,6 @@ bool V2Router::ProxyBlob(RequestContext& ctx, const std::string& repo, const Dig
     if (size >= 0) resp.setContentLength64(size);
     else resp.setChunkedTransferEncoding(true);
     os = &resp.send();
-    return {};
-  };
-  auto sink = [&](const char* data, size_t len) -> Status {
-    os->write(data, static_cast<std::streamsize>(len));
-    if (!*os) return Status::IOError("client went away");
-    ctx.bytes_out += static_cast<int64_t>(len);
     return {};
   };
   auto served = proxy_->FetchBlob(*reg, repo, d, start, sink);
