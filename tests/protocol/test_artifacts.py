@@ -65,6 +65,19 @@ class ArtifactCase(bh.RegistryTestCase):
         self.assertStatus(r, 201)
         return bh.sha256(index), [c["digest"] for c in children]
 
+    def push_chart(self, repo, path, tag):
+        with open(path, "rb") as f:
+            tgz = f.read()
+        config = json.dumps({"name": "berth-demo", "version": tag, "apiVersion": "v2",
+                             "description": "a chart"}).encode()
+        self.reg.push_blob(repo, config)
+        self.reg.push_blob(repo, tgz)
+        m = bh.dumps({"schemaVersion": 2, "config": bh.descriptor(HELM_CONFIG, config),
+                      "layers": [bh.descriptor(HELM_LAYER, tgz)]})
+        self.assertStatus(self.reg.put_manifest(repo, tag, m, bh.OCI_MANIFEST), 201)
+        return bh.sha256(m)
+
+
 class RepositoryTest(ArtifactCase):
     def test_list_get_update_delete(self):
         p = bh.unique("rp")
@@ -385,18 +398,6 @@ class ArtifactTest(ArtifactCase):
 
 
 class ChartTest(ArtifactCase):
-    def push_chart(self, repo, path, tag):
-        with open(path, "rb") as f:
-            tgz = f.read()
-        config = json.dumps({"name": "berth-demo", "version": tag, "apiVersion": "v2",
-                             "description": "a chart"}).encode()
-        self.reg.push_blob(repo, config)
-        self.reg.push_blob(repo, tgz)
-        m = bh.dumps({"schemaVersion": 2, "config": bh.descriptor(HELM_CONFIG, config),
-                      "layers": [bh.descriptor(HELM_LAYER, tgz)]})
-        self.assertStatus(self.reg.put_manifest(repo, tag, m, bh.OCI_MANIFEST), 201)
-        return bh.sha256(m)
-
     def test_chart_type_and_additions(self):
         p = bh.unique("ch")
         self.api.create_project(p)
@@ -415,6 +416,86 @@ class ChartTest(ArtifactCase):
         self.assertIsInstance(deps, list)
         self.assertRefused(self.api.call("GET", self.art_path(p, "charts/demo", d) +
                                          "/additions/build_history"), 404)
+
+
+class ProjectArtifactsTest(ArtifactCase):
+    """GET /projects/{project_name_or_id}/artifacts: every repository's
+    top-level artifacts, Harbor's filters, and latest_in_repository."""
+
+    def test_across_repositories_filters_and_latest(self):
+        p = bh.unique("pa")
+        pid = self.api.create_project(p)
+        _, a1 = self.reg.push_image(p + "/a", tag="v1")
+        _, a2 = self.reg.push_image(p + "/a", tag="v2")
+        _, b1 = self.reg.push_image(p + "/team/b", tag="v1")
+        c1 = self.push_chart(p + "/charts/demo", os.path.join(CHARTS, "berth-demo-0.3.0.tgz"), "0.3.0")
+        idx, children = self.push_index(p + "/multi", "m1")
+        other = bh.unique("po")
+        self.api.create_project(other)
+        self.reg.push_image(other + "/x", tag="v1")
+
+        base = "/projects/%s/artifacts" % p
+        r = self.api.call("GET", base)
+        self.assertStatus(r, 200)
+        arts = r.json()
+        self.shape(arts, {"type": "array", "items": {"$ref": "#/definitions/Artifact"}})
+        # Top-level only (the index's children are not listed), newest first.
+        self.assertEqual([a["digest"] for a in arts], [idx, c1, b1, a2, a1])
+        self.assertEqual(r.header("X-Total-Count"), "5")
+        repos = {a["digest"]: a["repository_name"] for a in arts}
+        self.assertEqual(repos, {idx: p + "/multi", c1: p + "/charts/demo", b1: p + "/team/b",
+                                 a2: p + "/a", a1: p + "/a"})
+        self.assertEqual({a["project_id"] for a in arts}, {pid})
+        self.assertEqual([t["name"] for t in arts[2]["tags"]], ["v1"])
+        self.assertEqual(len(arts[0]["references"]), len(children))
+        self.assertEqual(arts[1]["type"], "CHART")
+        # By the project's id too.
+        self.assertEqual([a["id"] for a in self.api.ok("GET", "/projects/%d/artifacts" % pid)],
+                         [a["id"] for a in arts])
+
+        def digests(query):
+            return [a["digest"] for a in self.api.ok("GET", base + query)]
+        self.assertEqual(digests("?q=tags%3Dv1"), [b1, a1])
+        self.assertEqual(digests("?q=type%3DCHART"), [c1])
+        self.assertEqual(digests("?q=media_type%3D" + urllib.parse.quote(HELM_CONFIG, safe="")), [c1])
+        self.assertEqual(digests("?sort=push_time&page=2&page_size=2"), [b1, c1])
+        r = self.api.call("GET", base + "?page=3&page_size=2")
+        self.assertEqual(r.header("X-Total-Count"), "5")
+        self.assertEqual([a["digest"] for a in r.json()], [a1])
+        # latest_in_repository: each repository's newest of that type; Harbor
+        # ignores it without a type in q.
+        oci_config = urllib.parse.quote(bh.OCI_CONFIG, safe="")
+        self.assertEqual(digests("?latest_in_repository=true&q=media_type%3D" + oci_config),
+                         [b1, a2])
+        self.assertEqual(digests("?latest_in_repository=true&q=artifact_type%3D" + oci_config),
+                         [b1, a2])
+        self.assertEqual(digests("?latest_in_repository=false&q=media_type%3D" + oci_config),
+                         [b1, a2, a1])
+        self.assertEqual(len(digests("?latest_in_repository=true")), 5)
+        # Labels and the options of the repository list apply.
+        label = self.api.create_label({"name": bh.unique("l"), "scope": "g"})
+        self.api.ok("POST", self.art_path(p, "a", a1) + "/labels", {"id": label})
+        self.assertEqual(digests("?q=labels%3D" + str(label)), [a1])
+        labeled = self.api.ok("GET", base + "?with_label=true&q=labels%3D" + str(label))
+        self.assertEqual([l["id"] for l in labeled[0]["labels"]], [label])
+        self.assertNotIn("tags", self.api.ok("GET", base + "?with_tag=false")[0])
+        # An empty project lists nothing.
+        empty = bh.unique("pe")
+        self.api.create_project(empty)
+        r = self.api.call("GET", "/projects/%s/artifacts" % empty)
+        self.assertEqual((r.json(), r.header("X-Total-Count")), ([], "0"))
+
+    def test_bad_input(self):
+        p = bh.unique("pb")
+        self.api.create_project(p)
+        base = "/projects/%s/artifacts" % p
+        self.assertRefused(self.api.call("GET", base + "?with_tag=maybe"), 400)
+        self.assertRefused(self.api.call("GET", base + "?latest_in_repository=1x"), 400)
+        self.assertRefused(self.api.call("GET", base + "?q=size%3Dbig"), 400)
+        self.assertRefused(self.api.call("GET", base + "?q=nosuchkey%3D1"), 400)
+        self.assertRefused(self.api.call("GET", base + "?page_size=-1"), 400)
+        self.assertRefused(self.api.call("GET", "/projects/%s/artifacts" % bh.unique("none")), 404)
+        self.assertRefused(self.api.call("GET", "/projects/999999/artifacts"), 404)
 
 
 class RbacTest(ArtifactCase):
@@ -436,11 +517,13 @@ class RbacTest(ArtifactCase):
             u = self.users[role]
             self.assertEqual(len(self.arts(self.p, "app", auth=u)), 1)
             self.api.ok("GET", "/projects/%s/repositories/app" % self.p, auth=u)
+            self.api.ok("GET", "/projects/%s/artifacts" % self.p, auth=u)
             self.api.ok("GET", self.art_path(self.p, "app", d) + "/tags", auth=u)
         for auth, status in ((None, 401), (self.users["outsider"], 403)):
             for path in ("/projects/%s/repositories" % self.p,
                          "/projects/%s/repositories/app" % self.p,
                          "/projects/%s/repositories/app/artifacts" % self.p,
+                         "/projects/%s/artifacts" % self.p,
                          self.art_path(self.p, "app", d),
                          self.art_path(self.p, "app", d) + "/tags",
                          self.art_path(self.p, "app", d) + "/accessories",

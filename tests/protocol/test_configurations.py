@@ -217,6 +217,27 @@ class Configurations(unittest.TestCase):
 
     # -- who may ------------------------------------------------------------
 
+    def test_02b_internal_configurations(self):
+        r = self.api.expect(200, "GET", "/internalconfig")
+        internal, cfg = r.json(), self.api.configs()
+        if ss.skip_reason() is None:
+            ss.assert_shape(internal, "InternalConfigurationsResponse")
+        # Every configuration item, with the deployment's fixed facts.
+        for key, item in cfg.items():
+            self.assertEqual(internal[key], item, key)
+        self.assertEqual(internal["ext_endpoint"],
+                         {"value": "http://127.0.0.1:%d" % self.reg.port, "editable": False})
+        self.assertEqual(internal["database_type"],
+                         {"value": "postgresql" if self.reg.postgres_dsn() else "sqlite",
+                          "editable": False})
+        self.assertEqual(internal["registry_storage_provider_name"],
+                         {"value": "filesystem", "editable": False})
+        for key in SECRETS:
+            self.assertNotIn(key, internal)
+        # System administrators only.
+        self.api.expect(401, "GET", "/internalconfig", auth=None)
+        self.api.expect(403, "GET", "/internalconfig", auth=self.api.create_user(uid("ic")))
+
     def test_03_rbac(self):
         self.api.expect(401, "GET", "/configurations", auth=None)
         self.api.expect(401, "PUT", "/configurations", {"token_expiration": 5}, auth=None)

@@ -234,7 +234,7 @@ class PolicyRbacTest(WebhookCase):
         base = "/projects/%d/webhook" % pid
         one = "%s/policies/%d" % (base, wid)
         reads = ["%s/policies" % base, one, "%s/executions" % one, "%s/events" % base,
-                 "%s/lasttrigger" % base]
+                 "%s/lasttrigger" % base, "%s/jobs?policy_id=%d" % (base, wid)]
         # Harbor: project admins manage; maintainers read and list.
         for who, can_read, can_write in (("admin", True, True), ("projectAdmin", True, True),
                                          ("maintainer", True, False), ("developer", False, False),
@@ -465,6 +465,32 @@ class DeliveryTest(WebhookCase):
         self.assertRefused(self.api.call("GET", "/projects/%d/webhook/policies/%d/executions/%d/tasks"
                                          % (pid, w_flaky, e["id"])), 404)
         self.assertRefused(self.api.call("GET", "%s/tasks/%d/log" % (based, e["id"] + 100000)), 404)
+
+        # Harbor's deprecated webhook jobs: the same deliveries, one job each.
+        jobs = "/projects/%d/webhook/jobs" % pid
+        r = self.api.call("GET", "%s?policy_id=%d" % (jobs, w_flaky))
+        self.assertEqual((r.status, r.header("X-Total-Count")), (200, "1"), r)
+        job = r.json()[0]
+        if ss.skip_reason() is None:
+            ss.assert_shape(job, "WebhookJob", required=True)
+        self.assertEqual((job["id"], job["policy_id"], job["event_type"], job["notify_type"],
+                          job["status"]), (ex[0]["id"], w_flaky, "PUSH_ARTIFACT", "http", "Success"))
+        self.assertEqual(json.loads(job["job_detail"]), json.loads(posts[0]["body"]))
+
+        def job_ids(policy, status):
+            return [j["id"] for j in self.api.ok("GET", "%s?policy_id=%d&%s" % (jobs, policy, status))]
+        self.assertEqual(job_ids(w_dead, "status=Error"), [e["id"]])
+        self.assertEqual(job_ids(w_dead, "status=success"), [])
+        self.assertEqual(job_ids(w_dead, "status=Success,error"), [e["id"]])
+        self.assertEqual(job_ids(w_dead, "status=Running&status=Error"), [e["id"]])
+        self.assertRefused(self.api.call("GET", jobs), 400)
+        self.assertRefused(self.api.call("GET", jobs + "?policy_id=abc"), 400)
+        self.assertRefused(self.api.call("GET", "%s?policy_id=%d&status=bogus" % (jobs, w_dead)), 400)
+        self.assertRefused(self.api.call("GET", "%s?policy_id=%d" % (jobs, w_dead + 100000)), 404)
+        # A policy of another project is not found through this one.
+        other = self.api.create_project(bh.unique("oth"))
+        self.assertRefused(self.api.call("GET", "/projects/%d/webhook/jobs?policy_id=%d"
+                                         % (other, w_dead)), 404)
 
     def test_tag_retention_event(self):
         name = bh.unique("ret")

@@ -80,6 +80,10 @@ void SetPagination(RequestContext& ctx, const ListQuery& q, int64_t total) {
   if (!value.empty()) ctx.response.set("Link", value);
 }
 
+bool IsNameHeader(const RequestContext& ctx) {
+  return EqualsIgnoreCase(ctx.Header("X-Is-Resource-Name"), "true");
+}
+
 StatusOr<bool> QueryBool(const RequestContext& ctx, const char* key, bool fallback) {
   if (!ctx.query.Has(key)) return fallback;
   std::string v = ToLower(ctx.query.Get(key));

@@ -38,6 +38,9 @@ Status SendPage(RequestContext& ctx, const ListQuery& q, const PageT& page, ToJs
 // A true/false query parameter (case-insensitive); 400 for anything else.
 StatusOr<bool> QueryBool(const RequestContext& ctx, const char* key, bool fallback);
 
+// X-Is-Resource-Name: true: a numeric {project_name_or_id} is a name.
+bool IsNameHeader(const RequestContext& ctx);
+
 // RFC 3339 for a unix-millis time.
 std::string ApiTime(int64_t unix_millis);
 StatusOr<int64_t> ParseId(const std::string& value, const char* what);

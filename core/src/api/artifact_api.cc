@@ -1,5 +1,7 @@
 #include "api/artifact_api.h"
 
+#include <algorithm>
+
 #include "api/api_util.h"
 #include "api/label_api.h"
 #include "common/strings.h"
@@ -218,6 +220,25 @@ void RegisterArtifactApi(ApiRouter& r, ArtifactController& c, ProjectController&
     for (const auto& v : page.items) out.push_back(ArtifactJson(v, p, repo, opts, &sv));
     SetPagination(call.ctx, q, page.total);
     return SendJsonValue(call.ctx, 200, out);
+  });
+
+  r.Add("GET", "/api/v2.0/projects/{project_name_or_id}/artifacts", "project_artifacts",
+        [&c, &projects, scans](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, projects.Resolve(call.Param("project_name_or_id"),
+                                                              IsNameHeader(call.ctx)));
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(ArtifactViewOptions opts, ViewOptions(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(bool latest, QueryBool(call.ctx, "latest_in_repository", false));
+    // As Harbor: latest_in_repository applies only with a type in q.
+    latest = latest && std::any_of(q.terms.begin(), q.terms.end(), [](const QueryTerm& t) {
+               return t.key == "media_type" || t.key == "artifact_type";
+             });
+    std::map<int64_t, RepositoryInfo> repos;
+    BERTH_ASSIGN_OR_RETURN(auto page, c.ListOfProject(call.ctx.identity, p, q, opts, latest, &repos));
+    BERTH_ASSIGN_OR_RETURN(ScanViews sv, ScanViewsFor(scans, call.ctx, p, page.items));
+    return SendPage(call.ctx, q, page, [&](const ArtifactView& v) {
+      return ArtifactJson(v, p, repos.at(v.artifact.repository_id), opts, &sv);
+    });
   });
 
   r.Add("POST", kBase, "artifacts", [&c, project_of](ApiCall& call) -> Status {

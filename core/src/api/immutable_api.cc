@@ -71,10 +71,6 @@ StatusOr<ImmutableRuleRecord> RuleFrom(const nlohmann::json& body) {
   return r;
 }
 
-bool IsNameHeader(const RequestContext& ctx) {
-  return EqualsIgnoreCase(ctx.Header("X-Is-Resource-Name"), "true");
-}
-
 }  // namespace
 
 nlohmann::json ImmutableRuleJson(const ImmutableRuleRecord& r) {

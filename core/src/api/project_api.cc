@@ -13,10 +13,6 @@ namespace {
 
 constexpr char kBase[] = "/api/v2.0/projects";
 
-bool IsNameHeader(const RequestContext& ctx) {
-  return EqualsIgnoreCase(ctx.Header("X-Is-Resource-Name"), "true");
-}
-
 nlohmann::json MemberJson(const MemberRecord& m) {
   return {{"id", m.id},
           {"project_id", m.project_id},

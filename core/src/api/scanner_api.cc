@@ -94,7 +94,7 @@ void RegisterScannerApi(ApiRouter& r, ScannerController& c, ProjectController& p
   const std::string project = "/api/v2.0/projects/{project_name_or_id}/scanner";
   auto project_of = [&projects](ApiCall& call) {
     return projects.Resolve(call.Param("project_name_or_id"),
-                            EqualsIgnoreCase(call.ctx.Header("X-Is-Resource-Name"), "true"));
+                            IsNameHeader(call.ctx));
   };
   r.Add("GET", project, "project_scanner", [&c, project_of](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project_of(call));

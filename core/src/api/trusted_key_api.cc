@@ -21,7 +21,7 @@ nlohmann::json KeyJson(const TrustedKeyRecord& k) {
 }
 
 StatusOr<ProjectRecord> ProjectOfCall(ApiCall& call, ProjectController& projects) {
-  bool by_name = EqualsIgnoreCase(call.ctx.Header("X-Is-Resource-Name"), "true");
+  bool by_name = IsNameHeader(call.ctx);
   return projects.Resolve(call.Param("project_name_or_id"), by_name);
 }
 

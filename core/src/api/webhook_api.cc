@@ -110,12 +110,52 @@ nlohmann::json TaskJson(const JobRecord& j) {
           {"end_time", TimeOrZero(j.finished() ? j.end_time : 0)}};
 }
 
+// Harbor's deprecated WebhookJob: one per delivery.
+nlohmann::json WebhookJobJson(const JobRecord& j) {
+  auto p = nlohmann::json::parse(j.params_json, nullptr, false);
+  if (!p.is_object()) p = nlohmann::json::object();
+  return {{"id", j.id},
+          {"policy_id", j.vendor_id},
+          {"event_type", p.value("event_type", "")},
+          {"notify_type", p.value("notify_type", "")},
+          {"status", ExecutionStatus(j)},
+          {"job_detail", p.value("payload", "")},
+          {"creation_time", TimeOrZero(j.enqueue_time)},
+          {"update_time", TimeOrZero(j.update_time)}};
+}
+
+// The `status` filter (repeated or comma-separated, any case) as job
+// statuses; Running covers a retry waiting for its turn, as the list shows.
+StatusOr<std::vector<std::string>> JobStatuses(const RequestContext& ctx) {
+  std::vector<std::string> out;
+  for (const auto& given : ctx.query.GetAll("status")) {
+    for (const auto& part : Split(given, ',')) {
+      std::string v = ToLower(Trim(part));
+      if (v.empty()) continue;
+      bool known = false;
+      for (const char* s : {kJobPending, kJobRunning, kJobSuccess, kJobError, kJobStopped}) {
+        if (v == ToLower(s)) {
+          out.push_back(s);
+          known = true;
+        }
+      }
+      if (!known) {
+        return Status::InvalidArgument("unknown webhook job status '" + std::string(Trim(part)) +
+                                           "' (Pending, Running, Success, Error, Stopped)",
+                                       "BAD_REQUEST");
+      }
+      if (v == "running") out.push_back(kJobScheduled);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void RegisterWebhookApi(ApiRouter& r, WebhookPolicyController& c, ProjectController& projects) {
   auto project = [&projects](ApiCall& call) {
     return projects.Resolve(call.Param("project_name_or_id"),
-                            EqualsIgnoreCase(call.ctx.Header("X-Is-Resource-Name"), "true"));
+                            IsNameHeader(call.ctx));
   };
   const std::string policies = std::string(kBase) + "/policies";
   const std::string one = policies + "/{webhook_policy_id}";
@@ -208,6 +248,18 @@ void RegisterWebhookApi(ApiRouter& r, WebhookPolicyController& c, ProjectControl
           }
           return SendJsonValue(call.ctx, 200, out);
         });
+
+  r.Add("GET", std::string(kBase) + "/jobs", "webhook_jobs", [&c, project](ApiCall& call) -> Status {
+    BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project(call));
+    if (!call.ctx.query.Has("policy_id")) {
+      return Status::InvalidArgument("policy_id is required", "BAD_REQUEST");
+    }
+    BERTH_ASSIGN_OR_RETURN(int64_t id, ParseId(call.ctx.query.Get("policy_id"), "policy_id"));
+    BERTH_ASSIGN_OR_RETURN(auto statuses, JobStatuses(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(ListQuery q, ListQueryFrom(call.ctx));
+    BERTH_ASSIGN_OR_RETURN(auto page, c.Jobs(call.ctx.identity, p, id, statuses, q));
+    return SendPage(call.ctx, q, page, WebhookJobJson);
+  });
 
   r.Add("GET", std::string(kBase) + "/events", "webhook_events", [&c, project](ApiCall& call) -> Status {
     BERTH_ASSIGN_OR_RETURN(ProjectRecord p, project(call));

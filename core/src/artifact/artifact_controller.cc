@@ -123,6 +123,43 @@ StatusOr<Page<ArtifactView>> ArtifactController::List(const Identity& who, const
   return out;
 }
 
+StatusOr<Page<ArtifactView>> ArtifactController::ListOfProject(
+    const Identity& who, const ProjectRecord& p, const ListQuery& q,
+    const ArtifactViewOptions& opts, bool latest_in_repository,
+    std::map<int64_t, RepositoryInfo>* repos) {
+  BERTH_RETURN_IF_ERROR(projects_.Check(who, p, "artifact", "list"));
+  BERTH_ASSIGN_OR_RETURN(auto page, artifacts_.ListProjectArtifacts(p.project_id, q, latest_in_repository));
+  Page<ArtifactView> out{{}, page.total};
+  // The page's repositories, one query; then each repository's artifacts
+  // filled together (tags, accessories, immutability are per repository).
+  std::map<int64_t, std::vector<size_t>> by_repo;
+  for (auto& a : page.items) {
+    by_repo[a.repository_id].push_back(out.items.size());
+    out.items.push_back({std::move(a), {}, {}, {}, {}, {}});
+  }
+  if (by_repo.empty()) return out;
+  ListQuery rq;
+  rq.page_size = static_cast<int64_t>(by_repo.size());
+  QueryTerm ids{"id", QueryTerm::Op::kAnyOf, {}};
+  for (const auto& [id, _] : by_repo) ids.values.push_back(std::to_string(id));
+  rq.terms.push_back(std::move(ids));
+  BERTH_ASSIGN_OR_RETURN(auto found, artifacts_.ListRepositories(rq, p.project_id, {}));
+  for (auto& r : found.items) repos->emplace(r.id, std::move(r));
+  for (const auto& [id, positions] : by_repo) {
+    auto repo = repos->find(id);
+    // Deleted between the two reads: its artifacts went with it.
+    if (repo == repos->end()) continue;
+    std::vector<ArtifactView> group;
+    for (size_t i : positions) group.push_back(std::move(out.items[i]));
+    BERTH_RETURN_IF_ERROR(Fill(repo->second, opts, &group));
+    for (size_t k = 0; k < positions.size(); ++k) out.items[positions[k]] = std::move(group[k]);
+  }
+  std::erase_if(out.items, [repos](const ArtifactView& v) {
+    return repos->count(v.artifact.repository_id) == 0;
+  });
+  return out;
+}
+
 StatusOr<ArtifactView> ArtifactController::View(const ArtifactTarget& t,
                                                 const ArtifactViewOptions& opts) {
   std::vector<ArtifactView> one = {{t.artifact, {}, {}, {}, {}, {}}};

@@ -7,6 +7,7 @@
 #define BERTH_ARTIFACT_ARTIFACT_CONTROLLER_H_
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -73,6 +74,13 @@ class ArtifactController {
   StatusOr<Page<ArtifactView>> List(const Identity& who, const ProjectRecord& p,
                                     const std::string& repo_param, const ListQuery& q,
                                     const ArtifactViewOptions& opts, RepositoryInfo* repo);
+  // Harbor's listArtifactsOfProject: the top-level artifacts of every
+  // repository of the project (ArtifactStore::ListProjectArtifacts), each
+  // with its repository in `repos` (by repository id).
+  StatusOr<Page<ArtifactView>> ListOfProject(const Identity& who, const ProjectRecord& p,
+                                             const ListQuery& q, const ArtifactViewOptions& opts,
+                                             bool latest_in_repository,
+                                             std::map<int64_t, RepositoryInfo>* repos);
   StatusOr<ArtifactView> View(const ArtifactTarget& t, const ArtifactViewOptions& opts);
   Status Delete(const Identity& who, const ArtifactTarget& t);
   // Copies "project/repo@digest" or "project/repo:tag" (with its children,

@@ -300,6 +300,17 @@ StatusOr<nlohmann::json> ConfigController::Get(const Identity& who) {
   return out;
 }
 
+StatusOr<nlohmann::json> ConfigController::Internal(const Identity& who) {
+  BERTH_ASSIGN_OR_RETURN(nlohmann::json out, Get(who));
+  auto fixed = [&out](const char* key, const std::string& value) {
+    out[key] = {{"value", value}, {"editable", false}};
+  };
+  fixed("ext_endpoint", config_.external_url);
+  fixed("database_type", config_.metadata.driver == "postgres" ? "postgresql" : config_.metadata.driver);
+  fixed("registry_storage_provider_name", config_.storage.driver == "fs" ? "filesystem" : config_.storage.driver);
+  return out;
+}
+
 Status ConfigController::Update(const Identity& who, const nlohmann::json& changes) {
   if (!who.sysadmin) return Deny(who, "only system administrators may change the configuration");
   if (!changes.is_object()) return Bad("the body must be a JSON object");

@@ -49,6 +49,11 @@ class ConfigController {
 
   // ConfigurationsResponse: {key: {value, editable}}, secrets left out.
   StatusOr<nlohmann::json> Get(const Identity& who);
+  // Harbor's GET /internalconfig (InternalConfigurationsResponse), for
+  // system administrators: what Get answers plus the deployment's fixed
+  // facts (ext_endpoint, database_type, registry_storage_provider_name).
+  // Secrets stay out here too.
+  StatusOr<nlohmann::json> Internal(const Identity& who);
   // Configurations: a flat object of the keys to change.
   Status Update(const Identity& who, const nlohmann::json& changes);
   // Re-reads the stored settings and puts them into effect when they differ

@@ -186,6 +186,16 @@ StatusOr<JobPage> WebhookPolicyController::Executions(const Identity& who, const
   return jobs_.ListByVendor({kWebhookVendorType, kSlackVendorType}, policy_id, q.page, q.page_size);
 }
 
+StatusOr<JobPage> WebhookPolicyController::Jobs(const Identity& who, const ProjectRecord& p,
+                                                int64_t policy_id,
+                                                const std::vector<std::string>& statuses,
+                                                const ListQuery& q) {
+  BERTH_RETURN_IF_ERROR(projects_.Check(who, p, kResource, "list"));
+  BERTH_RETURN_IF_ERROR(Load(p, policy_id).status());
+  return jobs_.ListByVendor({kWebhookVendorType, kSlackVendorType}, policy_id, q.page,
+                            q.page_size, statuses);
+}
+
 StatusOr<JobRecord> WebhookPolicyController::Execution(const Identity& who, const ProjectRecord& p,
                                                        int64_t policy_id, int64_t execution_id) {
   BERTH_RETURN_IF_ERROR(projects_.Check(who, p, kResource, "read"));

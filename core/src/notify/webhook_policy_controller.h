@@ -58,6 +58,10 @@ class WebhookPolicyController {
   // Executions (= tasks = jobs) of a policy, newest first.
   StatusOr<JobPage> Executions(const Identity& who, const ProjectRecord& p, int64_t policy_id,
                                const ListQuery& q);
+  // Harbor's deprecated webhook jobs of a policy (its deliveries), newest
+  // first, in any of `statuses` (job statuses; empty: all).
+  StatusOr<JobPage> Jobs(const Identity& who, const ProjectRecord& p, int64_t policy_id,
+                         const std::vector<std::string>& statuses, const ListQuery& q);
   // The execution's job, 404 unless it is one of the policy's.
   StatusOr<JobRecord> Execution(const Identity& who, const ProjectRecord& p, int64_t policy_id,
                                 int64_t execution_id);

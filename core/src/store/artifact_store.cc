@@ -46,17 +46,19 @@ std::vector<SqlValue> IdValues(const std::vector<int64_t>& ids) {
 }
 
 // The artifact-list terms a column cannot express: tags and labels live in
-// their own tables. Consumed terms are removed from `q`. $1 is the
-// repository's id: a tag filter selects from the repository's tags
+// their own tables. Consumed terms are removed from `q`. `tag_repository`
+// is the repository's id ($1 for one repository's list, a.repository_id
+// across a project): a tag filter selects from the repository's tags
 // (a.id IN ...), so the tagged few drive the query instead of every artifact
 // of the repository probing the tag table (SQLite runs EXISTS that way).
-StatusOr<std::string> RelationFilters(ListQuery* q, std::vector<SqlValue>* params) {
+StatusOr<std::string> RelationFilters(ListQuery* q, std::vector<SqlValue>* params,
+                                      const std::string& tag_repository) {
   std::string where;
   std::vector<QueryTerm> rest;
   for (auto& t : q->terms) {
     if (t.key == "tags") {
       const std::string tagged_in =
-          "a.id IN (SELECT t.artifact_id FROM tag t WHERE t.repository_id = $1";
+          "a.id IN (SELECT t.artifact_id FROM tag t WHERE t.repository_id = " + tag_repository;
       switch (t.op) {
         case QueryTerm::Op::kExact:
           if (t.values[0] == "nil") {
@@ -144,33 +146,72 @@ std::string ReversedOrder(const std::string& order_by) {
   return out;
 }
 
-// One page of ids over `artifact a` (`base_where` binds the repository's id
-// as $1, which RelationFilters uses), then the rows. The total is
+// Harbor's media_type of an artifact (what the API shows): the config's
+// type or the artifactType (artifact_type), else the manifest's own.
+std::string MediaTypeSql(const char* alias) {
+  std::string a(alias);
+  return "CASE WHEN " + a + ".artifact_type = '' THEN " + a + ".media_type ELSE " + a +
+         ".artifact_type END";
+}
+
+// What an artifact list covers: `where` over `artifact a` with its `params`.
+struct ArtifactScope {
+  std::string where;
+  std::vector<SqlValue> params;
+  std::string tag_repository = "$1";  // see RelationFilters
+  int64_t count_repository = 0;       // see PageOfArtifacts
+  // Only the newest artifact of each repository among those the type
+  // filters (media_type, artifact_type) select.
+  bool latest_in_repository = false;
+};
+
+// " AND NOT EXISTS (a newer top-level artifact of a's repository passing the
+// same media_type/artifact_type terms)".
+StatusOr<std::string> NewestInRepository(const ListQuery& q, std::vector<SqlValue>* params) {
+  static const std::map<std::string, QueryColumn> kTypeColumns = {
+      {"media_type", {MediaTypeSql("b")}}, {"artifact_type", {"b.artifact_type"}}};
+  ListQuery types;
+  for (const auto& t : q.terms) {
+    if (kTypeColumns.count(t.key) != 0) types.terms.push_back(t);
+  }
+  BERTH_ASSIGN_OR_RETURN(SqlFilter f, BuildSqlFilter(types, kTypeColumns, "b.id",
+                                                     static_cast<int>(params->size()) + 1));
+  params->insert(params->end(), f.params.begin(), f.params.end());
+  return " AND NOT EXISTS (SELECT 1 FROM artifact b WHERE b.repository_id = a.repository_id"
+         " AND b.top_level = 1" + f.where +
+         " AND (b.push_time > a.push_time OR (b.push_time = a.push_time AND b.id > a.id)))";
+}
+
+// One page of ids over `artifact a` in `scope`, then the rows. The total is
 // repository.artifact_count when the list is a repository's top-level
 // artifacts without filters (`count_repository` > 0), else a COUNT(*). With a
 // known total, a page past the middle walks the index from the other end, so
 // no page costs more than half the repository (the order always ends with the
 // unique a.id, so the reversed walk gives the same rows).
-StatusOr<Page<ArtifactRecord>> PageOfArtifacts(SqlDatabase& db, const std::string& base_where,
-                                               std::vector<SqlValue> params, ListQuery q,
-                                               int64_t count_repository = 0) {
+StatusOr<Page<ArtifactRecord>> PageOfArtifacts(SqlDatabase& db, ArtifactScope scope, ListQuery q) {
   static const std::map<std::string, QueryColumn> kColumns = {
       {"id", {"a.id", true}},
       {"type", {"a.harbor_type"}},
-      {"media_type", {"a.media_type"}},
+      {"media_type", {MediaTypeSql("a")}},
       {"manifest_media_type", {"a.media_type"}},
       {"artifact_type", {"a.artifact_type"}},
       {"digest", {"a.digest"}},
       {"size", {"a.size", true}},
       {"push_time", {"a.push_time", true}},
       {"pull_time", {"a.pull_time", true}}};
-  BERTH_ASSIGN_OR_RETURN(std::string relations, RelationFilters(&q, &params));
+  std::vector<SqlValue> params = std::move(scope.params);
+  std::string latest;
+  if (scope.latest_in_repository) {
+    BERTH_ASSIGN_OR_RETURN(latest, NewestInRepository(q, &params));
+  }
+  BERTH_ASSIGN_OR_RETURN(std::string relations, RelationFilters(&q, &params, scope.tag_repository));
   BERTH_ASSIGN_OR_RETURN(
       SqlFilter f, BuildSqlFilter(q, kColumns, "a.push_time DESC, a.id DESC",
                                   static_cast<int>(params.size()) + 1));
   params.insert(params.end(), f.params.begin(), f.params.end());
-  std::string where = " WHERE " + base_where + relations + f.where;
-  bool counted = count_repository > 0 && relations.empty() && f.where.empty();
+  std::string where = " WHERE " + scope.where + latest + relations + f.where;
+  const int64_t count_repository = scope.count_repository;
+  bool counted = count_repository > 0 && relations.empty() && f.where.empty() && latest.empty();
   Page<ArtifactRecord> page;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db, false, [&](SqlTransaction& tx) -> Status {
     page.items.clear();
@@ -251,15 +292,29 @@ Status ArtifactStore::SetRepositoryDescription(std::string_view name,
 
 StatusOr<Page<ArtifactRecord>> ArtifactStore::ListArtifacts(int64_t repository_id,
                                                             const ListQuery& q) {
-  return PageOfArtifacts(db_, "a.repository_id = $1 AND a.top_level = 1", {SqlInt(repository_id)},
-                         q, repository_id);
+  ArtifactScope scope{"a.repository_id = $1 AND a.top_level = 1", {SqlInt(repository_id)}};
+  scope.count_repository = repository_id;
+  return PageOfArtifacts(db_, std::move(scope), q);
+}
+
+StatusOr<Page<ArtifactRecord>> ArtifactStore::ListProjectArtifacts(int64_t project_id,
+                                                                   const ListQuery& q,
+                                                                   bool latest_in_repository) {
+  ArtifactScope scope{
+      "a.repository_id IN (SELECT r.id FROM repository r WHERE r.project_id = $1) AND "
+      "a.top_level = 1",
+      {SqlInt(project_id)}};
+  scope.tag_repository = "a.repository_id";
+  scope.latest_in_repository = latest_in_repository;
+  return PageOfArtifacts(db_, std::move(scope), q);
 }
 
 StatusOr<Page<ArtifactRecord>> ArtifactStore::ListAccessories(int64_t repository_id,
                                                               std::string_view subject,
                                                               const ListQuery& q) {
-  return PageOfArtifacts(db_, "a.repository_id = $1 AND a.accessory_of = $2",
-                         {SqlInt(repository_id), SqlText(subject)}, q);
+  return PageOfArtifacts(
+      db_, {"a.repository_id = $1 AND a.accessory_of = $2", {SqlInt(repository_id), SqlText(subject)}},
+      q);
 }
 
 StatusOr<std::map<int64_t, std::vector<TagRecord>>> ArtifactStore::TagsOf(

@@ -98,6 +98,12 @@ class ArtifactStore {
   // listing index (ids first, rows second), so a late page costs an index
   // walk, not a fetch of every row before it.
   StatusOr<Page<ArtifactRecord>> ListArtifacts(int64_t repository_id, const ListQuery& q);
+  // Top-level artifacts of every repository of the project, with the same q
+  // keys and sort. `latest_in_repository`: only each repository's newest
+  // among those the media_type/artifact_type terms select (Harbor applies it
+  // only when one of them is in q; the caller decides).
+  StatusOr<Page<ArtifactRecord>> ListProjectArtifacts(int64_t project_id, const ListQuery& q,
+                                                      bool latest_in_repository);
   // Accessories of `subject` (a digest) in the repository.
   StatusOr<Page<ArtifactRecord>> ListAccessories(int64_t repository_id, std::string_view subject,
                                                  const ListQuery& q);

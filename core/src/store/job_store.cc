@@ -299,16 +299,21 @@ StatusOr<std::map<std::string, int64_t>> JobStore::StatusCounts(std::string_view
 }
 
 StatusOr<JobPage> JobStore::ListByVendor(const std::vector<std::string>& vendor_types,
-                                         int64_t vendor_id, int64_t page, int64_t page_size) {
+                                         int64_t vendor_id, int64_t page, int64_t page_size,
+                                         const std::vector<std::string>& statuses) {
   std::vector<SqlValue> params = {SqlInt(vendor_id)};
-  std::string in;
-  for (const auto& t : vendor_types) {
-    params.push_back(SqlText(t));
-    in += (in.empty() ? "$" : ", $") + std::to_string(params.size());
-  }
-  if (in.empty()) return JobPage{};
-  return PageOfJobs(" WHERE vendor_id = $1 AND vendor_type IN (" + in + ")", params, page,
-                    page_size);
+  auto in = [&params](const std::vector<std::string>& values) {
+    std::string out;
+    for (const auto& v : values) {
+      params.push_back(SqlText(v));
+      out += (out.empty() ? "$" : ", $") + std::to_string(params.size());
+    }
+    return out;
+  };
+  if (vendor_types.empty()) return JobPage{};
+  std::string where = " WHERE vendor_id = $1 AND vendor_type IN (" + in(vendor_types) + ")";
+  if (!statuses.empty()) where += " AND status IN (" + in(statuses) + ")";
+  return PageOfJobs(where, params, page, page_size);
 }
 
 StatusOr<JobPage> JobStore::PageOfJobs(const std::string& where,

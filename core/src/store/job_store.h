@@ -139,9 +139,10 @@ class JobStore {
   StatusOr<JobPage> List(std::string_view vendor_type, int64_t page, int64_t page_size,
                          int64_t vendor_id = -1);
   // Newest first: the jobs of one vendor (a webhook policy's deliveries, of
-  // vendor types WEBHOOK and SLACK).
+  // vendor types WEBHOOK and SLACK), in any of `statuses` when given.
   StatusOr<JobPage> ListByVendor(const std::vector<std::string>& vendor_types, int64_t vendor_id,
-                                 int64_t page, int64_t page_size);
+                                 int64_t page, int64_t page_size,
+                                 const std::vector<std::string>& statuses = {});
   // How many jobs of one vendor are in each status (scan-all metrics).
   StatusOr<std::map<std::string, int64_t>> StatusCounts(std::string_view vendor_type,
                                                         int64_t vendor_id);
