@@ -253,6 +253,7 @@ struct Server::Parts {
   // Replication: remote registries, policies, executions.
   std::unique_ptr<RemoteRegistryStore> remote_registry_store;
   std::unique_ptr<RemoteRegistryController> remote_registries;
+  std::unique_ptr<UpstreamSlotStore> upstream_slots;
   std::unique_ptr<ProxyCacheController> proxy_cache;
   std::unique_ptr<ReplicationStore> replication_store;
   std::unique_ptr<ReplicationController> replications;
@@ -615,8 +616,10 @@ Status Server::Init() {
     RemoteRegistryController* registries = p.remote_registries.get();
     p.project_controller->set_registry_check(
         [registries](int64_t id) { return registries->Load(id).status(); });
+    p.upstream_slots = std::make_unique<UpstreamSlotStore>(*p.db);
     p.proxy_cache = std::make_unique<ProxyCacheController>(
-        *p.projects, *p.store, *p.blobs, *p.remote_registries, *p.manifests, *p.uploads, log_,
+        *p.projects, *p.store, *p.blobs, *p.remote_registries, *p.manifests, *p.uploads,
+        *p.upstream_slots, log_,
         ProxyCacheOptions{config_.proxy_cache.manifest_check_interval_s,
                           int64_t{config_.proxy_cache.fill_delay_s} * 1000});
     p.v2->set_proxy_cache(p.proxy_cache.get());

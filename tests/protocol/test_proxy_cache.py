@@ -286,6 +286,63 @@ class ProxyCacheTest(unittest.TestCase):
         self.assertEqual(r.status, 200)
         self.assertLess(time.time() - started, 2.0)
 
+    def test_max_upstream_conn_limits_concurrent_fetches(self):
+        name = self.create_proxy_project(bh.unique("conn"), self.registry_id,
+                                         {"proxy_speed_kb": "256", "max_upstream_conn": "1"})
+        self.reg.projects.add(name)
+        repo = bh.unique("two")
+        self.seed(repo, "v1", sizes=(1 << 20, 3000))
+        self.seed(repo, "v2", sizes=(5000,))
+        r = self.reg.request("GET", "/v2/%s/%s/manifests/v1" % (name, repo),
+                             headers={"Accept": bh.OCI_MANIFEST})
+        self.assertEqual(r.status, 200, "%r" % r)
+        big, small = r.json()["layers"]
+        results = []
+
+        def fetch_big():
+            resp = self.reg.request("GET", "/v2/%s/%s/blobs/%s" % (name, repo, big["digest"]))
+            results.append((resp.status, bh.sha256(resp.body)))
+
+        t = threading.Thread(target=fetch_big)
+        t.start()
+        try:
+            time.sleep(1.0)  # 1 MiB at 256 KB/s: the one connection is busy for ~4 s
+            # Another upstream fetch of the project: Harbor's 429.
+            r = self.reg.request("GET", "/v2/%s/%s/blobs/%s" % (name, repo, small["digest"]),
+                                 check=False)
+            self.assertEqual(r.status, 429, "%r" % r)
+            self.assertEqual(r.json()["errors"][0]["code"], "TOOMANYREQUESTS")
+            self.assertIn("max_upstream_conn", r.json()["errors"][0]["message"])
+            r = self.reg.request("GET", "/v2/%s/%s/manifests/v2" % (name, repo),
+                                 headers={"Accept": bh.OCI_MANIFEST}, check=False)
+            self.assertEqual(r.status, 429, "%r" % r)
+            # What the cache holds (v1, served but not stored yet) is still served.
+            r = self.reg.request("GET", "/v2/%s/%s/manifests/v1" % (name, repo),
+                                 headers={"Accept": bh.OCI_MANIFEST})
+            self.assertEqual(r.status, 200, "%r" % r)
+            # Other proxy projects have their own limits.
+            other = bh.unique("free")
+            self.seed(other, "v1", sizes=(2000,))
+            self.assertEqual(self.reg.request("GET", "/v2/%s/%s/manifests/v1" % (self.project, other),
+                                              headers={"Accept": bh.OCI_MANIFEST}).status, 200)
+        finally:
+            t.join(60)
+        self.assertEqual(results, [(200, big["digest"])])
+        # The slot is back: the small layer comes (the fill job may hold the
+        # connection for a moment first).
+        deadline = time.time() + 15
+        while True:
+            r = self.reg.request("GET", "/v2/%s/%s/blobs/%s" % (name, repo, small["digest"]),
+                                 check=False)
+            if r.status != 429 or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(r.status, 200, "%r" % r)
+        self.assertEqual(bh.sha256(r.body), small["digest"])
+        # max_upstream_conn must be an integer.
+        r = self.api.call("PUT", "/projects/%s" % name, {"metadata": {"max_upstream_conn": "many"}})
+        self.assertEqual(r.status, 400, "%r" % r)
+
     # -- pulls -------------------------------------------------------------
 
     @transfers

@@ -1,6 +1,7 @@
 #include "proxy/proxy_cache_controller.h"
 
 #include <chrono>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,12 @@ constexpr int kMaxFillDepth = 2;
 constexpr size_t kMaxIdleSessions = 4;          // per registry
 constexpr int64_t kSessionMaxIdleMs = 30000;    // upstreams close idle connections
 constexpr int64_t kSessionMaxAgeMs = 300000;    // then a fresh login
+// A slot older than this stops counting: its node died holding it (Harbor's
+// Redis counter expires after an hour too).
+constexpr int64_t kSlotTtlMs = 3600000;
+// How long a fill job waits for a free slot before it gives up.
+constexpr int64_t kFillSlotWaitMs = 600000;
+constexpr int64_t kFillSlotPollMs = 500;
 
 std::string SessionKey(const RemoteRegistryRecord& r) {
   return r.type + "\n" + r.url + "\n" + r.credential_type + "\n" + r.access_key + "\n" +
@@ -62,6 +69,24 @@ Status ManifestUnknown(std::string msg) {
 }
 
 }  // namespace
+
+UpstreamSlot& UpstreamSlot::operator=(UpstreamSlot&& o) noexcept {
+  if (this != &o) {
+    std::swap(store_, o.store_);
+    std::swap(id_, o.id_);
+    std::swap(log_, o.log_);
+  }
+  return *this;
+}
+
+UpstreamSlot::~UpstreamSlot() {
+  if (store_ == nullptr || id_ == 0) return;
+  if (Status s = store_->Give(id_); !s.ok() && log_ != nullptr) {
+    // The row stops counting once it expires.
+    log_->Warn("proxy cache: an upstream slot was not given back",
+               {{"slot", id_}, {"error", s.ToString()}});
+  }
+}
 
 std::string UpstreamRepository(std::string_view local_repo, std::string_view registry_type) {
   size_t slash = local_repo.find('/');
@@ -296,6 +321,19 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
     return ServeLocal(repo, ref, accept);
   }
 
+  const Limits limits = LimitsOf(repo);
+  auto slot = TakeSlot(limits);
+  if (!slot.ok()) {
+    // All upstream connections busy: what the cache holds is served.
+    if (local) return ServeLocal(repo, ref, accept);
+    if (auto p = FindPending(repo, reference)) {
+      ArtifactRecord a;
+      a.digest = p->digest;
+      a.media_type = p->media_type;
+      return ManifestContent{std::move(a), p->body};
+    }
+    return slot.status();
+  }
   // Ask the upstream whether (and as what) the reference exists.
   std::shared_ptr<ReplicationSession> session;
   std::string upstream;
@@ -439,11 +477,13 @@ StatusOr<bool> ProxyCacheController::FetchBlob(int64_t registry_id, std::string_
     StoreCompleted(repo);
     return false;
   }
+  const Limits limits = LimitsOf(repo);
+  BERTH_ASSIGN_OR_RETURN(UpstreamSlot slot, TakeSlot(limits));
   BERTH_ASSIGN_OR_RETURN(auto reg, registries_.Load(registry_id));
   std::string upstream = UpstreamRepository(repo, reg.type);
   BERTH_ASSIGN_OR_RETURN(auto session, AcquireSession(reg));
   bool started = false;
-  BandwidthLimiter limiter(SpeedOf(repo));
+  BandwidthLimiter limiter(limits.speed_kb);
   auto imported = uploads_.Import(repo, d, [&](const UploadController::ChunkSink& store) {
     return session->PullBlob(
         upstream, digest, 0, -1,
@@ -478,10 +518,12 @@ Status ProxyCacheController::FetchBlobRange(int64_t registry_id, std::string_vie
                                             const UploadController::ChunkSink& sink) {
   std::string repo(repo_view);
   std::string digest = d.ToString();
+  const Limits limits = LimitsOf(repo);
+  BERTH_ASSIGN_OR_RETURN(UpstreamSlot slot, TakeSlot(limits));
   BERTH_ASSIGN_OR_RETURN(auto reg, registries_.Load(registry_id));
   std::string upstream = UpstreamRepository(repo, reg.type);
   BERTH_ASSIGN_OR_RETURN(auto session, AcquireSession(reg));
-  BandwidthLimiter limiter(SpeedOf(repo));
+  BandwidthLimiter limiter(limits.speed_kb);
   bool started = false;
   Status pulled = session->PullBlob(
       upstream, digest, offset, length,
@@ -507,13 +549,32 @@ Status ProxyCacheController::FetchBlobRange(int64_t registry_id, std::string_vie
   return {};
 }
 
-int64_t ProxyCacheController::SpeedOf(const std::string& repo) {
+ProxyCacheController::Limits ProxyCacheController::LimitsOf(const std::string& repo) {
+  Limits out;
   auto p = projects_.GetByName(ProjectOf(repo));
-  if (!p.ok() || !*p) return 0;
-  auto it = (*p)->metadata.find("proxy_speed_kb");
-  if (it == (*p)->metadata.end()) return 0;
-  auto kb = ParseInt64(it->second);
-  return kb && *kb > 0 ? *kb : 0;
+  if (!p.ok() || !*p) return out;
+  out.project_id = (*p)->project_id;
+  auto positive = [&p](const char* key) -> int64_t {
+    auto it = (*p)->metadata.find(key);
+    if (it == (*p)->metadata.end()) return 0;
+    auto v = ParseInt64(it->second);
+    return v && *v > 0 ? *v : 0;
+  };
+  out.speed_kb = positive("proxy_speed_kb");
+  out.max_upstream_conn = positive("max_upstream_conn");
+  return out;
+}
+
+StatusOr<UpstreamSlot> ProxyCacheController::TakeSlot(const Limits& limits) {
+  if (limits.max_upstream_conn <= 0 || limits.project_id <= 0) return UpstreamSlot();
+  BERTH_ASSIGN_OR_RETURN(int64_t id, slots_.Take(limits.project_id, limits.max_upstream_conn,
+                                                 NowUnixMillis(), kSlotTtlMs));
+  if (id == 0) {
+    return Status(Code::kTooManyRequests,
+                  "the proxy cache project's " + std::to_string(limits.max_upstream_conn) +
+                      " upstream connections (max_upstream_conn) are all in use; retry later");
+  }
+  return UpstreamSlot(&slots_, id, &log_);
 }
 
 void ProxyCacheController::EnqueueFill(int64_t registry_id, const std::string& repo,
@@ -650,6 +711,20 @@ Status ProxyCacheController::RunFill(JobContext& ctx) {
     ForgetPending(repo, reference);
     return {};
   }
+  // One slot for the whole fill; the job waits for it rather than fail.
+  const Limits limits = LimitsOf(repo);
+  UpstreamSlot slot;
+  for (int64_t waited = 0;; waited += kFillSlotPollMs) {
+    auto taken = TakeSlot(limits);
+    if (taken.ok()) {
+      slot = std::move(*taken);
+      break;
+    }
+    if (taken.status().code() != Code::kTooManyRequests || ctx.stopping()) return taken.status();
+    if (waited >= kFillSlotWaitMs) return give_up(taken.status().message());
+    ctx.CheckIn("waiting for a free upstream connection (max_upstream_conn)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(kFillSlotPollMs));
+  }
   ctx.CheckIn("storing " + repo + ":" + reference);
   auto reg = registries_.Load(registry_id);
   if (!reg.ok()) return give_up("registry " + std::to_string(registry_id) + ": " + reg.status().message());
@@ -659,7 +734,7 @@ Status ProxyCacheController::RunFill(JobContext& ctx) {
     UpstreamFailed(registry_id);
     return give_up("the upstream registry could not be reached: " + session.status().message());
   }
-  BandwidthLimiter limiter(SpeedOf(repo));
+  BandwidthLimiter limiter(limits.speed_kb);
   Status filled = FillManifest(ctx, **session, repo, upstream, digest, ref, actor, limiter, 0);
   if (!filled.ok()) {
     if (filled.code() != Code::kNotFound) DropSessions(registry_id);

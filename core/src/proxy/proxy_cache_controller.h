@@ -37,6 +37,7 @@
 #include "replication/remote_registry_controller.h"
 #include "store/project_store.h"
 #include "store/registry_store.h"
+#include "store/upstream_slot_store.h"
 
 namespace berth {
 
@@ -54,12 +55,32 @@ inline constexpr char kProxyCacheFillJobKind[] = "PROXY_CACHE_FILL";
 // when the registry is of type "docker-hub" (Harbor's rule).
 std::string UpstreamRepository(std::string_view local_repo, std::string_view registry_type);
 
+// One of a project's max_upstream_conn slots, held while an upstream request
+// runs and given back when this goes (empty when the project sets no limit).
+class UpstreamSlot {
+ public:
+  UpstreamSlot() = default;
+  UpstreamSlot(UpstreamSlotStore* store, int64_t id, Logger* log) : store_(store), id_(id), log_(log) {}
+  UpstreamSlot(UpstreamSlot&& o) noexcept { *this = std::move(o); }
+  UpstreamSlot& operator=(UpstreamSlot&& o) noexcept;
+  UpstreamSlot(const UpstreamSlot&) = delete;
+  UpstreamSlot& operator=(const UpstreamSlot&) = delete;
+  ~UpstreamSlot();
+
+ private:
+  UpstreamSlotStore* store_ = nullptr;
+  int64_t id_ = 0;
+  Logger* log_ = nullptr;
+};
+
 class ProxyCacheController {
  public:
   ProxyCacheController(ProjectStore& projects, RegistryStore& store, BlobStore& blobs,
                        RemoteRegistryController& registries, ManifestController& manifests,
-                       UploadController& uploads, Logger& log, ProxyCacheOptions opts)
+                       UploadController& uploads, UpstreamSlotStore& slots, Logger& log,
+                       ProxyCacheOptions opts)
       : projects_(projects),
+        slots_(slots),
         store_(store),
         blobs_(blobs),
         registries_(registries),
@@ -131,8 +152,16 @@ class ProxyCacheController {
   Status FillBlob(JobContext& ctx, ReplicationSession& session, const std::string& repo,
                   const std::string& upstream, const std::string& digest, int64_t size,
                   BandwidthLimiter& limiter);
-  // The project's proxy_speed_kb (KB/s); 0 when unlimited.
-  int64_t SpeedOf(const std::string& repo);
+  // The project's proxy_speed_kb (KB/s) and max_upstream_conn; 0 when unlimited.
+  struct Limits {
+    int64_t project_id = 0;
+    int64_t speed_kb = 0;
+    int64_t max_upstream_conn = 0;
+  };
+  Limits LimitsOf(const std::string& repo);
+  // A slot of the repository's project for one upstream request: 429
+  // TOOMANYREQUESTS when its max_upstream_conn are all in use (on any node).
+  StatusOr<UpstreamSlot> TakeSlot(const Limits& limits);
   StatusOr<ManifestContent> ServeLocal(std::string_view repo, const ManifestReference& ref,
                                        const std::vector<std::string>& accept);
   std::optional<Pending> FindPending(const std::string& repo, const std::string& reference);
@@ -164,6 +193,7 @@ class ProxyCacheController {
                      int64_t opened_ms, std::unique_ptr<ReplicationSession> s);
 
   ProjectStore& projects_;
+  UpstreamSlotStore& slots_;
   RegistryStore& store_;
   BlobStore& blobs_;
   RemoteRegistryController& registries_;

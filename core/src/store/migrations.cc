@@ -704,6 +704,17 @@ const std::vector<Migration>& AllMigrations() {
                 FOR EACH ROW WHEN (OLD.top_level <> NEW.top_level OR OLD.repository_id <> NEW.repository_id)
                 EXECUTE FUNCTION artifact_count_keep())",
        }},
+      {23,
+       "proxy-cache upstream slots",
+       {
+           // One row per upstream request of a proxy-cache project in flight
+           // (max_upstream_conn), shared by the nodes; see UpstreamSlotStore.
+           R"(CREATE TABLE upstream_slot (
+                id {{ID}},
+                project_id BIGINT NOT NULL REFERENCES project(project_id) ON DELETE CASCADE,
+                taken_at BIGINT NOT NULL))",
+           R"(CREATE INDEX upstream_slot_project_idx ON upstream_slot (project_id, taken_at))",
+       }},
   };
   return kMigrations;
 }
