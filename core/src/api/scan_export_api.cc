@@ -97,20 +97,22 @@ void RegisterScanExportApi(ApiRouter& r, ScanDataExportController& exports) {
             size_t want = static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(buf.size())));
             auto n = reader->Read(buf.data(), want);
             if (!n.ok() || *n == 0) break;
+            left -= static_cast<int64_t>(*n);
+            if (left == 0) {
+              // Harbor deletes the file and the execution after a download.
+              // Before the last bytes go out: a client that has them all
+              // must not find the execution any more.
+              reader.reset();
+              (void)exports.Downloaded(e);
+            }
             os.write(buf.data(), static_cast<std::streamsize>(*n));
             if (!os) break;
             call.ctx.bytes_out += static_cast<int64_t>(*n);
-            left -= static_cast<int64_t>(*n);
           }
           os.flush();
-          if (left != 0 || !os) {
-            // Headers are gone: a short body is the only signal; the file stays.
-            resp.setKeepAlive(false);
-            return {};
-          }
-          reader.reset();
-          // Harbor deletes the file and the execution after a download.
-          (void)exports.Downloaded(e);
+          // Headers are gone: a short body is the only signal left (an
+          // export cut short stays for another download).
+          if (left != 0 || !os) resp.setKeepAlive(false);
           return {};
         });
 }
