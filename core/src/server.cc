@@ -798,7 +798,9 @@ Status Server::Init() {
   // storage driver; SYSTEM_ARTIFACT_CLEANUP purges those never downloaded.
   p.scan_export_store = std::make_unique<ScanExportStore>(*p.db);
   p.scan_exports = std::make_unique<ScanDataExportController>(
-      *p.scan_export_store, *p.projects, *p.evaluator, *p.jobs, *p.storage, log_);
+      *p.scan_export_store, *p.projects, *p.evaluator, *p.jobs, *p.storage, log_,
+      ScanDataExportOptions{int64_t{config_.scanning.export_max_age_s} * 1000,
+                            config_.scanning.export_cleanup_cron});
   p.scan_exports->RegisterJobs();
   BERTH_RETURN_IF_ERROR(p.scan_exports->EnsureCleanupSchedule());
   RegisterScanExportApi(*p.api, *p.scan_exports);

@@ -101,8 +101,10 @@ void ScanDataExportController::RegisterJobs() {
 Status ScanDataExportController::EnsureCleanupSchedule() {
   BERTH_ASSIGN_OR_RETURN(auto have, jobs_.store().GetSchedule(kScanDataExportCleanupJobKind, 0));
   if (have && have->cron == options_.cleanup_cron) return {};
-  return jobs_.SetSchedule(kScanDataExportCleanupJobKind, 0, options_.cleanup_cron,
-                           kScanDataExportCleanupJobKind, "{}");
+  Status set = jobs_.SetSchedule(kScanDataExportCleanupJobKind, 0, options_.cleanup_cron,
+                                 kScanDataExportCleanupJobKind, "{}");
+  if (!set.ok()) return Status::InvalidArgument("scanning.export_cleanup_cron: " + set.message());
+  return {};
 }
 
 Status ScanDataExportController::RequireRead(const Identity& who, int64_t project_id) {
