@@ -1033,7 +1033,9 @@ void Server::MaintenanceLoop() {
                               {kScanAllJobKind, 50},
                               {kWebhookJobKind, 10000},
                               {kSlackVendorType, 10000},
-                              {kReplicationJobKind, 1000}}) {
+                              {kReplicationJobKind, 1000},
+                              {kScanDataExportJobKind, 1000},
+                              {kScanDataExportCleanupJobKind, 50}}) {
       auto pruned = parts_->job_store->PruneFinished(kind, keep);
       if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
     }
