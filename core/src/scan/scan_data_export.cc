@@ -332,11 +332,11 @@ Status ScanDataExportController::RunExport(JobContext& ctx) {
         if (!keep) continue;
       }
       std::set<std::string> done;  // a child under two indexes is written once
-      for (int64_t after = 0;;) {
+      for (ExportArtifact after;;) {
         if (ctx.stopping()) return Status::Unsupported("interrupted");
         BERTH_ASSIGN_OR_RETURN(auto page, store_.ArtifactsPage(repo.id, after, options_.artifact_page));
         if (page.empty()) break;
-        after = page.back().id;
+        after = page.back();
         for (const auto& a : page) {
           if (!req.tags.empty()) {
             bool keep = false;

@@ -140,21 +140,24 @@ StatusOr<std::vector<ExportRepository>> ScanExportStore::RepositoriesOf(int64_t 
 }
 
 StatusOr<std::vector<ExportArtifact>> ScanExportStore::ArtifactsPage(int64_t repository_id,
-                                                                    int64_t after_id, int64_t limit) {
+                                                                    const ExportArtifact& after,
+                                                                    int64_t limit) {
   std::vector<ExportArtifact> out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     out.clear();
+    // Down the listing index (repository_id, top_level, push_time, id), one
+    // page after the last one's (push_time, id): no page rescans the repository.
     auto a = tx.Exec(
-        "SELECT id, digest FROM artifact WHERE repository_id = $1 AND top_level = 1 AND "
-        "accessory_type = '' AND id > $2 ORDER BY id LIMIT $3",
-        {SqlInt(repository_id), SqlInt(after_id), SqlInt(limit)});
+        "SELECT id, digest, push_time FROM artifact WHERE repository_id = $1 AND top_level = 1 AND "
+        "(push_time > $2 OR (push_time = $2 AND id > $3)) ORDER BY push_time, id LIMIT $4",
+        {SqlInt(repository_id), SqlInt(after.push_time), SqlInt(after.id), SqlInt(limit)});
     if (!a.ok()) return a.status();
     if (a->rows.empty()) return {};
     std::map<int64_t, size_t> index;
     std::vector<SqlValue> ids;
     for (const auto& row : a->rows) {
       index[row.Int(0)] = out.size();
-      out.push_back({row.Int(0), row.Text(1), {}, {}, {}});
+      out.push_back({row.Int(0), row.Text(1), row.Int(2), {}, {}, {}});
       ids.push_back(SqlInt(row.Int(0)));
     }
     const std::string in = "(" + Placeholders(1, ids.size()) + ")";

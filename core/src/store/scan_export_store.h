@@ -53,6 +53,7 @@ struct ExportRepository {
 struct ExportArtifact {
   int64_t id = 0;
   std::string digest;
+  int64_t push_time = 0;
   std::vector<std::string> tags;
   std::vector<int64_t> label_ids;
   std::vector<std::string> child_digests;
@@ -89,10 +90,11 @@ class ScanExportStore {
   StatusOr<bool> Delete(int64_t id);
 
   StatusOr<std::vector<ExportRepository>> RepositoriesOf(int64_t project_id);
-  // Top-level artifacts (no accessories) of a repository with id > after_id,
-  // by id, at most `limit`.
-  StatusOr<std::vector<ExportArtifact>> ArtifactsPage(int64_t repository_id, int64_t after_id,
-                                                      int64_t limit);
+  // Top-level artifacts (neither accessories nor index children) of a
+  // repository, by push time and id, at most `limit`, after `after` (a
+  // default ExportArtifact for the first page).
+  StatusOr<std::vector<ExportArtifact>> ArtifactsPage(int64_t repository_id,
+                                                      const ExportArtifact& after, int64_t limit);
   // The latest successful vulnerability report of the digest, any scanner.
   StatusOr<std::optional<ExportReport>> LatestReport(const std::string& digest);
   // The report's findings rows with id > after_id, by id.
