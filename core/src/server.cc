@@ -47,10 +47,13 @@
 #include "api/user_api.h"
 #include "api/webhook_api.h"
 #include "api/scan_api.h"
+#include "api/scan_export_api.h"
 #include "api/scanner_api.h"
 #include "api/security_hub_api.h"
 #include "scan/scan_controller.h"
+#include "scan/scan_data_export.h"
 #include "scan/scanner_controller.h"
+#include "store/scan_export_store.h"
 #include "store/scan_report_store.h"
 #include "store/scanner_store.h"
 #include "api/system_api.h"
@@ -262,6 +265,8 @@ struct Server::Parts {
   std::unique_ptr<ScanReportStore> scan_reports;
   std::unique_ptr<ScannerController> scanners;
   std::unique_ptr<ScanController> scans;
+  std::unique_ptr<ScanExportStore> scan_export_store;
+  std::unique_ptr<ScanDataExportController> scan_exports;
   std::unique_ptr<ApiRouter> api;
   Router router;
   std::unique_ptr<TlsContext> tls;
@@ -792,6 +797,16 @@ Status Server::Init() {
   RegisterScanApi(*p.api, *p.scans, *p.artifact_controller, *p.project_controller, *p.jobs,
                   *p.evaluator);
   RegisterSecurityHubApi(*p.api, *p.scan_reports, *p.evaluator);
+  // Harbor's CVE export: SCAN_DATA_EXPORT jobs write CSV files into the
+  // storage driver; SYSTEM_ARTIFACT_CLEANUP purges those never downloaded.
+  p.scan_export_store = std::make_unique<ScanExportStore>(*p.db);
+  p.scan_exports = std::make_unique<ScanDataExportController>(
+      *p.scan_export_store, *p.projects, *p.evaluator, *p.jobs, *p.storage, log_,
+      ScanDataExportOptions{int64_t{config_.scanning.export_max_age_s} * 1000,
+                            config_.scanning.export_cleanup_cron});
+  p.scan_exports->RegisterJobs();
+  BERTH_RETURN_IF_ERROR(p.scan_exports->EnsureCleanupSchedule());
+  RegisterScanExportApi(*p.api, *p.scan_exports);
   // Immutable tag rules, enforced inside the registry's writes.
   p.immutable_store = std::make_unique<ImmutableRuleStore>(*p.db);
   p.immutable = std::make_unique<ImmutableController>(*p.immutable_store, *p.project_controller);
@@ -822,12 +837,18 @@ Status Server::Init() {
                        JobContext& ctx) { return RunRetentionJob(deps, ctx); });
   RegisterRetentionApi(*p.api, *p.retentions);
   // Harbor gives each proxy-cache project a retention policy.
-  p.project_controller->set_on_deleted([retentions = p.retentions.get(), &log = log_](
-                                           const ProjectRecord& project) {
+  // A deleted project's CVE exports (and their files) go with it.
+  p.project_controller->set_on_deleted([retentions = p.retentions.get(),
+                                        exports = p.scan_exports.get(),
+                                        &log = log_](const ProjectRecord& project) {
     Status s = retentions->ProjectDeleted(project);
     if (!s.ok()) {
       log.Warn("the deleted project's retention policy stays",
                {{"project", project.name}, {"error", s.message()}});
+    }
+    if (Status e = exports->ProjectDeleted(project.project_id); !e.ok()) {
+      log.Warn("the deleted project's scan data exports stay",
+               {{"project", project.name}, {"error", e.message()}});
     }
   });
   p.project_controller->set_on_proxy_created(
@@ -1015,7 +1036,9 @@ void Server::MaintenanceLoop() {
                               {kScanAllJobKind, 50},
                               {kWebhookJobKind, 10000},
                               {kSlackVendorType, 10000},
-                              {kReplicationJobKind, 1000}}) {
+                              {kReplicationJobKind, 1000},
+                              {kScanDataExportJobKind, 1000},
+                              {kScanDataExportCleanupJobKind, 50}}) {
       auto pruned = parts_->job_store->PruneFinished(kind, keep);
       if (!pruned.ok()) log_.Warn("pruning finished jobs failed", {{"error", pruned.status().message()}});
     }

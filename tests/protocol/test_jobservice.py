@@ -161,11 +161,13 @@ class JobServiceApi(ShapeMixin, unittest.TestCase):
         r = reg.request("GET", "/api/v2.0/schedules")
         self.assertEqual(r.status, 200, r)
         tasks = r.json()
+        # Harbor's daily SYSTEM_ARTIFACT_CLEANUP (CVE export files) is always there.
         self.assertEqual(sorted((t["vendor_type"], t["cron"]) for t in tasks),
-                         [("GARBAGE_COLLECTION", "0 0 0 * * *"), ("PURGE_AUDIT_LOG", "0 0 0 * * 0")])
+                         [("GARBAGE_COLLECTION", "0 0 0 * * *"), ("PURGE_AUDIT_LOG", "0 0 0 * * 0"),
+                          ("SYSTEM_ARTIFACT_CLEANUP", "0 0 0 * * *")])
         for t in tasks:
             self.assertShape(t, "ScheduleTask")
-        self.assertEqual(r.header("X-Total-Count"), "2")
+        self.assertEqual(r.header("X-Total-Count"), "3")
         r = reg.request("GET", "/api/v2.0/schedules?page=2&page_size=1")
         self.assertEqual(len(r.json()), 1)
         self.assertIn('rel="prev"', r.header("Link"))

@@ -255,6 +255,20 @@ TEST(ConfigParse, BadValuesSayWhatIsExpected) {
   EXPECT_THAT(ParseError("listen: [unclosed\n"), HasSubstr("berth.yml: invalid YAML"));
 }
 
+TEST(ConfigParse, ScanDataExportRetention) {
+  auto c = Config::Parse("", "berth.yml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->scanning.export_max_age_s, 86400);
+  EXPECT_EQ(c->scanning.export_cleanup_cron, "0 0 0 * * *");
+  c = Config::Parse("scanning:\n  export_max_age_s: 3600\n  export_cleanup_cron: \"0 0 * * * *\"\n",
+                    "berth.yml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->scanning.export_max_age_s, 3600);
+  EXPECT_EQ(c->scanning.export_cleanup_cron, "0 0 * * * *");
+  EXPECT_THAT(ParseError("scanning:\n  export_max_age_s: 0\n"),
+              HasSubstr("'export_max_age_s' must be an integer between 1 and 31536000"));
+}
+
 TEST(ConfigFinalize, Defaults) {
   Config c;
   ASSERT_TRUE(c.Finalize().ok());

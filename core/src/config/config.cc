@@ -295,13 +295,17 @@ StatusOr<Config> Config::Parse(const std::string& text, const std::string& origi
     if (YAML::Node sc = root["scanning"]) {
       BERTH_RETURN_IF_ERROR(CheckKeys(sc,
                                       {"max_concurrent", "timeout_s", "call_timeout_s",
-                                       "adapter_provider", "default"},
+                                       "adapter_provider", "default", "export_max_age_s",
+                                       "export_cleanup_cron"},
                                       "scanning", origin));
       auto& s = c.scanning;
       BERTH_RETURN_IF_ERROR(ReadInt(sc, "max_concurrent", origin, &s.max_concurrent, 1, 256));
       BERTH_RETURN_IF_ERROR(ReadInt(sc, "timeout_s", origin, &s.timeout_s, 1, 86400));
       BERTH_RETURN_IF_ERROR(ReadInt(sc, "call_timeout_s", origin, &s.call_timeout_s, 1, 3600));
       BERTH_RETURN_IF_ERROR(ReadString(sc, "adapter_provider", origin, &s.adapter_provider));
+      BERTH_RETURN_IF_ERROR(
+          ReadInt(sc, "export_max_age_s", origin, &s.export_max_age_s, 1, 365 * 86400));
+      BERTH_RETURN_IF_ERROR(ReadString(sc, "export_cleanup_cron", origin, &s.export_cleanup_cron));
       if (YAML::Node d = sc["default"]) {
         if (!d.IsMap()) return Bad(origin, "'scanning.default' must be a mapping");
         BERTH_RETURN_IF_ERROR(CheckKeys(d, {"name", "provider", "config"}, "scanning.default", origin));

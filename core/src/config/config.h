@@ -131,6 +131,10 @@ struct ScanningConfig {
   std::string default_name;    // "" = "<provider> (berth.yml)"
   std::string default_provider;  // "" = none
   std::string default_config_json = "{}";
+  // CVE exports (scan data export) never downloaded: removed by the
+  // SYSTEM_ARTIFACT_CLEANUP schedule once older than this (Harbor: a day).
+  int export_max_age_s = 86400;
+  std::string export_cleanup_cron = "0 0 0 * * *";  // Harbor's daily run
 };
 
 // Proxy-cache projects (core/src/proxy): how often a cached tag is checked

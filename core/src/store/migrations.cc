@@ -704,6 +704,42 @@ const std::vector<Migration>& AllMigrations() {
                 FOR EACH ROW WHEN (OLD.top_level <> NEW.top_level OR OLD.repository_id <> NEW.repository_id)
                 EXECUTE FUNCTION artifact_count_keep())",
        }},
+      {22,
+       "scan data export: the CVE export executions and the findings' CVSS v2, vectors and CWEs",
+       {
+           // What the CSV export writes besides the hub's columns (the
+           // scanner's preferred_cvss and cwe_ids). -1: no v2 score.
+           R"(ALTER TABLE vulnerability_finding ADD COLUMN cvss_v2_score INTEGER NOT NULL DEFAULT -1)",
+           R"(ALTER TABLE vulnerability_finding ADD COLUMN cvss_v3_vector TEXT NOT NULL DEFAULT '')",
+           R"(ALTER TABLE vulnerability_finding ADD COLUMN cvss_v2_vector TEXT NOT NULL DEFAULT '')",
+           R"(ALTER TABLE vulnerability_finding ADD COLUMN cwe_ids TEXT NOT NULL DEFAULT '')",
+           // Reports indexed before these columns: the export reads the
+           // extra columns from the stored report instead (0 = not indexed).
+           R"(ALTER TABLE scan_report ADD COLUMN finding_details INTEGER NOT NULL DEFAULT 0)",
+           // Harbor's scan data export executions (one per POST /export/cve);
+           // the CSV lives in the storage driver at `file_path` until it is
+           // downloaded or purged. One project per export, as Harbor allows.
+           // job_id: the SCAN_DATA_EXPORT job that writes it.
+           R"(CREATE TABLE IF NOT EXISTS scan_data_export (
+                id {{ID}},
+                user_id BIGINT NOT NULL,
+                user_name {{NAME}} NOT NULL,
+                job_name TEXT NOT NULL DEFAULT '',
+                project_id BIGINT NOT NULL,
+                request TEXT NOT NULL DEFAULT '{}',
+                status TEXT NOT NULL,
+                status_text TEXT NOT NULL DEFAULT '',
+                job_id BIGINT NOT NULL DEFAULT 0,
+                start_time BIGINT NOT NULL,
+                end_time BIGINT NOT NULL DEFAULT 0,
+                file_path TEXT NOT NULL DEFAULT '',
+                file_digest TEXT NOT NULL DEFAULT '',
+                file_size BIGINT NOT NULL DEFAULT 0,
+                file_present INTEGER NOT NULL DEFAULT 0))",
+           R"(CREATE INDEX IF NOT EXISTS scan_data_export_user_idx ON scan_data_export (user_name, id))",
+           R"(CREATE INDEX IF NOT EXISTS scan_data_export_start_idx ON scan_data_export (start_time))",
+           R"(CREATE INDEX IF NOT EXISTS scan_data_export_project_idx ON scan_data_export (project_id))",
+       }},
       {23,
        "proxy-cache upstream slots",
        {

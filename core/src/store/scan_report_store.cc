@@ -111,7 +111,7 @@ Status ScanReportStore::Finish(const ScanReportRecord& r, const std::vector<Stor
         "UPDATE scan_report SET status = $2, start_time = $3, end_time = $4, severity = $5, "
         "total = $6, fixable = $7, summary = $8, scanner = $9, report = $10, sbom_digest = $11, "
         "error = $12, none_cnt = $13, unknown_cnt = $14, low_cnt = $15, medium_cnt = $16, "
-        "high_cnt = $17, critical_cnt = $18 WHERE uuid = $1 RETURNING id",
+        "high_cnt = $17, critical_cnt = $18, finding_details = 1 WHERE uuid = $1 RETURNING id",
         {SqlText(r.uuid), SqlText(r.status), SqlInt(r.start_time), SqlInt(r.end_time),
          SqlInt(static_cast<int64_t>(r.severity)), SqlInt(r.total), SqlInt(r.fixable),
          SqlText(r.summary_json), SqlText(r.scanner_json), SqlText(r.report),
@@ -125,12 +125,15 @@ Status ScanReportStore::Finish(const ScanReportRecord& r, const std::vector<Stor
     for (const auto& f : findings) {
       auto ins = tx.Exec(
           "INSERT INTO vulnerability_finding (report_id, project_id, repository, digest, cve_id, "
-          "package, version, fixed_version, severity, cvss_v3_score, description, links) VALUES "
-          "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+          "package, version, fixed_version, severity, cvss_v3_score, description, links, "
+          "cvss_v2_score, cvss_v3_vector, cvss_v2_vector, cwe_ids) VALUES "
+          "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
           {SqlInt(id), SqlInt(r.project_id), SqlText(r.repository), SqlText(r.digest),
            SqlText(f.finding.cve_id), SqlText(f.finding.package), SqlText(f.finding.version),
            SqlText(f.finding.fixed_version), SqlInt(static_cast<int64_t>(f.finding.severity)),
-           SqlInt(f.cvss_v3_x10), SqlText(f.description), SqlText(f.links_json)});
+           SqlInt(f.cvss_v3_x10), SqlText(f.description), SqlText(f.links_json),
+           SqlInt(f.cvss_v2_x10), SqlText(f.cvss_v3_vector), SqlText(f.cvss_v2_vector),
+           SqlText(f.cwe_ids)});
       if (!ins.ok()) return ins.status();
     }
     return {};

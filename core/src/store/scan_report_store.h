@@ -52,6 +52,11 @@ struct StoredFinding {
   int64_t cvss_v3_x10 = -1;  // CVSS v3 score times ten; -1 unknown
   std::string description;
   std::string links_json = "[]";
+  // What the CVE export writes besides (preferred_cvss, cwe_ids).
+  int64_t cvss_v2_x10 = -1;  // CVSS v2 score times ten; -1 unknown
+  std::string cvss_v3_vector;
+  std::string cvss_v2_vector;
+  std::string cwe_ids;  // comma-separated, as the scanner listed them
 };
 
 // Harbor 2.10's security hub, over the findings rows of successful reports.
