@@ -198,10 +198,10 @@ TEST_P(ScanExportStoreTest, LatestReportAndItsFindingsInPages) {
     auto tx = db_->Begin(true);
     ASSERT_OK(tx.status());
     for (const char* name : {"one", "two"}) {
-      ASSERT_OK((*tx)->Exec("INSERT INTO scanner_registration (uuid, name, url, provider, "
-                            "creation_time, update_time) VALUES ($1, $2, 'plugin:x', 'x', 1, 1)",
-                            {SqlText(std::string("uuid-") + name), SqlText(std::string("Scanner ") + name)})
-                    .status());
+      auto inserted = (*tx)->Exec("INSERT INTO scanner_registration (uuid, name, url, provider, "
+                                  "creation_time, update_time) VALUES ($1, $2, 'plugin:x', 'x', 1, 1)",
+                                  {SqlText(std::string("uuid-") + name), SqlText(std::string("Scanner ") + name)});
+      ASSERT_OK(inserted.status());
     }
     ASSERT_OK((*tx)->Commit());
   }
