@@ -29,9 +29,9 @@ import swagger_shape as ss
 from harbor_api import Api, basic
 
 V11 = "application/vnd.security.vulnerability.report; version=1.1"
-COLUMNS = ["RowId", "Scanner", "Repository", "Artifact Digest", "CVE", "Package", "Current Version",
-           "Fixed in version", "Severity", "CVSS V3 Score", "CVSS V2 Score", "CVSS V3 Vector",
-           "CVSS V2 Vector", "CWE Ids"]
+# Harbor 2.9 and later.
+COLUMNS = ["Repository", "Artifact Digest", "CVE", "Package", "Current Version", "Fixed in version",
+           "Severity", "CWE Ids", "Additional Data", "Scanner"]
 
 # Scanner A: hostile cells (formula injection), a quoted description, no CVSS.
 FINDINGS_A = [
@@ -40,7 +40,9 @@ FINDINGS_A = [
      "preferred_cvss": {"score_v3": 7.5, "score_v2": 5.0,
                         "vector_v3": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
                         "vector_v2": "AV:N/AC:L/Au:N/C:N/I:N/A:P"},
-     "cwe_ids": ["CWE-79", "CWE-89"]},
+     "cwe_ids": ["CWE-79", "CWE-89"],
+     "vendor_attributes": {"CVSS": {"nvd": {"V3Score": 7.5, "V2Score": 5.0},
+                                    "redhat": {"V3Vector": "=HYPERLINK(\"x\")"}}}},
     {"id": "CVE-2024-2000", "package": "libssl3", "version": "3.0.8-r0", "fix_version": "3.0.8-r1",
      "severity": "Critical", "description": "overflow",
      "preferred_cvss": {"score_v3": 9.8, "score_v2": 10.0,
@@ -53,7 +55,8 @@ FINDINGS_A = [
 # Scanner B.
 FINDINGS_B = [
     {"id": "CVE-2023-3000", "package": "zlib", "version": "1.2.13", "fix_version": "1.3",
-     "severity": "Low", "description": "z", "preferred_cvss": {"score_v3": 3.1}, "cwe_ids": ["CWE-20"]},
+     "severity": "Low", "description": "z", "preferred_cvss": {"score_v3": 3.1}, "cwe_ids": ["CWE-20"],
+     "vendor_attributes": {"CVSS": {"ghsa": {"V3Score": 3.1}}}},
     {"id": "CVE-2024-2000", "package": "openssl", "version": "1.1", "fix_version": "",
      "severity": "Critical", "description": "o", "preferred_cvss": {"score_v3": 9.8}},
 ]
@@ -64,10 +67,6 @@ def sanitize(v):
     return "'" + v if v and v[0] in "=+-@\t\r\n" else v
 
 
-def score(v):
-    if v is None:
-        return ""
-    return str(int(v)) if float(v).is_integer() else "%.1f" % v
 
 
 def plugin_dir():
@@ -230,7 +229,6 @@ class ScanExportTest(unittest.TestCase):
         reader = csv.reader(io.StringIO(text, newline=""))
         self.assertEqual(next(reader), COLUMNS)
         out = [dict(zip(COLUMNS, row)) for row in reader]
-        self.assertEqual([r["RowId"] for r in out], [str(i) for i in range(1, len(out) + 1)])
         return out
 
     def expected(self, names, cves=None):
@@ -246,17 +244,13 @@ class ScanExportTest(unittest.TestCase):
                 if cves is not None and h["cve_id"] not in cves:
                     continue
                 f = extra[(h["cve_id"], h["package"])]
-                cvss = f.get("preferred_cvss", {})
                 out[(repo, digest, h["cve_id"], h["package"])] = {
                     "Scanner": scanner, "Repository": repo, "Artifact Digest": digest,
                     "CVE": h["cve_id"], "Package": sanitize(h["package"]),
                     "Current Version": sanitize(h["version"]),
                     "Fixed in version": sanitize(h["fixed_version"]), "Severity": h["severity"],
-                    "CVSS V3 Score": score(h["cvss_v3_score"]) if "score_v3" in cvss else "",
-                    "CVSS V2 Score": score(cvss.get("score_v2")),
-                    "CVSS V3 Vector": cvss.get("vector_v3", ""),
-                    "CVSS V2 Vector": cvss.get("vector_v2", ""),
-                    "CWE Ids": ",".join(f.get("cwe_ids", []))}
+                    "CWE Ids": ",".join(f.get("cwe_ids", [])),
+                    "Additional Data": f.get("vendor_attributes")}
         return out
 
     def check(self, rows, names, cves=None):
@@ -266,7 +260,10 @@ class ScanExportTest(unittest.TestCase):
             key = (r["Repository"], r["Artifact Digest"], r["CVE"],
                    r["Package"][1:] if r["Package"].startswith("'") else r["Package"])
             self.assertNotIn(key, got, "duplicate row %r" % r)
-            got[key] = {k: v for k, v in r.items() if k != "RowId"}
+            got[key] = dict(r)
+            # The scanner's vendor_attributes, as JSON (key order aside).
+            extra = r["Additional Data"]
+            got[key]["Additional Data"] = json.loads(extra) if extra else None
         self.assertEqual(got, want)
 
     # -- tests -------------------------------------------------------------
@@ -278,14 +275,15 @@ class ScanExportTest(unittest.TestCase):
         evil = [r for r in rows if r["CVE"] == "CVE-2024-1000"][0]
         self.assertEqual((evil["Package"], evil["Current Version"], evil["Fixed in version"]),
                          ("'@evil/pkg", "'=cmd|'/c calc'!A1", "'+1+1"))
-        self.assertEqual((evil["CVSS V3 Score"], evil["CVSS V2 Score"], evil["CWE Ids"]),
-                         ("7.5", "5", "CWE-79,CWE-89"))
+        self.assertEqual(evil["CWE Ids"], "CWE-79,CWE-89")
+        self.assertEqual(json.loads(evil["Additional Data"])["CVSS"]["nvd"]["V3Score"], 7.5)
 
     def test_1b_reports_indexed_before_the_extra_columns(self):
         """Reports indexed before migration 22 have rows without CVSS v2,
         vectors and CWEs: the export reads those from the stored report."""
         self.db_exec("UPDATE vulnerability_finding SET cvss_v2_score = -1, cvss_v3_vector = '', "
-                     "cvss_v2_vector = '', cwe_ids = '' WHERE digest = '%s'" % self.d_web)
+                     "cvss_v2_vector = '', cwe_ids = '', vendor_attributes = '' WHERE digest = '%s'"
+                     % self.d_web)
         self.db_exec("UPDATE scan_report SET finding_details = 0 WHERE digest = '%s'" % self.d_web)
         # (It stays so: the later tests read this artifact through its report.)
         self.check(self.rows({"repositories": "team/web"}), ["web"])

@@ -228,6 +228,7 @@ TEST_P(ScanExportStoreTest, LatestReportAndItsFindingsInPages) {
       f.cvss_v3_vector = "CVSS:3.1/AV:N";
       f.cvss_v2_vector = "AV:N/AC:L";
       f.cwe_ids = "CWE-79,CWE-89";
+      f.vendor_attributes_json = R"({"CVSS":{"nvd":{"V3Score":7.5}}})";
       findings.push_back(f);
     }
     ASSERT_OK(reports_->Finish(r, status == "Success" ? findings : std::vector<StoredFinding>{}));
@@ -257,6 +258,7 @@ TEST_P(ScanExportStoreTest, LatestReportAndItsFindingsInPages) {
       EXPECT_EQ(f.f.cvss_v3_vector, "CVSS:3.1/AV:N");
       EXPECT_EQ(f.f.cvss_v2_vector, "AV:N/AC:L");
       EXPECT_EQ(f.f.cwe_ids, "CWE-79,CWE-89");
+      EXPECT_EQ(f.f.vendor_attributes_json, R"({"CVSS":{"nvd":{"V3Score":7.5}}})");
     }
     after = page->back().id;
   }

@@ -32,13 +32,6 @@ std::string CvePattern(const std::string& cve_ids) {
   return "{" + cve_ids + "}";
 }
 
-// A score kept times ten, as Harbor's float column prints ("7.5", "10").
-std::string Score(int64_t x10) {
-  if (x10 < 0) return "";
-  if (x10 % 10 == 0) return std::to_string(x10 / 10);
-  return std::to_string(x10 / 10) + "." + std::to_string(x10 % 10);
-}
-
 nlohmann::json RequestJson(const ScanDataExportRequest& r) {
   return {{"job_name", r.job_name}, {"projects", r.projects},   {"labels", r.labels},
           {"repositories", r.repositories}, {"cveIds", r.cve_ids}, {"tags", r.tags}};
@@ -83,10 +76,10 @@ class CsvSink {
 }  // namespace
 
 const std::vector<std::string>& ScanDataExportColumns() {
+  // Harbor 2.9 and later (what its users' scripts read).
   static const std::vector<std::string> kColumns = {
-      "RowId",         "Scanner",       "Repository",     "Artifact Digest", "CVE",
-      "Package",       "Current Version", "Fixed in version", "Severity",     "CVSS V3 Score",
-      "CVSS V2 Score", "CVSS V3 Vector", "CVSS V2 Vector",  "CWE Ids"};
+      "Repository", "Artifact Digest", "CVE",     "Package",         "Current Version",
+      "Fixed in version", "Severity",  "CWE Ids", "Additional Data", "Scanner"};
   return kColumns;
 }
 
@@ -278,7 +271,7 @@ Status ScanDataExportController::RunExport(JobContext& ctx) {
   };
   if (Status h = sink.Write(ScanDataExportColumns()); !h.ok()) return abort(h);
 
-  int64_t row_id = 0, artifacts = 0;
+  int64_t rows = 0, artifacts = 0;
   // One artifact's findings, filtered by CVE, as rows.
   auto write_findings = [&](const std::string& repository, const std::string& digest,
                             const ExportReport& report, const std::vector<StoredFinding>& findings) -> Status {
@@ -287,13 +280,13 @@ Status ScanDataExportController::RunExport(JobContext& ctx) {
         BERTH_ASSIGN_OR_RETURN(bool match, DoublestarMatch(cve_pattern, f.finding.cve_id));
         if (!match) continue;
       }
+      ++rows;
       BERTH_RETURN_IF_ERROR(sink.Write(
-          {std::to_string(++row_id), SanitizeCsvCell(report.scanner), SanitizeCsvCell(repository),
-           SanitizeCsvCell(digest), SanitizeCsvCell(f.finding.cve_id), SanitizeCsvCell(f.finding.package),
-           SanitizeCsvCell(f.finding.version), SanitizeCsvCell(f.finding.fixed_version),
-           std::string(SeverityName(f.finding.severity)), Score(f.cvss_v3_x10), Score(f.cvss_v2_x10),
-           SanitizeCsvCell(f.cvss_v3_vector), SanitizeCsvCell(f.cvss_v2_vector),
-           SanitizeCsvCell(f.cwe_ids)}));
+          {SanitizeCsvCell(repository), SanitizeCsvCell(digest), SanitizeCsvCell(f.finding.cve_id),
+           SanitizeCsvCell(f.finding.package), SanitizeCsvCell(f.finding.version),
+           SanitizeCsvCell(f.finding.fixed_version), std::string(SeverityName(f.finding.severity)),
+           SanitizeCsvCell(f.cwe_ids), SanitizeCsvCell(f.vendor_attributes_json),
+           SanitizeCsvCell(report.scanner)}));
     }
     return {};
   };
@@ -357,7 +350,7 @@ Status ScanDataExportController::RunExport(JobContext& ctx) {
           }
           if (done.insert(a.digest).second) BERTH_RETURN_IF_ERROR(export_digest(repo.name, a.digest));
         }
-        ctx.CheckIn(repo.name + ": " + std::to_string(row_id) + " rows");
+        ctx.CheckIn(repo.name + ": " + std::to_string(rows) + " rows");
       }
     }
     return {};
@@ -385,7 +378,7 @@ Status ScanDataExportController::RunExport(JobContext& ctx) {
     if (f.code() == Code::kNotFound) return {};  // deleted meanwhile (its project went)
     return f;
   }
-  ctx.Info("exported " + std::to_string(row_id) + " finding(s) of " + std::to_string(artifacts) +
+  ctx.Info("exported " + std::to_string(rows) + " finding(s) of " + std::to_string(artifacts) +
            " artifact(s) to " + path + " (" + std::to_string(sink.size()) + " bytes, " + *digest + ")");
   return {};
 }

@@ -713,6 +713,9 @@ const std::vector<Migration>& AllMigrations() {
            R"(ALTER TABLE vulnerability_finding ADD COLUMN cvss_v3_vector TEXT NOT NULL DEFAULT '')",
            R"(ALTER TABLE vulnerability_finding ADD COLUMN cvss_v2_vector TEXT NOT NULL DEFAULT '')",
            R"(ALTER TABLE vulnerability_finding ADD COLUMN cwe_ids TEXT NOT NULL DEFAULT '')",
+           // The scanner's vendor_attributes (JSON; '' when none): the
+           // export's "Additional Data".
+           R"(ALTER TABLE vulnerability_finding ADD COLUMN vendor_attributes TEXT NOT NULL DEFAULT '')",
            // Reports indexed before these columns: the export reads the
            // extra columns from the stored report instead (0 = not indexed).
            R"(ALTER TABLE scan_report ADD COLUMN finding_details INTEGER NOT NULL DEFAULT 0)",

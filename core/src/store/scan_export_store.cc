@@ -203,7 +203,8 @@ StatusOr<std::vector<ExportFinding>> ScanExportStore::FindingsPage(int64_t repor
     out.clear();
     auto r = tx.Exec(
         "SELECT id, cve_id, package, version, fixed_version, severity, cvss_v3_score, description, "
-        "links, cvss_v2_score, cvss_v3_vector, cvss_v2_vector, cwe_ids FROM vulnerability_finding "
+        "links, cvss_v2_score, cvss_v3_vector, cvss_v2_vector, cwe_ids, vendor_attributes "
+        "FROM vulnerability_finding "
         "WHERE report_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         {SqlInt(report_id), SqlInt(after_id), SqlInt(limit)});
     if (!r.ok()) return r.status();
@@ -222,6 +223,7 @@ StatusOr<std::vector<ExportFinding>> ScanExportStore::FindingsPage(int64_t repor
       x.f.cvss_v3_vector = row.Text(10);
       x.f.cvss_v2_vector = row.Text(11);
       x.f.cwe_ids = row.Text(12);
+      x.f.vendor_attributes_json = row.Text(13);
       out.push_back(std::move(x));
     }
     return {};

@@ -126,14 +126,14 @@ Status ScanReportStore::Finish(const ScanReportRecord& r, const std::vector<Stor
       auto ins = tx.Exec(
           "INSERT INTO vulnerability_finding (report_id, project_id, repository, digest, cve_id, "
           "package, version, fixed_version, severity, cvss_v3_score, description, links, "
-          "cvss_v2_score, cvss_v3_vector, cvss_v2_vector, cwe_ids) VALUES "
-          "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+          "cvss_v2_score, cvss_v3_vector, cvss_v2_vector, cwe_ids, vendor_attributes) VALUES "
+          "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
           {SqlInt(id), SqlInt(r.project_id), SqlText(r.repository), SqlText(r.digest),
            SqlText(f.finding.cve_id), SqlText(f.finding.package), SqlText(f.finding.version),
            SqlText(f.finding.fixed_version), SqlInt(static_cast<int64_t>(f.finding.severity)),
            SqlInt(f.cvss_v3_x10), SqlText(f.description), SqlText(f.links_json),
            SqlInt(f.cvss_v2_x10), SqlText(f.cvss_v3_vector), SqlText(f.cvss_v2_vector),
-           SqlText(f.cwe_ids)});
+           SqlText(f.cwe_ids), SqlText(f.vendor_attributes_json)});
       if (!ins.ok()) return ins.status();
     }
     return {};

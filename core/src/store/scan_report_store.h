@@ -57,6 +57,7 @@ struct StoredFinding {
   std::string cvss_v3_vector;
   std::string cvss_v2_vector;
   std::string cwe_ids;  // comma-separated, as the scanner listed them
+  std::string vendor_attributes_json;  // the scanner's vendor_attributes object; "" when none
 };
 
 // Harbor 2.10's security hub, over the findings rows of successful reports.
