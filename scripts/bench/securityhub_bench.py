@@ -18,7 +18,8 @@ packages from 400, severities Critical 5 % / High 20 % / Medium 35 % /
 Low 25 % / Unknown 10 % / None 5 %, CVSS v3 scores matching the severity,
 half of them fixable), through sqlite3 or psql COPY. Then each query is
 sent BENCH_SH_REQUESTS times over one keep-alive connection, after 3
-warm-up requests, and timed client-side.
+warm-up requests, and timed client-side. Last, Harbor's CVE export of the
+first project is timed once, from the POST to the downloaded CSV.
 
 Uses the berthd of build/ (BERTHD_BIN to override) and, for PostgreSQL,
 scripts/pg-test-server.sh (a throwaway server in the work directory).
@@ -104,14 +105,15 @@ def seed_rows(artifacts, registration_uuid):
                         project_id, repo, "Success", 0, now - 60000, now - 59000, worst, n, fixable,
                         json.dumps(summary),
                         json.dumps({"name": "Bench", "vendor": "Berth", "version": "1"}),
-                        "{}", "", "", counts[5], counts[4], counts[3], counts[2], counts[0], counts[1]])
+                        "{}", "", "", counts[5], counts[4], counts[3], counts[2], counts[0], counts[1],
+                        1])
     return reports, findings
 
 
 REPORT_COLUMNS = ("id, uuid, digest, registration_uuid, mime_type, scan_type, project_id, repository, "
                   "status, job_id, start_time, end_time, severity, total, fixable, summary, scanner, "
                   "report, sbom_digest, error, critical_cnt, high_cnt, medium_cnt, low_cnt, none_cnt, "
-                  "unknown_cnt")
+                  "unknown_cnt, finding_details")
 FINDING_COLUMNS = ("report_id, project_id, repository, digest, cve_id, package, version, fixed_version, "
                    "severity, cvss_v3_score, description, links")
 REGISTRATION = ("INSERT INTO scanner_registration (uuid, name, url, provider, creation_time, update_time) "
@@ -201,6 +203,38 @@ def measure(reg, path):
     return statistics.median(times), p95, total, json.loads(body)
 
 
+def export_cve(reg, project_id):
+    """Harbor's CVE export of one project, end to end: POST, the job, the
+    download. Returns (seconds, CSV rows, bytes)."""
+    conn = reg.connect(timeout=300)
+    headers = {"Authorization": reg.auth_header(), "Content-Type": "application/json",
+               "X-Scan-Data-Type": V11}
+    t0 = time.perf_counter()
+    conn.request("POST", "/api/v2.0/export/cve", json.dumps({"projects": [project_id]}), headers)
+    r = conn.getresponse()
+    body = r.read()
+    if r.status != 200:
+        raise RuntimeError("export answered %d: %s" % (r.status, body[:300]))
+    eid = json.loads(body)["id"]
+    while True:
+        conn.request("GET", "/api/v2.0/export/cve/execution/%d" % eid, headers=headers)
+        r = conn.getresponse()
+        e = json.loads(r.read())
+        if e["status"] not in ("Pending", "Running", "Scheduled"):
+            break
+        time.sleep(0.05)
+    if e["status"] != "Success":
+        raise RuntimeError("export ended %s: %s" % (e["status"], e.get("status_text")))
+    conn.request("GET", "/api/v2.0/export/cve/download/%d" % eid, headers=headers)
+    r = conn.getresponse()
+    data = r.read()
+    took = time.perf_counter() - t0
+    conn.close()
+    if r.status != 200:
+        raise RuntimeError("download answered %d" % r.status)
+    return took, data.count(b"\n") - 1, len(data)
+
+
 def run(db, work):
     root = os.path.join(work, db)
     os.makedirs(root)
@@ -258,6 +292,10 @@ def run(db, work):
                 raise RuntimeError("summary counts %d findings, %d stored" % (body["total_vuls"], len(findings)))
             results.append((name, p50, p95, total))
             say("%-48s p50 %7.1f ms  p95 %7.1f ms  X-Total-Count %s" % (name, p50, p95, total))
+        took, rows, size = export_cve(reg, projects["bench-a"])
+        say("CVE export of bench-a: %d rows, %d bytes in %.2f s (POST to downloaded)" % (rows, size, took))
+        results.append(("CVE export of one project, POST to download (%d rows)" % rows,
+                        took * 1000, took * 1000, None))
         return results
     finally:
         reg.cleanup()
