@@ -30,8 +30,10 @@ What it does, per metadata store:
  2. The artifact list as Harbor's UI asks for it (page_size 15, with_tag,
     with_label, with_scan_overview, with_accessory), BENCH_ART_REQS sequential
     requests on one connection per case: the first page, a page in the middle,
-    the last page, and the first page of q=tags=* (tagged only). Reports p50
-    and p95 in ms; every answer is checked (15 items, X-Total-Count).
+    the last page, and the first page of q=tags=* (tagged only); then the
+    project-wide list (GET /projects/bench/artifacts: first and middle page,
+    q=tags=*). Reports p50 and p95 in ms; every answer is checked (15 items,
+    X-Total-Count).
  3. BENCH_ART_PUSHES more manifests into bench/big (100,000 artifacts already
     there) against the same count spread round-robin over 100 fresh
     repositories (blobs linked first), same threads, in three alternated
@@ -197,10 +199,10 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(round(q / 100 * (len(xs) - 1))))]
 
 
-def list_latency(cfg, host, page, query=""):
+def list_latency(cfg, host, page, query="", base="/projects/bench/repositories/big/artifacts"):
     c = gc_bench.Client(host)
-    path = ("/projects/bench/repositories/big/artifacts?page=%d&page_size=15&with_tag=true"
-            "&with_label=true&with_scan_overview=true&with_accessory=false%s" % (page, query))
+    path = ("%s?page=%d&page_size=15&with_tag=true"
+            "&with_label=true&with_scan_overview=true&with_accessory=false%s" % (base, page, query))
     times = []
     total = None
     for _ in range(cfg.reqs):
@@ -246,9 +248,18 @@ def run_one(cfg, db):
             f"({cfg.n / seed_s:.0f}/s)")
         last = (cfg.n + 14) // 15
         cases = {}
-        for name, page, query in (("first page", 1, ""), ("middle page", last // 2, ""),
-                                  ("last page", last, ""), ("first page, q=tags=*", 1, "&q=tags%3D*")):
-            p50, p95, total = list_latency(cfg, server.host, page, query)
+        project = "/projects/bench/artifacts"  # every repository of the project
+        for name, page, query, base in (
+                ("first page", 1, "", None), ("middle page", last // 2, "", None),
+                ("last page", last, "", None), ("first page, q=tags=*", 1, "&q=tags%3D*", None),
+                ("project list, first page", 1, "", project),
+                ("project list, middle page", last // 2, "", project),
+                ("project list, first page, q=tags=*", 1, "&q=tags%3D*", project),
+                ("project list, latest_in_repository of a type", 1,
+                 "&latest_in_repository=true&q=media_type%3D" + OCI_CONFIG.replace("+", "%2B"),
+                 project)):
+            p50, p95, total = list_latency(cfg, server.host, page, query,
+                                           *([base] if base else []))
             cases[name] = (p50, p95, total, page)
             say(f"  list {name} (page {page} of {total} artifacts): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         c = gc_bench.Client(server.host)

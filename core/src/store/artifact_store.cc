@@ -46,19 +46,20 @@ std::vector<SqlValue> IdValues(const std::vector<int64_t>& ids) {
 }
 
 // The artifact-list terms a column cannot express: tags and labels live in
-// their own tables. Consumed terms are removed from `q`. `tag_repository`
-// is the repository's id ($1 for one repository's list, a.repository_id
-// across a project): a tag filter selects from the repository's tags
-// (a.id IN ...), so the tagged few drive the query instead of every artifact
-// of the repository probing the tag table (SQLite runs EXISTS that way).
+// their own tables. Consumed terms are removed from `q`. `tag_repositories`
+// selects the repositories whose tags count ("= $1" for one repository's
+// list, "IN (the project's repositories)" across a project): a tag filter
+// selects from those tags (a.id IN ..., not correlated with a), so the tagged
+// few drive the query instead of every artifact probing the tag table
+// (SQLite runs EXISTS, and a correlated IN, once per row).
 StatusOr<std::string> RelationFilters(ListQuery* q, std::vector<SqlValue>* params,
-                                      const std::string& tag_repository) {
+                                      const std::string& tag_repositories) {
   std::string where;
   std::vector<QueryTerm> rest;
   for (auto& t : q->terms) {
     if (t.key == "tags") {
       const std::string tagged_in =
-          "a.id IN (SELECT t.artifact_id FROM tag t WHERE t.repository_id = " + tag_repository;
+          "a.id IN (SELECT t.artifact_id FROM tag t WHERE t.repository_id " + tag_repositories;
       switch (t.op) {
         case QueryTerm::Op::kExact:
           if (t.values[0] == "nil") {
@@ -158,7 +159,7 @@ std::string MediaTypeSql(const char* alias) {
 struct ArtifactScope {
   std::string where;
   std::vector<SqlValue> params;
-  std::string tag_repository = "$1";  // see RelationFilters
+  std::string tag_repositories = "= $1";  // see RelationFilters
   int64_t count_repository = 0;       // see PageOfArtifacts
   // Only the newest artifact of each repository among those the type
   // filters (media_type, artifact_type) select.
@@ -204,7 +205,7 @@ StatusOr<Page<ArtifactRecord>> PageOfArtifacts(SqlDatabase& db, ArtifactScope sc
   if (scope.latest_in_repository) {
     BERTH_ASSIGN_OR_RETURN(latest, NewestInRepository(q, &params));
   }
-  BERTH_ASSIGN_OR_RETURN(std::string relations, RelationFilters(&q, &params, scope.tag_repository));
+  BERTH_ASSIGN_OR_RETURN(std::string relations, RelationFilters(&q, &params, scope.tag_repositories));
   BERTH_ASSIGN_OR_RETURN(
       SqlFilter f, BuildSqlFilter(q, kColumns, "a.push_time DESC, a.id DESC",
                                   static_cast<int>(params.size()) + 1));
@@ -300,11 +301,9 @@ StatusOr<Page<ArtifactRecord>> ArtifactStore::ListArtifacts(int64_t repository_i
 StatusOr<Page<ArtifactRecord>> ArtifactStore::ListProjectArtifacts(int64_t project_id,
                                                                    const ListQuery& q,
                                                                    bool latest_in_repository) {
-  ArtifactScope scope{
-      "a.repository_id IN (SELECT r.id FROM repository r WHERE r.project_id = $1) AND "
-      "a.top_level = 1",
-      {SqlInt(project_id)}};
-  scope.tag_repository = "a.repository_id";
+  const std::string in_project = "IN (SELECT r.id FROM repository r WHERE r.project_id = $1)";
+  ArtifactScope scope{"a.repository_id " + in_project + " AND a.top_level = 1", {SqlInt(project_id)}};
+  scope.tag_repositories = in_project;
   scope.latest_in_repository = latest_in_repository;
   return PageOfArtifacts(db_, std::move(scope), q);
 }
