@@ -161,14 +161,18 @@ struct ArtifactScope {
   std::vector<SqlValue> params;
   std::string tag_repositories = "= $1";  // see RelationFilters
   int64_t count_repository = 0;       // see PageOfArtifacts
-  // Only the newest artifact of each repository among those the type
-  // filters (media_type, artifact_type) select.
-  bool latest_in_repository = false;
+  // When set, only the newest artifact of each of these repositories (an
+  // SQL list of repository ids) among those the type filters (media_type,
+  // artifact_type) select.
+  std::string latest_in_repositories = "";
 };
 
-// " AND NOT EXISTS (a newer top-level artifact of a's repository passing the
-// same media_type/artifact_type terms)".
-StatusOr<std::string> NewestInRepository(const ListQuery& q, std::vector<SqlValue>* params) {
+// " AND a.id IN (the newest top-level artifact passing the media_type /
+// artifact_type terms of each of `repositories`)": one backward walk of the
+// listing index per repository, stopping at the first match, rather than a
+// check per artifact.
+StatusOr<std::string> NewestInRepositories(const ListQuery& q, const std::string& repositories,
+                                           std::vector<SqlValue>* params) {
   static const std::map<std::string, QueryColumn> kTypeColumns = {
       {"media_type", {MediaTypeSql("b")}}, {"artifact_type", {"b.artifact_type"}}};
   ListQuery types;
@@ -178,9 +182,10 @@ StatusOr<std::string> NewestInRepository(const ListQuery& q, std::vector<SqlValu
   BERTH_ASSIGN_OR_RETURN(SqlFilter f, BuildSqlFilter(types, kTypeColumns, "b.id",
                                                      static_cast<int>(params->size()) + 1));
   params->insert(params->end(), f.params.begin(), f.params.end());
-  return " AND NOT EXISTS (SELECT 1 FROM artifact b WHERE b.repository_id = a.repository_id"
+  return " AND a.id IN (SELECT (SELECT b.id FROM artifact b WHERE b.repository_id = r.id"
          " AND b.top_level = 1" + f.where +
-         " AND (b.push_time > a.push_time OR (b.push_time = a.push_time AND b.id > a.id)))";
+         " ORDER BY b.push_time DESC, b.id DESC LIMIT 1) FROM repository r WHERE r.id IN (" +
+         repositories + "))";
 }
 
 // One page of ids over `artifact a` in `scope`, then the rows. The total is
@@ -202,8 +207,8 @@ StatusOr<Page<ArtifactRecord>> PageOfArtifacts(SqlDatabase& db, ArtifactScope sc
       {"pull_time", {"a.pull_time", true}}};
   std::vector<SqlValue> params = std::move(scope.params);
   std::string latest;
-  if (scope.latest_in_repository) {
-    BERTH_ASSIGN_OR_RETURN(latest, NewestInRepository(q, &params));
+  if (!scope.latest_in_repositories.empty()) {
+    BERTH_ASSIGN_OR_RETURN(latest, NewestInRepositories(q, scope.latest_in_repositories, &params));
   }
   BERTH_ASSIGN_OR_RETURN(std::string relations, RelationFilters(&q, &params, scope.tag_repositories));
   BERTH_ASSIGN_OR_RETURN(
@@ -301,10 +306,11 @@ StatusOr<Page<ArtifactRecord>> ArtifactStore::ListArtifacts(int64_t repository_i
 StatusOr<Page<ArtifactRecord>> ArtifactStore::ListProjectArtifacts(int64_t project_id,
                                                                    const ListQuery& q,
                                                                    bool latest_in_repository) {
-  const std::string in_project = "IN (SELECT r.id FROM repository r WHERE r.project_id = $1)";
-  ArtifactScope scope{"a.repository_id " + in_project + " AND a.top_level = 1", {SqlInt(project_id)}};
-  scope.tag_repositories = in_project;
-  scope.latest_in_repository = latest_in_repository;
+  const std::string repositories = "SELECT p.id FROM repository p WHERE p.project_id = $1";
+  ArtifactScope scope{"a.repository_id IN (" + repositories + ") AND a.top_level = 1",
+                      {SqlInt(project_id)}};
+  scope.tag_repositories = "IN (" + repositories + ")";
+  if (latest_in_repository) scope.latest_in_repositories = repositories;
   return PageOfArtifacts(db_, std::move(scope), q);
 }
 
