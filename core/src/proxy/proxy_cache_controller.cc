@@ -326,12 +326,7 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
   if (!slot.ok()) {
     // All upstream connections busy: what the cache holds is served.
     if (local) return ServeLocal(repo, ref, accept);
-    if (auto p = FindPending(repo, reference)) {
-      ArtifactRecord a;
-      a.digest = p->digest;
-      a.media_type = p->media_type;
-      return ManifestContent{std::move(a), p->body};
-    }
+    if (auto p = FindPending(repo, reference)) return ContentOf(*p);
     return slot.status();
   }
   // Ask the upstream whether (and as what) the reference exists.
@@ -362,12 +357,7 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
           {{"repository", repo}, {"reference", reference}, {"error", head.status().ToString()}});
       return ServeLocal(repo, ref, accept);
     }
-    if (auto p = FindPending(repo, reference)) {
-      ArtifactRecord a;
-      a.digest = p->digest;
-      a.media_type = p->media_type;
-      return ManifestContent{std::move(a), p->body};
-    }
+    if (auto p = FindPending(repo, reference)) return ContentOf(*p);
     return ManifestUnknown(
         "manifest unknown: " + reference +
         " is not cached and the upstream registry could not be asked: " + head.status().message());
@@ -440,6 +430,10 @@ StatusOr<ManifestContent> ProxyCacheController::GetManifest(int64_t registry_id,
   }
   // Whatever the client pulls next, the job completes and stores it.
   EnqueueFill(registry_id, repo, reference, p.digest, actor);
+  return ContentOf(p);
+}
+
+ManifestContent ProxyCacheController::ContentOf(const Pending& p) {
   ArtifactRecord a;
   a.digest = p.digest;
   a.media_type = p.media_type;

@@ -165,6 +165,8 @@ class ProxyCacheController {
   StatusOr<ManifestContent> ServeLocal(std::string_view repo, const ManifestReference& ref,
                                        const std::vector<std::string>& accept);
   std::optional<Pending> FindPending(const std::string& repo, const std::string& reference);
+  // A pending manifest as served (its artifact id 0: not stored yet).
+  static ManifestContent ContentOf(const Pending& p);
   void AddPending(const std::string& repo, Pending p);
   void ForgetPending(const std::string& repo, const std::string& reference);
   // Stores the repository's pending manifests whose content is now complete.

@@ -32,6 +32,15 @@ std::string CvePattern(const std::string& cve_ids) {
   return "{" + cve_ids + "}";
 }
 
+// A Running execution whose job ended without ending it (the job failed
+// before it could record why, or was stopped) shows the job's outcome.
+void WithJobOutcome(ScanExportRecord& e) {
+  if (e.status == kExportRunning && (e.job_status == kJobError || e.job_status == kJobStopped)) {
+    e.status = e.job_status;
+    e.status_text = e.job_error;
+  }
+}
+
 nlohmann::json RequestJson(const ScanDataExportRequest& r) {
   return {{"job_name", r.job_name}, {"projects", r.projects},   {"labels", r.labels},
           {"repositories", r.repositories}, {"cveIds", r.cve_ids}, {"tags", r.tags}};
@@ -167,10 +176,7 @@ StatusOr<ScanExportRecord> ScanDataExportController::Get(const Identity& who, in
   if (!e) return Status::NotFound("execution with id: " + std::to_string(id) + " not found", "NOT_FOUND");
   BERTH_RETURN_IF_ERROR(RequireRead(who, e->project_id));
   if (who.username != e->user_name) return Forbidden();
-  if (e->status == kExportRunning && (e->job_status == kJobError || e->job_status == kJobStopped)) {
-    e->status = e->job_status;
-    e->status_text = e->job_error;
-  }
+  WithJobOutcome(*e);
   return *e;
 }
 
@@ -180,10 +186,7 @@ StatusOr<std::vector<ScanExportRecord>> ScanDataExportController::List(const Ide
   std::set<int64_t> projects;
   for (auto& e : list) {
     projects.insert(e.project_id);
-    if (e.status == kExportRunning && (e.job_status == kJobError || e.job_status == kJobStopped)) {
-      e.status = e.job_status;
-      e.status_text = e.job_error;
-    }
+    WithJobOutcome(e);
   }
   // Harbor: read access to every project the caller's executions cover.
   for (int64_t p : projects) BERTH_RETURN_IF_ERROR(RequireRead(who, p));
@@ -264,9 +267,12 @@ Status ScanDataExportController::RunExport(JobContext& ctx) {
   auto writer = storage_.OpenWriter(path, false);
   if (!writer.ok()) return fail(writer.status());
   CsvSink sink(std::move(*writer));
-  auto abort = [&](const Status& s) {
+  auto discard = [&] {
     sink.Cancel();
     (void)storage_.Remove(path);
+  };
+  auto abort = [&](const Status& s) {
+    discard();
     return fail(s);
   };
   if (Status h = sink.Write(ScanDataExportColumns()); !h.ok()) return abort(h);
@@ -295,7 +301,7 @@ Status ScanDataExportController::RunExport(JobContext& ctx) {
     if (!report) return {};
     ++artifacts;
     if (!report->finding_details) {
-      // Indexed before the rows kept CVSS v2, vectors and CWEs: the report.
+      // Indexed before the rows kept the CWEs and vendor attributes: the report.
       auto parsed = ParseVulnerabilityReport(report->report);
       if (!parsed.ok()) {
         ctx.Warn("the stored report of " + repository + "@" + digest + " does not parse: " +
@@ -358,8 +364,7 @@ Status ScanDataExportController::RunExport(JobContext& ctx) {
   if (!walked.ok()) {
     if (ctx.stopping()) {
       // Shutdown: the job goes back to the queue and any node starts over.
-      sink.Cancel();
-      (void)storage_.Remove(path);
+      discard();
       return Status::Unsupported("interrupted by shutdown");
     }
     return abort(walked);

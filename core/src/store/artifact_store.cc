@@ -29,16 +29,6 @@ TagRecord ReadTag(const SqlRow& row) {
 
 Status Bad(std::string msg) { return Status::InvalidArgument(std::move(msg), "BAD_REQUEST"); }
 
-// "$n, $n+1, ..." for `values`, appended to params.
-std::string Placeholders(const std::vector<SqlValue>& values, std::vector<SqlValue>* params) {
-  std::string out;
-  for (const auto& v : values) {
-    params->push_back(v);
-    out += (out.empty() ? "$" : ", $") + std::to_string(params->size());
-  }
-  return out;
-}
-
 std::vector<SqlValue> IdValues(const std::vector<int64_t>& ids) {
   std::vector<SqlValue> out;
   for (int64_t id : ids) out.push_back(SqlInt(id));
@@ -79,7 +69,7 @@ StatusOr<std::string> RelationFilters(ListQuery* q, std::vector<SqlValue>* param
         case QueryTerm::Op::kAnyOf: {
           std::vector<SqlValue> names;
           for (const auto& v : t.values) names.push_back(SqlText(v));
-          where += " AND " + tagged_in + " AND t.name IN (" + Placeholders(names, params) + "))";
+          where += " AND " + tagged_in + " AND t.name IN (" + BindList(names, params) + "))";
           break;
         }
         default:
@@ -100,7 +90,7 @@ StatusOr<std::string> RelationFilters(ListQuery* q, std::vector<SqlValue>* param
           where += " AND " + label_exists + " = $" + std::to_string(params->size()) + ")";
         }
       } else if (t.op == QueryTerm::Op::kAnyOf) {
-        where += " AND " + label_exists + " IN (" + Placeholders(ids, params) + "))";
+        where += " AND " + label_exists + " IN (" + BindList(ids, params) + "))";
       } else {
         return Bad("labels supports labels=id, labels=(a b) and labels={a b}");
       }
@@ -117,7 +107,7 @@ Status LoadArtifacts(SqlTransaction& tx, const std::vector<int64_t>& ids,
                      std::vector<ArtifactRecord>* out) {
   if (ids.empty()) return {};
   std::vector<SqlValue> params;
-  std::string in = Placeholders(IdValues(ids), &params);
+  std::string in = BindList(IdValues(ids), &params);
   auto r =
       tx.Exec(SelectSql(kArtifactColumns, "FROM artifact a WHERE a.id IN (") + in + ")", params);
   if (!r.ok()) return r.status();
@@ -328,7 +318,7 @@ StatusOr<std::map<int64_t, std::vector<TagRecord>>> ArtifactStore::TagsOf(
   if (ids.empty()) return out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     std::vector<SqlValue> params;
-    std::string in = Placeholders(IdValues(ids), &params);
+    std::string in = BindList(IdValues(ids), &params);
     auto r = tx.Exec(SelectSql(kTagSelect, "FROM tag t WHERE t.artifact_id IN (") + in +
                          ") ORDER BY t.push_time DESC, t.id DESC",
                      params);
@@ -348,7 +338,7 @@ StatusOr<std::map<int64_t, std::vector<ReferenceRecord>>> ArtifactStore::Referen
   if (ids.empty()) return out;
   BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
     std::vector<SqlValue> params;
-    std::string in = Placeholders(IdValues(ids), &params);
+    std::string in = BindList(IdValues(ids), &params);
     auto r = tx.Exec(
         "SELECT parent_id, child_id, child_digest, platform FROM artifact_reference WHERE "
         "parent_id IN (" + in + ") ORDER BY parent_id, child_digest",
@@ -370,7 +360,7 @@ StatusOr<std::map<std::string, std::vector<ArtifactRecord>>> ArtifactStore::Acce
     std::vector<SqlValue> params = {SqlInt(repository_id)};
     std::vector<SqlValue> values;
     for (const auto& d : digests) values.push_back(SqlText(d));
-    std::string in = Placeholders(values, &params);
+    std::string in = BindList(values, &params);
     auto r =
         tx.Exec(SelectSql(kArtifactColumns,
                           "FROM artifact a WHERE a.repository_id = $1 AND a.accessory_of IN (") +

@@ -84,15 +84,6 @@ StatusOr<int64_t> InsertJob(SqlTransaction& tx, const NewJob& j) {
   return r->rows.at(0).Int(0);
 }
 
-// "$first, $first+1, ..." for n parameters.
-std::string Placeholders(size_t first, size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    if (i) s += ", ";
-    s += "$" + std::to_string(first + i);
-  }
-  return s;
-}
 
 }  // namespace
 
@@ -303,12 +294,7 @@ StatusOr<JobPage> JobStore::ListByVendor(const std::vector<std::string>& vendor_
                                          const std::vector<std::string>& statuses) {
   std::vector<SqlValue> params = {SqlInt(vendor_id)};
   auto in = [&params](const std::vector<std::string>& values) {
-    std::string out;
-    for (const auto& v : values) {
-      params.push_back(SqlText(v));
-      out += (out.empty() ? "$" : ", $") + std::to_string(params.size());
-    }
-    return out;
+    return BindList(std::vector<SqlValue>(values.begin(), values.end()), &params);
   };
   if (vendor_types.empty()) return JobPage{};
   std::string where = " WHERE vendor_id = $1 AND vendor_type IN (" + in(vendor_types) + ")";

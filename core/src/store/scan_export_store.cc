@@ -35,12 +35,6 @@ ScanExportRecord ReadExport(const SqlRow& row) {
   return x;
 }
 
-std::string Placeholders(size_t first, size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
-  return s;
-}
-
 }  // namespace
 
 Status ScanExportStore::Create(ScanExportRecord& r) {
@@ -178,22 +172,15 @@ StatusOr<std::vector<ExportArtifact>> ScanExportStore::ArtifactsPage(int64_t rep
 }
 
 StatusOr<std::optional<ExportReport>> ScanExportStore::LatestReport(const std::string& digest) {
-  std::optional<ExportReport> out;
-  BERTH_RETURN_IF_ERROR(RunInTransaction(db_, false, [&](SqlTransaction& tx) -> Status {
-    out.reset();
-    auto r = tx.Exec(
-        "SELECT r.id, s.name, r.finding_details, CASE WHEN r.finding_details = 0 THEN r.report "
-        "ELSE '' END FROM scan_report r JOIN scanner_registration s ON s.uuid = r.registration_uuid "
-        "WHERE r.digest = $1 AND r.scan_type = 'vulnerability' AND r.status = $2 "
-        "ORDER BY r.end_time DESC, r.id DESC LIMIT 1",
-        {SqlText(digest), SqlText(kScanSuccess)});
-    if (!r.ok()) return r.status();
-    if (r->rows.empty()) return {};
-    const auto& row = r->rows[0];
-    out = ExportReport{row.Int(0), row.Text(1), row.Int(2) != 0, row.Text(3)};
-    return {};
-  }));
-  return out;
+  return QueryOptionalRow(
+      db_,
+      "SELECT r.id, s.name, r.finding_details, CASE WHEN r.finding_details = 0 THEN r.report "
+      "ELSE '' END FROM scan_report r JOIN scanner_registration s ON s.uuid = r.registration_uuid "
+      "WHERE r.digest = $1 AND r.scan_type = 'vulnerability' AND r.status = $2 "
+      "ORDER BY r.end_time DESC, r.id DESC LIMIT 1",
+      {SqlText(digest), SqlText(kScanSuccess)}, [](const SqlRow& row) {
+        return ExportReport{row.Int(0), row.Text(1), row.Int(2) != 0, row.Text(3)};
+      });
 }
 
 StatusOr<std::vector<ExportFinding>> ScanExportStore::FindingsPage(int64_t report_id, int64_t after_id,

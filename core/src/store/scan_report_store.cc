@@ -41,12 +41,6 @@ ScanReportRecord Read(const SqlRow& row, bool with_body) {
   return x;
 }
 
-std::string Placeholders(size_t first, size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
-  return s;
-}
-
 }  // namespace
 
 Status ScanReportStore::Begin(ScanReportRecord& r) {

@@ -21,6 +21,18 @@ std::string SqlRow::Text(size_t i) const {
   return {};
 }
 
+std::string Placeholders(size_t first, size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += (i ? ", $" : "$") + std::to_string(first + i);
+  return s;
+}
+
+std::string BindList(const std::vector<SqlValue>& values, std::vector<SqlValue>* params) {
+  std::string s = Placeholders(params->size() + 1, values.size());
+  params->insert(params->end(), values.begin(), values.end());
+  return s;
+}
+
 Status RunInTransaction(SqlDatabase& db, bool write,
                         const std::function<Status(SqlTransaction&)>& fn) {
   Status last;

@@ -65,6 +65,11 @@ class SqlDatabase {
   virtual StatusOr<std::unique_ptr<SqlTransaction>> Begin(bool write) = 0;
 };
 
+// "$first, $first+1, ..." for n parameters (an IN list).
+std::string Placeholders(size_t first, size_t n);
+// Appends `values` to `params` and returns their placeholders.
+std::string BindList(const std::vector<SqlValue>& values, std::vector<SqlValue>* params);
+
 // Runs fn in a transaction and commits it, retrying on kUnavailable.
 Status RunInTransaction(SqlDatabase& db, bool write,
                         const std::function<Status(SqlTransaction&)>& fn);
